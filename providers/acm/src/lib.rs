@@ -1,0 +1,213 @@
+//! ACM certificates for CloudFront: DNS-validated, RSA 2048, always in us-east-1.
+//!
+//! Crash safety: every request carries the engine's idempotency token twice, as ACM's
+//! `IdempotencyToken` (a retry within an hour returns the same ARN) and as the tag
+//! `sslprov:token`, which [`Provider::list`] reports as [`Outputs::token`] so a certificate whose
+//! create response was lost is found again after the hour has passed.
+//!
+//! [`Outputs::token`]: sslprov_provider::Outputs::token
+
+mod error;
+mod normalise;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_acm::config::Region;
+use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, KeyAlgorithm, Tag, ValidationMethod};
+use sslprov_provider::{
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Provider, ProviderError, Readiness, Result,
+    Scope,
+};
+
+use crate::error::from_sdk;
+
+const NAME: &str = "acm";
+/// The tag that records which idempotency token requested a certificate.
+pub const TOKEN_TAG: &str = "sslprov:token";
+
+/// Every status but the transient ones, so that a failed or expired certificate for a name is
+/// reported rather than silently requested again next to it.
+const STATUSES: [CertificateStatus; 7] = [
+    CertificateStatus::PendingValidation,
+    CertificateStatus::Issued,
+    CertificateStatus::Inactive,
+    CertificateStatus::Expired,
+    CertificateStatus::ValidationTimedOut,
+    CertificateStatus::Revoked,
+    CertificateStatus::Failed,
+];
+
+/// ACM attaches the validation records a few seconds after RequestCertificate returns. `create`
+/// describes up to this many times, this far apart, and then returns the certificate without
+/// records; the next `list` describes it again, since it is not yet issued.
+const RECORD_ATTEMPTS: u32 = 5;
+const RECORD_DELAY: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub struct Acm {
+    client: aws_sdk_acm::Client,
+    budget: Budget,
+}
+
+impl Acm {
+    /// The region of `sdk` is ignored: CloudFront only accepts certificates from us-east-1.
+    pub fn new(sdk: &aws_config::SdkConfig, budget: Budget) -> Self {
+        let conf = aws_sdk_acm::config::Builder::from(sdk).region(Region::new("us-east-1")).build();
+        Acm { client: aws_sdk_acm::Client::from_conf(conf), budget }
+    }
+
+    async fn describe(&self, arn: &str) -> Result<CertificateDetail> {
+        self.budget.acquire(NAME, "DescribeCertificate").await;
+        let out = self
+            .client
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("DescribeCertificate", e))?;
+        out.certificate
+            .ok_or_else(|| ProviderError::new(ErrorKind::Unexpected, NAME, "DescribeCertificate", "no certificate in the answer"))
+    }
+
+    /// Description and tags of one certificate; `None` if it vanished since it was listed.
+    async fn observe(&self, arn: &str) -> Result<Option<Live>> {
+        let detail = match self.describe(arn).await {
+            Err(e) if e.is(ErrorKind::NotFound) => return Ok(None),
+            other => other?,
+        };
+        self.budget.acquire(NAME, "ListTagsForCertificate").await;
+        let tags = self
+            .client
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListTagsForCertificate", e))?;
+        Ok(normalise::described(&detail, tags.tags()))
+    }
+}
+
+fn incomplete(op: &'static str, arn: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Unexpected, NAME, op, format!("ACM described {arn} without its ARN or domain name"))
+}
+
+fn certificate(desired: &Desired) -> Result<&sslprov_provider::CertificateSpec> {
+    match desired {
+        Desired::Certificate(spec) => Ok(spec),
+        other => Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, "create", format!("acm cannot hold a {}", other.kind()))),
+    }
+}
+
+#[async_trait]
+impl Provider for Acm {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Certificate]
+    }
+
+    /// One ListCertificates sweep, then DescribeCertificate and ListTagsForCertificate for each
+    /// certificate of a wanted name, except known issued ones whose list entry says everything.
+    async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
+        let mut found = Vec::new();
+        let mut next_token = None;
+        // A hand loop rather than the SDK paginator: the budget must be acquired before each page
+        // is requested, and the paginator's stream requests pages out of our sight.
+        loop {
+            self.budget.acquire(NAME, "ListCertificates").await;
+            let page = self
+                .client
+                .list_certificates()
+                .set_certificate_statuses(Some(STATUSES.to_vec()))
+                .max_items(1000)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListCertificates", e))?;
+            for summary in page.certificate_summary_list() {
+                let (Some(arn), Some(domain)) = (summary.certificate_arn(), summary.domain_name()) else { continue };
+                if !scope.names.is_empty() && !scope.names.contains(&normalise::name(domain)) {
+                    continue;
+                }
+                match normalise::settled(summary, &scope.known_ids) {
+                    Some(live) => found.push(live),
+                    None => found.extend(self.observe(arn).await?),
+                }
+            }
+            next_token = page.next_token.filter(|t| !t.is_empty());
+            if next_token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// RequestCertificate with the token, then DescribeCertificate until the validation records
+    /// are there (bounded: [`RECORD_ATTEMPTS`]). The same token within an hour returns the
+    /// certificate it first made, whatever names are sent; the returned `Live` shows the names
+    /// that certificate really has.
+    async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live> {
+        let spec = certificate(desired)?;
+        let tag = Tag::builder()
+            .key(TOKEN_TAG)
+            .value(token.as_str())
+            .build()
+            .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "RequestCertificate", e.to_string()))?;
+        let sans = (!spec.subject_alternative_names.is_empty())
+            .then(|| spec.subject_alternative_names.iter().cloned().collect());
+        self.budget.acquire(NAME, "RequestCertificate").await;
+        let out = self
+            .client
+            .request_certificate()
+            .domain_name(&spec.domain_name)
+            .set_subject_alternative_names(sans)
+            .validation_method(ValidationMethod::Dns)
+            .idempotency_token(token.as_str())
+            .tags(tag)
+            .key_algorithm(KeyAlgorithm::Rsa2048)
+            .send()
+            .await
+            .map_err(|e| from_sdk("RequestCertificate", e))?;
+        let arn = out.certificate_arn().ok_or_else(|| {
+            ProviderError::new(ErrorKind::Unexpected, NAME, "RequestCertificate", "no certificate ARN in the answer")
+        })?;
+        let mut attempt = 1;
+        loop {
+            let detail = self.describe(arn).await?;
+            let mut live = normalise::described(&detail, &[]).ok_or_else(|| incomplete("DescribeCertificate", arn))?;
+            live.outputs.token = Some(token.as_str().to_owned());
+            if live.outputs.validation_records.is_some() || attempt == RECORD_ATTEMPTS {
+                return Ok(live);
+            }
+            tracing::debug!(arn, attempt, "validation records not yet attached");
+            attempt += 1;
+            tokio::time::sleep(RECORD_DELAY).await;
+        }
+    }
+
+    async fn update(&self, _live: &Live, _desired: &Desired) -> Result<Live> {
+        Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            NAME,
+            "update",
+            "a certificate's names cannot change; the engine replaces it",
+        ))
+    }
+
+    async fn delete(&self, live: &Live) -> Result<Deletion> {
+        self.budget.acquire(NAME, "DeleteCertificate").await;
+        match self.client.delete_certificate().certificate_arn(&live.id).send().await {
+            Ok(_) => Ok(Deletion::Done),
+            Err(e) => match from_sdk("DeleteCertificate", e) {
+                e if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn readiness(&self, live: &Live) -> Result<Readiness> {
+        Ok(normalise::readiness(&self.describe(&live.id).await?))
+    }
+}

@@ -1,0 +1,90 @@
+//! Request budgets and call counting, shared by everything that talks to one provider.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+/// A per-provider request budget: a token bucket every request of that provider waits on, shared
+/// by all parallel work, so a thousand domains still respect the vendor's documented limit.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    limiter: Arc<DefaultDirectRateLimiter>,
+    calls: Calls,
+}
+
+impl Budget {
+    /// `per_second` sustained, with bursts of up to `burst` requests.
+    pub fn per_second(per_second: u32, burst: u32, calls: Calls) -> Self {
+        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("max(1)"))
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
+        Budget { limiter: Arc::new(RateLimiter::direct(quota)), calls }
+    }
+
+    /// `count` requests per `window`, with bursts of up to `burst` (Cloudflare: 1,200 per 5 min).
+    pub fn per_window(count: u32, window: std::time::Duration, burst: u32, calls: Calls) -> Self {
+        let period = window / count.max(1);
+        let quota = Quota::with_period(period)
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
+        Budget { limiter: Arc::new(RateLimiter::direct(quota)), calls }
+    }
+
+    /// Waits for a request slot and counts the request as `<provider>:<op>`.
+    pub async fn acquire(&self, provider: &str, op: &str) {
+        self.limiter.until_ready().await;
+        self.calls.count(provider, op);
+    }
+
+    pub fn calls(&self) -> &Calls {
+        &self.calls
+    }
+}
+
+/// Counts API requests per `provider:Operation`, for benchmarks, tests and `--json` reports.
+#[derive(Clone, Debug, Default)]
+pub struct Calls(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Calls {
+    pub fn count(&self, provider: &str, op: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(format!("{provider}:{op}")).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn counts_every_acquired_request() {
+        let calls = Calls::default();
+        let b = Budget::per_second(1000, 10, calls.clone());
+        for _ in 0..3 {
+            b.acquire("route53", "ListResourceRecordSets").await;
+        }
+        b.acquire("route53", "ChangeResourceRecordSets").await;
+        assert_eq!(calls.snapshot()["route53:ListResourceRecordSets"], 3);
+        assert_eq!(calls.total(), 4);
+    }
+
+    #[tokio::test]
+    async fn holds_requests_beyond_the_burst() {
+        // 20/s with a burst of 1: five requests need at least four 50 ms slots.
+        let b = Budget::per_second(20, 1, Calls::default());
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            b.acquire("p", "op").await;
+        }
+        assert!(start.elapsed() >= std::time::Duration::from_millis(190), "{:?}", start.elapsed());
+    }
+}

@@ -1,0 +1,269 @@
+//! Route 53 DNS records (CNAME, A, AAAA, TXT) in public hosted zones.
+//!
+//! Route 53 changes take no idempotency token. None is needed: a CREATE replayed after its
+//! response was lost fails as [`ErrorKind::AlreadyExists`] and `list` shows the record, UPSERT is
+//! "make it so", and a DELETE of a record already gone answers [`Deletion::Done`].
+//!
+//! Readiness is the trait's default, always ready: a change is INSYNC within about a minute on
+//! AWS (and at once on moto), and waiting on GetChange would add nothing the next step needs.
+
+mod error;
+mod rrset;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
+use sslprov_provider::{
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, ProviderError, RecordSpec,
+    Result, Scope,
+};
+
+use crate::error::{from_change, from_sdk};
+
+const NAME: &str = "route53";
+/// Route 53's largest ListResourceRecordSets page.
+const PAGE: i32 = 300;
+/// Zones are listed by name from the one asked for onwards; a few suffice to see a private zone
+/// or a second public zone of the same name next to it, in the same single request.
+const ZONE_PAGE: i32 = 10;
+
+#[derive(Debug)]
+pub struct Route53 {
+    client: aws_sdk_route53::Client,
+    budget: Budget,
+    /// Zone name → hosted zone id, looked up once per run.
+    zones: Mutex<HashMap<String, String>>,
+}
+
+fn record<'a>(desired: &'a Desired, op: &'static str) -> Result<&'a RecordSpec> {
+    match desired {
+        Desired::Record(spec) => Ok(spec),
+        other => Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, op, format!("route53 cannot hold a {}", other.kind()))),
+    }
+}
+
+fn live(zone_id: &str, spec: RecordSpec) -> Live {
+    Live {
+        id: format!("{zone_id}/{}/{}", spec.name, spec.rtype),
+        outputs: Outputs { zone_id: Some(zone_id.to_owned()), ..Outputs::default() },
+        desired: Desired::Record(spec),
+    }
+}
+
+/// What `list` will show once `spec` is written: the spec normalised the same way.
+fn written(zone_id: &str, spec: &RecordSpec) -> Result<Live> {
+    let set = rrset::record_set(spec)?;
+    Ok(live(zone_id, rrset::spec(&spec.zone, &set).unwrap_or_else(|| spec.clone())))
+}
+
+fn change(action: ChangeAction, spec: &RecordSpec) -> Result<Change> {
+    Change::builder()
+        .action(action)
+        .resource_record_set(rrset::record_set(spec)?)
+        .build()
+        .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string()))
+}
+
+impl Route53 {
+    pub fn new(sdk: &aws_config::SdkConfig, budget: Budget) -> Self {
+        Route53 { client: aws_sdk_route53::Client::new(sdk), budget, zones: Mutex::default() }
+    }
+
+    /// The id (without `/hostedzone/`) of the one public hosted zone named `zone`.
+    async fn zone_id(&self, zone: &str) -> Result<String> {
+        if let Some(id) = self.zones.lock().unwrap_or_else(|e| e.into_inner()).get(zone) {
+            return Ok(id.clone());
+        }
+        self.budget.acquire(NAME, "ListHostedZonesByName").await;
+        let out = self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(zone)
+            .max_items(ZONE_PAGE)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListHostedZonesByName", e))?;
+        let ids: Vec<&str> = out
+            .hosted_zones()
+            .iter()
+            .filter(|z| rrset::name(z.name()) == zone && !z.config().is_some_and(|c| c.private_zone()))
+            .map(|z| z.id().trim_start_matches("/hostedzone/"))
+            .collect();
+        let id = match ids.as_slice() {
+            [id] => id.to_string(),
+            [] => {
+                return Err(ProviderError::new(ErrorKind::NotFound, NAME, "ListHostedZonesByName", format!("hosted zone {zone} not found")));
+            }
+            // Writing to the undelegated twin would succeed and change nothing anyone resolves.
+            _ => {
+                return Err(ProviderError::new(
+                    ErrorKind::Conflict,
+                    NAME,
+                    "ListHostedZonesByName",
+                    format!("{} public hosted zones are named {zone}; sslprov cannot tell which is delegated", ids.len()),
+                ));
+            }
+        };
+        self.zones.lock().unwrap_or_else(|e| e.into_inner()).insert(zone.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    async fn zone_id_of(&self, live: &Live, spec: &RecordSpec) -> Result<String> {
+        match &live.outputs.zone_id {
+            Some(id) => Ok(id.clone()),
+            None => self.zone_id(&spec.zone).await,
+        }
+    }
+
+    /// One sweep of a zone, keeping the records whose names are in `names` (all when empty).
+    async fn sweep(&self, zone: &str, names: &BTreeSet<String>, found: &mut Vec<Live>) -> Result<()> {
+        let zone_id = self.zone_id(zone).await?;
+        let mut next: Option<(String, RrType, Option<String>)> = None;
+        // By hand: the SDK has no paginator for ListResourceRecordSets.
+        loop {
+            self.budget.acquire(NAME, "ListResourceRecordSets").await;
+            let mut req = self.client.list_resource_record_sets().hosted_zone_id(&zone_id).max_items(PAGE);
+            if let Some((name, rtype, ident)) = next.take() {
+                req = req.start_record_name(name).start_record_type(rtype).set_start_record_identifier(ident);
+            }
+            let page = req.send().await.map_err(|e| from_sdk("ListResourceRecordSets", e))?;
+            for set in page.resource_record_sets() {
+                if let Some(spec) = rrset::spec(zone, set)
+                    && (names.is_empty() || names.contains(&spec.name))
+                {
+                    found.push(live(&zone_id, spec));
+                }
+            }
+            if !page.is_truncated() {
+                return Ok(());
+            }
+            let (Some(name), Some(rtype)) = (page.next_record_name(), page.next_record_type()) else {
+                return Err(ProviderError::new(
+                    ErrorKind::Unexpected,
+                    NAME,
+                    "ListResourceRecordSets",
+                    format!("a truncated page of {zone} named no next record"),
+                ));
+            };
+            next = Some((name.to_owned(), rtype.clone(), page.next_record_identifier().map(str::to_owned)));
+        }
+    }
+
+    /// The record of `spec`'s name and type as it is now, if any: one page of one set.
+    async fn current(&self, zone_id: &str, spec: &RecordSpec) -> Result<Option<RecordSpec>> {
+        self.budget.acquire(NAME, "ListResourceRecordSets").await;
+        let page = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .start_record_name(format!("{}.", spec.name))
+            .start_record_type(rrset::rr_type(spec.rtype))
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListResourceRecordSets", e))?;
+        Ok(page
+            .resource_record_sets()
+            .iter()
+            .filter_map(|set| rrset::spec(&spec.zone, set))
+            .find(|now| now.name == spec.name && now.rtype == spec.rtype))
+    }
+
+    async fn change(&self, zone_id: &str, changes: Vec<Change>) -> Result<()> {
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string()))?;
+        self.budget.acquire(NAME, "ChangeResourceRecordSets").await;
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(from_change)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for Route53 {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Record]
+    }
+
+    /// ListHostedZonesByName once per zone per run, then one ListResourceRecordSets sweep of
+    /// each zone in `scope.zones`, in pages of 300.
+    async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
+        let mut found = Vec::new();
+        for zone in &scope.zones {
+            self.sweep(zone, &scope.names, &mut found).await?;
+        }
+        Ok(found)
+    }
+
+    /// CREATE: fails with [`ErrorKind::AlreadyExists`] if the name already has a set of the type.
+    async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
+        let spec = record(desired, "create")?;
+        let zone_id = self.zone_id(&spec.zone).await?;
+        self.change(&zone_id, vec![change(ChangeAction::Create, spec)?]).await?;
+        written(&zone_id, spec)
+    }
+
+    /// UPSERT when name and type stay; otherwise DELETE of `live` and CREATE of `desired` in one
+    /// atomic batch, which fails as a whole if `live` changed since it was listed.
+    async fn update(&self, live: &Live, desired: &Desired) -> Result<Live> {
+        let (old, new) = (record(&live.desired, "update")?, record(desired, "update")?);
+        if old.zone != new.zone {
+            return Err(ProviderError::new(
+                ErrorKind::InvalidRequest,
+                NAME,
+                "update",
+                format!("{} cannot move from zone {} to {}; the engine replaces it", old.name, old.zone, new.zone),
+            ));
+        }
+        let zone_id = self.zone_id_of(live, new).await?;
+        let changes = if (&old.name, old.rtype) == (&new.name, new.rtype) {
+            vec![change(ChangeAction::Upsert, new)?]
+        } else {
+            vec![change(ChangeAction::Delete, old)?, change(ChangeAction::Create, new)?]
+        };
+        self.change(&zone_id, changes).await?;
+        written(&zone_id, new)
+    }
+
+    /// DELETE with the listed values, which Route 53 requires to match exactly.
+    async fn delete(&self, live: &Live) -> Result<Deletion> {
+        let spec = record(&live.desired, "delete")?;
+        let zone_id = match self.zone_id_of(live, spec).await {
+            Err(e) if e.is(ErrorKind::NotFound) => return Ok(Deletion::Done),
+            other => other?,
+        };
+        match self.change(&zone_id, vec![change(ChangeAction::Delete, spec)?]).await {
+            Ok(()) => Ok(Deletion::Done),
+            // The zone is gone, and the record with it.
+            Err(e) if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),
+            // A DELETE that matches nothing is rejected (AWS: InvalidChangeBatch, moto:
+            // InvalidInput) with no code of its own; one read tells a record already gone from
+            // one that changed since it was listed.
+            Err(e) if e.is(ErrorKind::InvalidRequest) => match self.current(&zone_id, spec).await? {
+                None => Ok(Deletion::Done),
+                Some(now) if now != *spec => Err(ProviderError::new(
+                    ErrorKind::PreconditionFailed,
+                    NAME,
+                    "ChangeResourceRecordSets",
+                    format!("{} {} changed since it was listed: now {:?} with TTL {}", now.name, now.rtype, now.values, now.ttl),
+                )
+                .with_source(e)),
+                Some(_) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+}

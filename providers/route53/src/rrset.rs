@@ -1,0 +1,231 @@
+//! Route 53 record sets ↔ [`RecordSpec`]: normalised on the way in, so that a record written from
+//! a spec lists as exactly that spec, and made fully qualified on the way out.
+
+use aws_sdk_route53::types::{AliasTarget, ResourceRecord, ResourceRecordSet, RrType};
+use sslprov_provider::{ErrorKind, ProviderError, RecordSpec, RecordType};
+
+use crate::NAME;
+
+/// How an alias record shows in [`RecordSpec::values`]: `alias:<target name>`, with TTL 0.
+const ALIAS: &str = "alias:";
+/// The hosted zone every CloudFront distribution's alias target lives in (a documented constant).
+const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+
+/// Lower case, no trailing dot, with Route 53's `\ooo` escapes decoded (it lists `*.acme.com` as
+/// `\052.acme.com.`).
+pub(crate) fn name(s: &str) -> String {
+    let b = s.trim_end_matches('.').as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
+        match (b[i], octal) {
+            (b'\\', Some(c)) => {
+                out.push(c);
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).to_ascii_lowercase()
+}
+
+fn value(rtype: RecordType, v: &str) -> String {
+    match rtype {
+        RecordType::Cname => name(v),
+        RecordType::Aaaa => v.to_ascii_lowercase(),
+        // TXT is case-sensitive and keeps Route 53's quoting; A needs nothing.
+        RecordType::A | RecordType::Txt => v.to_owned(),
+    }
+}
+
+fn record_type(t: &RrType) -> Option<RecordType> {
+    match t {
+        RrType::Cname => Some(RecordType::Cname),
+        RrType::A => Some(RecordType::A),
+        RrType::Aaaa => Some(RecordType::Aaaa),
+        RrType::Txt => Some(RecordType::Txt),
+        _ => None,
+    }
+}
+
+pub(crate) fn rr_type(t: RecordType) -> RrType {
+    match t {
+        RecordType::Cname => RrType::Cname,
+        RecordType::A => RrType::A,
+        RecordType::Aaaa => RrType::Aaaa,
+        RecordType::Txt => RrType::Txt,
+    }
+}
+
+fn fqdn(s: &str) -> String {
+    format!("{}.", s.trim_end_matches('.'))
+}
+
+/// The spec of a listed record set in `zone`, or `None` for what sslprov does not manage: other
+/// types, and weighted/latency/failover sets (a `SetIdentifier`), which are several sets per name.
+pub(crate) fn spec(zone: &str, set: &ResourceRecordSet) -> Option<RecordSpec> {
+    if set.set_identifier().is_some() {
+        return None;
+    }
+    let rtype = record_type(set.r#type())?;
+    let (ttl, mut values) = match set.alias_target() {
+        Some(target) => (0, vec![format!("{ALIAS}{}", name(target.dns_name()))]),
+        None => (
+            set.ttl().and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
+            set.resource_records().iter().map(|r| value(rtype, r.value())).collect(),
+        ),
+    };
+    values.sort();
+    Some(RecordSpec { zone: zone.to_owned(), name: name(set.name()), rtype, ttl, values, proxied: None })
+}
+
+fn sorted(values: &[String]) -> Vec<&str> {
+    let mut v: Vec<&str> = values.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The record set to send for `spec`. Only CloudFront alias targets can be written, since an
+/// alias needs its target's hosted zone id and only CloudFront's is a fixed, documented value.
+pub(crate) fn record_set(spec: &RecordSpec) -> Result<ResourceRecordSet, ProviderError> {
+    let invalid = |e: aws_sdk_route53::error::BuildError| {
+        ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
+    };
+    let set = ResourceRecordSet::builder().name(fqdn(&spec.name)).r#type(rr_type(spec.rtype));
+    let set = match spec.values.as_slice() {
+        [v] if v.starts_with(ALIAS) => {
+            let target = &v[ALIAS.len()..];
+            if !target.ends_with(".cloudfront.net") {
+                return Err(ProviderError::new(
+                    ErrorKind::Unsupported,
+                    NAME,
+                    "ChangeResourceRecordSets",
+                    format!("{} aliases {target}; sslprov writes alias records to CloudFront only", spec.name),
+                ));
+            }
+            let alias = AliasTarget::builder()
+                .hosted_zone_id(CLOUDFRONT_ZONE_ID)
+                .dns_name(fqdn(target))
+                .evaluate_target_health(false)
+                .build()
+                .map_err(invalid)?;
+            set.alias_target(alias)
+        }
+        // Sorted, as list reports them: moto matches a DELETE against the values exactly as
+        // they were written, order included.
+        values => sorted(values).into_iter().try_fold(set.ttl(spec.ttl.into()), |set, v| {
+            let v = if spec.rtype == RecordType::Cname { fqdn(v) } else { v.to_owned() };
+            Ok(set.resource_records(ResourceRecord::builder().value(v).build().map_err(invalid)?))
+        })?,
+    };
+    set.build().map_err(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(name: &str, t: RrType, ttl: i64, values: &[&str]) -> ResourceRecordSet {
+        values
+            .iter()
+            .fold(ResourceRecordSet::builder().name(name).r#type(t).ttl(ttl), |b, v| {
+                b.resource_records(ResourceRecord::builder().value(*v).build().expect("value"))
+            })
+            .build()
+            .expect("complete")
+    }
+
+    fn spec_of(name: &str, rtype: RecordType, ttl: u32, values: &[&str]) -> RecordSpec {
+        RecordSpec {
+            zone: "acme.com".into(),
+            name: name.into(),
+            rtype,
+            ttl,
+            values: values.iter().map(|v| v.to_string()).collect(),
+            proxied: None,
+        }
+    }
+
+    #[test]
+    fn names_lose_case_trailing_dot_and_escapes() {
+        assert_eq!(name("Click.Acme.COM."), "click.acme.com");
+        assert_eq!(name("\\052.acme.com."), "*.acme.com");
+        assert_eq!(name("a\\100b.acme.com"), "a@b.acme.com");
+        // Not an escape: kept as is rather than guessed at.
+        assert_eq!(name("a\\9.acme.com"), "a\\9.acme.com");
+        assert_eq!(name("tail\\05"), "tail\\05");
+        assert_eq!(name("a\\+12.acme.com"), "a\\+12.acme.com");
+    }
+
+    #[test]
+    fn listed_sets_normalise_by_type() {
+        let cname = listed("Click.Acme.com.", RrType::Cname, 300, &["D111.CloudFront.net."]);
+        assert_eq!(spec("acme.com", &cname), Some(spec_of("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"])));
+        let txt = listed("acme.com.", RrType::Txt, 60, &["\"v=spf1 -all\"", "\"B\""]);
+        assert_eq!(spec("acme.com", &txt), Some(spec_of("acme.com", RecordType::Txt, 60, &["\"B\"", "\"v=spf1 -all\""])));
+        let aaaa = listed("v6.acme.com.", RrType::Aaaa, 60, &["2001:DB8::1"]);
+        assert_eq!(spec("acme.com", &aaaa).expect("aaaa").values, ["2001:db8::1"]);
+        let a = listed("a.acme.com.", RrType::A, 60, &["192.0.2.2", "192.0.2.10"]);
+        assert_eq!(spec("acme.com", &a).expect("a").values, ["192.0.2.10", "192.0.2.2"]);
+    }
+
+    #[test]
+    fn alias_sets_show_their_target_with_ttl_zero() {
+        let set = ResourceRecordSet::builder()
+            .name("acme.com.")
+            .r#type(RrType::A)
+            .alias_target(
+                AliasTarget::builder()
+                    .hosted_zone_id(CLOUDFRONT_ZONE_ID)
+                    .dns_name("D111.cloudfront.net.")
+                    .evaluate_target_health(false)
+                    .build()
+                    .expect("complete"),
+            )
+            .build()
+            .expect("complete");
+        let s = spec("acme.com", &set).expect("alias");
+        assert_eq!(s, spec_of("acme.com", RecordType::A, 0, &["alias:d111.cloudfront.net"]));
+        assert_eq!(spec("acme.com", &record_set(&s).expect("cloudfront alias")), Some(s));
+    }
+
+    #[test]
+    fn unmanaged_sets_are_skipped() {
+        assert_eq!(spec("acme.com", &listed("acme.com.", RrType::Mx, 60, &["10 mx.acme.com."])), None);
+        let weighted = ResourceRecordSet::builder()
+            .name("click.acme.com.")
+            .r#type(RrType::Cname)
+            .set_identifier("blue")
+            .weight(10)
+            .ttl(60)
+            .resource_records(ResourceRecord::builder().value("a.example.net").build().expect("value"))
+            .build()
+            .expect("complete");
+        assert_eq!(spec("acme.com", &weighted), None);
+    }
+
+    #[test]
+    fn written_sets_are_fully_qualified_and_list_back_as_the_spec() {
+        let s = spec_of("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]);
+        let set = record_set(&s).expect("valid");
+        assert_eq!(set.name(), "click.acme.com.");
+        assert_eq!(set.resource_records()[0].value(), "d111.cloudfront.net.");
+        assert_eq!(spec("acme.com", &set), Some(s));
+
+        let txt = spec_of("acme.com", RecordType::Txt, 60, &["\"a\"", "\"b\""]);
+        assert_eq!(spec("acme.com", &record_set(&txt).expect("valid")), Some(txt));
+    }
+
+    #[test]
+    fn aliases_to_anything_but_cloudfront_are_refused() {
+        let elb = spec_of("acme.com", RecordType::A, 0, &["alias:lb-1.us-east-1.elb.amazonaws.com"]);
+        assert_eq!(record_set(&elb).expect_err("no zone id known").kind, ErrorKind::Unsupported);
+    }
+}

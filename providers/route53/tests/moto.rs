@@ -1,0 +1,202 @@
+//! The Route 53 provider against moto, through the counting, fault-injecting proxy.
+
+use std::time::Instant;
+
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use sslprov_provider::{
+    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, RecordSpec, RecordType,
+    Scope,
+};
+use sslprov_route53::Route53;
+use sslprov_testsupport::{AwsEnv, Rule};
+
+fn route53(env: &AwsEnv) -> (Route53, Calls) {
+    let calls = Calls::default();
+    (Route53::new(&env.sdk_config(), Budget::per_second(1000, 100, calls.clone())), calls)
+}
+
+fn record(name: &str, rtype: RecordType, ttl: u32, values: &[&str]) -> Desired {
+    Desired::Record(RecordSpec {
+        zone: "acme.com".into(),
+        name: name.into(),
+        rtype,
+        ttl,
+        values: values.iter().map(|v| v.to_string()).collect(),
+        proxied: None,
+    })
+}
+
+fn scope(names: &[&str]) -> Scope {
+    Scope {
+        names: names.iter().map(|s| s.to_string()).collect(),
+        zones: ["acme.com".to_owned()].into(),
+        ..Scope::new(Kind::Record)
+    }
+}
+
+fn token() -> IdempotencyToken {
+    IdempotencyToken("unused_by_route53".into())
+}
+
+async fn list(r53: &Route53, names: &[&str]) -> Vec<Live> {
+    r53.list(&scope(names)).await.expect("list")
+}
+
+#[tokio::test]
+async fn create_update_delete_round_trip_exactly() {
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    let names = ["click.acme.com", "*.acme.com", "acme.com", "apex.acme.com"];
+
+    let wanted = [
+        record("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]),
+        record("*.acme.com", RecordType::Cname, 60, &["sendgrid.net"]),
+        record("acme.com", RecordType::Txt, 300, &["\"v=spf1 include:sendgrid.net -all\"", "\"Braze-Verify=1\""]),
+        record("apex.acme.com", RecordType::A, 0, &["alias:d222.cloudfront.net"]),
+    ];
+    let mut created = Vec::new();
+    for d in &wanted {
+        let live = r53.create(d, &token()).await.expect("create");
+        assert_eq!(live.outputs.zone_id.as_deref(), Some(zone_id.as_str()));
+        created.push(live);
+    }
+    // The TXT values come back sorted; everything else exactly as asked.
+    let mut live = list(&r53, &names).await;
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    created.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(live, created, "the drift check: create then list changes nothing");
+    assert!(live.iter().any(|l| l.id == format!("{zone_id}/click.acme.com/CNAME")));
+    for w in &wanted {
+        let Desired::Record(w) = w else { unreachable!() };
+        let mut sorted = w.clone();
+        sorted.values.sort();
+        assert!(live.iter().any(|l| l.desired == Desired::Record(sorted.clone())), "{w:?} not in {live:#?}");
+    }
+
+    // UPSERT in place.
+    let click = live.iter().find(|l| l.id.ends_with("/click.acme.com/CNAME")).expect("click").clone();
+    let moved = record("click.acme.com", RecordType::Cname, 120, &["d999.cloudfront.net"]);
+    let updated = r53.update(&click, &moved).await.expect("upsert");
+    assert_eq!(list(&r53, &["click.acme.com"]).await, [updated.clone()]);
+
+    // A type change is one atomic DELETE + CREATE.
+    let as_a = record("click.acme.com", RecordType::A, 60, &["192.0.2.10", "192.0.2.2"]);
+    let retyped = r53.update(&updated, &as_a).await.expect("delete + create");
+    assert_eq!(list(&r53, &["click.acme.com"]).await, [retyped.clone()]);
+    assert_eq!(retyped.id, format!("{zone_id}/click.acme.com/A"));
+
+    for l in list(&r53, &names).await {
+        assert_eq!(r53.delete(&l).await.expect("delete"), Deletion::Done);
+    }
+    assert!(list(&r53, &names).await.is_empty());
+    assert_eq!(r53.delete(&retyped).await.expect("already gone"), Deletion::Done);
+}
+
+#[tokio::test]
+async fn creating_an_existing_record_is_already_exists() {
+    let env = AwsEnv::new().await;
+    env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    let d = record("dup.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]);
+    r53.create(&d, &token()).await.expect("create");
+    let e = r53.create(&d, &token()).await.expect_err("exists");
+    assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(e.code.as_deref(), Some("InvalidChangeBatch"));
+}
+
+#[tokio::test]
+async fn deleting_a_record_already_gone_is_done_and_a_changed_one_fails_precondition() {
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    let never = Live {
+        id: format!("{zone_id}/never.acme.com/CNAME"),
+        desired: record("never.acme.com", RecordType::Cname, 300, &["old.example.net"]),
+        outputs: Outputs { zone_id: Some(zone_id.clone()), ..Outputs::default() },
+    };
+    assert_eq!(r53.delete(&never).await.expect("nothing to delete"), Deletion::Done);
+    // Refused (moto: InvalidInput), then one read to see that nothing is there.
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1);
+    assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 1);
+
+    let live = r53.create(&record("stale.acme.com", RecordType::Cname, 300, &["old.example.net"]), &token()).await.expect("create");
+    env.put_record(&zone_id, "stale.acme.com.", "CNAME", "new.example.net.", 300).await;
+    // moto accepts a DELETE that matches any past CREATE; AWS rejects one that does not match
+    // what is there now, with this error.
+    env.proxy().add_rule(
+        Rule::error("route53", Some("ChangeResourceRecordSets"), 400, "InvalidChangeBatch")
+            .message("Tried to delete resource record set [name='stale.acme.com.', type='CNAME'] but the values provided do not match the current values")
+            .times(1),
+    );
+    let e = r53.delete(&live).await.expect_err("stale");
+    assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
+    assert_eq!(list(&r53, &["stale.acme.com"]).await[0].desired, record("stale.acme.com", RecordType::Cname, 300, &["new.example.net"]));
+}
+
+#[tokio::test]
+async fn an_unknown_zone_is_not_found() {
+    let env = AwsEnv::new().await;
+    let (r53, _) = route53(&env);
+    let e = r53.list(&Scope { zones: ["nope.com".to_owned()].into(), ..Scope::new(Kind::Record) }).await.expect_err("no zone");
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, "hosted zone nope.com not found");
+}
+
+#[tokio::test]
+async fn a_large_zone_is_listed_whole_in_pages_of_300() {
+    const RECORDS: usize = 1000;
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let client = env.route53();
+    for chunk in (0..RECORDS).collect::<Vec<_>>().chunks(250) {
+        let changes = chunk.iter().map(|i| {
+            let set = ResourceRecordSet::builder()
+                .name(format!("c{i:04}.acme.com."))
+                .r#type(RrType::Cname)
+                .ttl(300)
+                .resource_records(ResourceRecord::builder().value("d111.cloudfront.net.").build().expect("value"))
+                .build()
+                .expect("set");
+            Change::builder().action(ChangeAction::Create).resource_record_set(set).build().expect("change")
+        });
+        let batch = ChangeBatch::builder().set_changes(Some(changes.collect())).build().expect("batch");
+        client.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send().await.expect("fill");
+    }
+    let (r53, calls) = route53(&env);
+    env.proxy().reset_counts();
+
+    let start = Instant::now();
+    let all = list(&r53, &[]).await;
+    let took = start.elapsed();
+    // 1,000 CNAMEs plus the zone's SOA and NS, which are not managed: 4 pages.
+    assert_eq!(all.len(), RECORDS);
+    let counts = env.proxy().counts();
+    assert_eq!(counts.get("route53:ListResourceRecordSets"), Some(&4), "{counts:?}");
+    assert_eq!(counts.get("route53:ListHostedZonesByName"), Some(&1), "{counts:?}");
+    assert_eq!(calls.snapshot(), counts, "the budget counts what reaches the wire");
+    eprintln!("listed {RECORDS} records in {took:?}: {counts:?}");
+
+    // A second sweep reuses the zone id and reads the same pages, keeping only the wanted names.
+    let some = list(&r53, &["c0000.acme.com", "c0999.acme.com"]).await;
+    assert_eq!(some.len(), 2);
+    assert_eq!(env.proxy().count("route53:ListHostedZonesByName"), 1);
+    assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 8);
+}
+
+#[tokio::test]
+async fn throttling_is_survived() {
+    let env = AwsEnv::new().await;
+    env.create_zone("acme.com").await;
+    let (r53, calls) = route53(&env);
+    env.proxy()
+        .add_rule(Rule::error("route53", Some("ChangeResourceRecordSets"), 400, "Throttling").times(2))
+        .add_rule(Rule::error("route53", Some("ListResourceRecordSets"), 400, "PriorRequestNotComplete").times(1));
+    let d = record("slow.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]);
+    let created = r53.create(&d, &token()).await.expect("create despite throttling");
+    assert_eq!(list(&r53, &["slow.acme.com"]).await, [created]);
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 3);
+    assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 2);
+    // The SDK's retries happen below the budget: one acquired slot per logical request.
+    assert_eq!(calls.snapshot().get("route53:ChangeResourceRecordSets"), Some(&1));
+}

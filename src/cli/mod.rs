@@ -1,0 +1,163 @@
+//! Command-line interface: one file per subcommand, each parsing its arguments and calling the
+//! engine. Output for people goes through `ui`; `--json` output is the documented serde form.
+
+mod apply;
+mod plan;
+mod show;
+mod state;
+mod validate;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{exit, Report};
+use crate::plan::{Mode, Plan, PlanInput};
+use crate::providers::{AwsOptions, Providers};
+use crate::spec::Spec;
+use crate::state::{Lock, State, StateFile};
+
+#[derive(Debug, Parser)]
+#[command(name = "sslprov", version, about = "HTTPS click-tracking domains for Braze: certificate, CDN and DNS in a safe order")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log filter for stderr (error, warn, info, debug, trace; or a tracing directive).
+    #[arg(long, global = true, env = "SSLPROV_LOG", default_value = "warn")]
+    log: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a spec without touching any cloud.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Make the cloud match the spec (or carry out a saved plan).
+    Apply(apply::ApplyArgs),
+    /// Destroy what sslprov made for the spec's domains.
+    Destroy(apply::DestroyArgs),
+    /// Show a saved plan.
+    Show(show::ShowArgs),
+    /// Inspect the state.
+    #[command(subcommand)]
+    State(state::StateCommand),
+}
+
+/// Options shared by commands that read the cloud and the state.
+#[derive(Debug, Args, Clone)]
+struct RunArgs {
+    /// Limit to these domain keys (repeatable).
+    #[arg(long = "target", value_name = "KEY")]
+    targets: Vec<String>,
+    /// How long to wait for the state lock held by another run.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    lock_timeout: Duration,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+struct AwsArgs {
+    /// Attempts per AWS request (throttling and 5xx are retried with backoff).
+    #[arg(long, env = "SSLPROV_AWS_MAX_ATTEMPTS", default_value_t = 8, hide = true)]
+    aws_max_attempts: u32,
+    /// First retry backoff, in milliseconds.
+    #[arg(long, env = "SSLPROV_AWS_BACKOFF_MS", default_value_t = 1000, hide = true)]
+    aws_backoff_ms: u64,
+}
+
+impl AwsArgs {
+    fn options(&self) -> AwsOptions {
+        AwsOptions { max_attempts: self.aws_max_attempts, initial_backoff: Duration::from_millis(self.aws_backoff_ms) }
+    }
+}
+
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Validate(a) => validate::exec(a),
+            Command::Plan(a) => plan::exec(a).await,
+            Command::Apply(a) => apply::exec(a).await,
+            Command::Destroy(a) => apply::exec_destroy(a).await,
+            Command::Show(a) => show::exec(a),
+            Command::State(c) => state::exec(c),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("Error: {report}");
+            ExitCode::from(report.code)
+        }
+    }
+}
+
+/// A refreshed plan under the state lock; the lock is returned so apply keeps holding it.
+struct Planned {
+    plan: Plan,
+    state: Option<State>,
+    file: StateFile,
+    lock: Lock,
+    providers: Providers,
+}
+
+async fn make_plan(spec: &Spec, run: &RunArgs, mode: Mode, restore_adopted: bool, operation: &str) -> Result<Planned, Report> {
+    let file = StateFile::new(&spec.state_path);
+    let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
+    let state = file.read()?;
+    let providers = Providers::aws(&run.aws.options()).await;
+    let inventory = crate::refresh::refresh(&providers, spec, state.as_ref(), &run.targets).await?;
+    let lineage = state.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
+    let plan = crate::plan::build(PlanInput {
+        spec,
+        state: state.as_ref(),
+        inventory: &inventory,
+        mode,
+        targets: &run.targets,
+        restore_adopted,
+        new_lineage: &lineage,
+        created: now(),
+    })
+    .map_err(|errs| Report::new(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
+    Ok(Planned { plan, state, file, lock, providers })
+}
+
+fn load_spec(path: &Path) -> Result<Spec, Report> {
+    Ok(Spec::load(path)?)
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+fn default_spec() -> PathBuf {
+    PathBuf::from("sslprov.yaml")
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Report> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! The planner: spec + state + inventory → changes. Pure: no I/O, same inputs give the same plan.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use sslprov_provider::{Desired, Live, RecordSpec, KNOWN_AFTER_APPLY};
+
+use super::{Action, Change, Part, Plan, Recovered, SpecRef, StateRef, Summary, FORMAT_VERSION};
+use crate::refresh::Inventory;
+use crate::spec::{Domain, Spec};
+use crate::state::{Op, ResourceState, State};
+use crate::template;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+pub struct PlanInput<'a> {
+    pub spec: &'a Spec,
+    pub state: Option<&'a State>,
+    pub inventory: &'a Inventory,
+    pub mode: Mode,
+    /// Domain keys to limit the plan to; empty = all.
+    pub targets: &'a [String],
+    pub restore_adopted: bool,
+    /// Lineage a state written by this plan's apply will get, when no state exists yet.
+    pub new_lineage: &'a str,
+    pub created: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--target {0}: no such domain in the spec or the state")]
+    UnknownTarget(String),
+    #[error(
+        "{address}: CloudFront distribution {id} already serves {alias} and was not created by sslprov. \
+         Remove {alias} from its alternate domain names (or delete it), then plan again; sslprov does not take over distributions it did not make."
+    )]
+    ForeignDistribution { address: String, id: String, alias: String },
+}
+
+pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
+    let empty = State::new(input.new_lineage.to_owned());
+    let state = input.state.unwrap_or(&empty);
+    let in_state: BTreeSet<String> = state.resources.values().map(|r| r.domain.clone()).collect();
+    let mut errors = Vec::new();
+    for t in input.targets {
+        if !input.spec.domains.contains_key(t) && !in_state.contains(t) {
+            errors.push(PlanError::UnknownTarget(t.clone()));
+        }
+    }
+    let selected = |key: &str| input.targets.is_empty() || input.targets.iter().any(|t| t == key);
+
+    let mut changes = Vec::new();
+    let recovered = std::cell::RefCell::new(Vec::new());
+    let mut validation_names = BTreeSet::new();
+    for (key, domain) in &input.spec.domains {
+        if !selected(key) {
+            continue;
+        }
+        let cx = DomainCx { key, state, inv: input.inventory, recovered: &recovered };
+        match input.mode {
+            Mode::Apply => cx.plan_apply(domain, &mut validation_names, &mut changes, &mut errors),
+            Mode::Destroy => cx.plan_destroy(input.restore_adopted, &mut changes),
+        }
+    }
+    // Domains in state but gone from the spec are destroyed, like any removed resource.
+    for key in in_state.iter().filter(|k| !input.spec.domains.contains_key(k.as_str()) && selected(k)) {
+        DomainCx { key, state, inv: input.inventory, recovered: &recovered }.plan_destroy(input.restore_adopted, &mut changes);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let summary = Summary::of(&changes);
+    Ok(Plan {
+        format_version: FORMAT_VERSION.into(),
+        sslprov_version: env!("CARGO_PKG_VERSION").into(),
+        created: input.created,
+        mode: input.mode,
+        spec: SpecRef { path: input.spec.path.clone(), sha256: input.spec.hash.clone() },
+        state: StateRef {
+            path: input.spec.state_path.clone(),
+            lineage: state.lineage.clone(),
+            serial: input.state.map_or(0, |s| s.serial),
+            exists: input.state.is_some(),
+        },
+        targets: input.targets.to_vec(),
+        restore_adopted: input.restore_adopted,
+        changes,
+        recovered: recovered.into_inner(),
+        summary,
+    })
+}
+
+struct DomainCx<'a> {
+    key: &'a str,
+    state: &'a State,
+    inv: &'a Inventory,
+    recovered: &'a std::cell::RefCell<Vec<Recovered>>,
+}
+
+/// Certificate states a distribution cannot use; the certificate is replaced.
+const DEAD_CERTIFICATE: [&str; 5] = ["FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE"];
+
+impl DomainCx<'_> {
+    fn res(&self, part: Part) -> Option<&ResourceState> {
+        self.state.resources.get(&part.address(self.key))
+    }
+
+    /// An object found for a state entry that has no id yet or an unfinished intent: a run
+    /// stopped between its call and recording the result. Apply records it before anything else.
+    fn note(&self, part: Part, live: Option<&Live>) {
+        let (Some(r), Some(live)) = (self.res(part), live) else { return };
+        if r.id.as_deref() != Some(live.id.as_str()) || r.intent.is_some() {
+            self.recovered.borrow_mut().push(Recovered { address: part.address(self.key), live: live.clone() });
+        }
+    }
+
+    fn change(&self, part: Part, action: Action, live: Option<&Live>, after: Option<Desired>) -> Change {
+        Change {
+            address: part.address(self.key),
+            domain: self.key.to_owned(),
+            part,
+            provider: provider_of(part).into(),
+            action,
+            reason: None,
+            id: live.map(|l| l.id.clone()).or_else(|| self.res(part).and_then(|r| r.id.clone())),
+            before: live.map(|l| l.desired.clone()),
+            after,
+            adopt: false,
+        }
+    }
+
+    /// The certificate that is ours: by the id in state, or by the token of a create that was in
+    /// flight when a run stopped (its response, and so its id, was never recorded).
+    fn certificate(&self) -> Option<&Live> {
+        let r = self.res(Part::Certificate)?;
+        if let Some(id) = &r.id {
+            return self.inv.certificates.iter().find(|l| &l.id == id);
+        }
+        let token = r.intent.as_ref().filter(|i| i.op == Op::Create)?.token.as_str();
+        self.inv.certificates.iter().find(|l| l.outputs.token.as_deref() == Some(token))
+    }
+
+    /// The distribution that is ours: by id, or — after an interrupted create — the one serving
+    /// the alias with sslprov's comment for this domain key.
+    fn distribution(&self, comment: Option<&str>) -> Option<&Live> {
+        if let Some(id) = self.res(Part::Distribution).and_then(|r| r.id.as_ref()) {
+            return self.inv.distributions.iter().find(|l| &l.id == id);
+        }
+        let comment = comment?;
+        self.inv.distributions.iter().find(|l| matches!(&l.desired, Desired::Distribution(d) if d.comment == comment))
+    }
+
+    fn record(&self, zone: &str, name: &str, types: &[sslprov_provider::RecordType]) -> Option<&Live> {
+        self.inv.records.iter().find(|l| {
+            matches!(&l.desired, Desired::Record(r) if r.zone == zone && r.name == name && types.contains(&r.rtype))
+        })
+    }
+
+    fn plan_apply(&self, d: &Domain, validation_names: &mut BTreeSet<String>, out: &mut Vec<Change>, errors: &mut Vec<PlanError>) {
+        use sslprov_provider::RecordType::*;
+
+        // Certificate.
+        let cert_desired = Desired::Certificate(template::certificate(d));
+        let cert = self.certificate();
+        self.note(Part::Certificate, cert);
+        let cert_status = cert.and_then(|c| c.outputs.status.as_deref()).unwrap_or_default();
+        let cert_settled = match cert {
+            None => {
+                out.push(self.change(Part::Certificate, Action::Create, None, Some(cert_desired)));
+                false
+            }
+            Some(live) if DEAD_CERTIFICATE.contains(&cert_status) => {
+                let mut c = self.change(Part::Certificate, Action::Replace, Some(live), Some(cert_desired));
+                c.reason = Some(format!("the certificate is {cert_status} and cannot serve the domain"));
+                out.push(c);
+                false
+            }
+            Some(live) if live.desired != cert_desired => {
+                let mut c = self.change(Part::Certificate, Action::Replace, Some(live), Some(cert_desired));
+                c.reason = Some("a certificate's names cannot change in place".into());
+                out.push(c);
+                false
+            }
+            Some(_) => true,
+        };
+
+        // Validation record: known once the certificate exists and was described (now or before).
+        let asked: Option<RecordSpec> = cert.filter(|_| cert_settled).and_then(|c| {
+            c.outputs
+                .validation_records
+                .clone()
+                .or_else(|| self.res(Part::Certificate).and_then(|r| r.outputs.validation_records.clone()))
+                .and_then(|v| v.into_iter().next())
+        });
+        match asked.map(|a| template::validation_record(d, &a)) {
+            None => {
+                let mut r = template::validation_record(d, &RecordSpec {
+                    zone: d.zone.clone(),
+                    name: KNOWN_AFTER_APPLY.into(),
+                    rtype: Cname,
+                    ttl: 0,
+                    values: vec![KNOWN_AFTER_APPLY.into()],
+                    proxied: None,
+                });
+                r.zone = d.zone.clone();
+                out.push(self.change(Part::ValidationRecord, Action::Create, None, Some(Desired::Record(r))));
+            }
+            Some(want) => {
+                // Two certificates can ask for the same record; it is written once.
+                if validation_names.insert(want.name.clone()) {
+                    let live = self.record(&want.zone, &want.name, &[Cname]);
+                    self.note(Part::ValidationRecord, live);
+                    let want = Desired::Record(want);
+                    match live {
+                        None => out.push(self.change(Part::ValidationRecord, Action::Create, None, Some(want))),
+                        Some(l) if l.desired != want => out.push(self.change(Part::ValidationRecord, Action::Update, Some(l), Some(want))),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+
+        // Distribution.
+        let comment = template::distribution_comment(d);
+        let dist = self.distribution(Some(&comment));
+        self.note(Part::Distribution, dist);
+        let arn = cert.filter(|_| cert_settled).map(|c| c.id.as_str());
+        let dist_desired = Desired::Distribution(template::distribution(d, arn));
+        if dist.is_none() {
+            if let Some(foreign) = self.inv.distributions.iter().find(|l| matches!(&l.desired, Desired::Distribution(x) if x.aliases.contains(&d.tracking_domain))) {
+                errors.push(PlanError::ForeignDistribution {
+                    address: Part::Distribution.address(self.key),
+                    id: foreign.id.clone(),
+                    alias: d.tracking_domain.clone(),
+                });
+                return;
+            }
+        }
+        match dist {
+            None => out.push(self.change(Part::Distribution, Action::Create, None, Some(dist_desired))),
+            Some(live) if live.desired != dist_desired => {
+                let mut c = self.change(Part::Distribution, Action::Update, Some(live), Some(dist_desired.clone()));
+                c.reason = self.drift_reason(Part::Distribution, &dist_desired);
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+
+        // Tracking record, last: it flips only once the CDN is ready.
+        let target = dist.and_then(|l| l.outputs.domain_name.as_deref());
+        let want = Desired::Record(template::tracking_record(d, target));
+        let live = self.record(&d.zone, &d.tracking_domain, &[Cname, A, Aaaa]);
+        if live.is_some_and(|l| l.desired == want) {
+            self.note(Part::TrackingRecord, live);
+        }
+        let ours = self.res(Part::TrackingRecord).is_some_and(|r| r.id.is_some() || r.adopted.is_some());
+        match live {
+            None => out.push(self.change(Part::TrackingRecord, Action::Create, None, Some(want))),
+            Some(l) if !ours => {
+                let mut c = self.change(Part::TrackingRecord, Action::Update, Some(l), Some(want));
+                c.adopt = true;
+                c.reason = Some("adopts the existing record; it is switched to the CDN last, once the CDN is deployed".into());
+                out.push(c);
+            }
+            Some(l) if l.desired != want => {
+                let mut c = self.change(Part::TrackingRecord, Action::Update, Some(l), Some(want.clone()));
+                c.reason = self.drift_reason(Part::TrackingRecord, &want);
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Drift: sslprov still wants what it last applied, yet the object differs.
+    fn drift_reason(&self, part: Part, want: &Desired) -> Option<String> {
+        let applied = self.res(part)?.desired.as_ref()?;
+        (applied == want).then(|| "changed outside sslprov".to_owned())
+    }
+
+    fn plan_destroy(&self, restore_adopted: bool, out: &mut Vec<Change>) {
+        let mut parts = Part::ALL;
+        parts.reverse();
+        for part in parts {
+            let Some(r) = self.res(part) else { continue };
+            let live = match part {
+                Part::Certificate => self.certificate(),
+                Part::Distribution => self.distribution(None),
+                Part::ValidationRecord | Part::TrackingRecord => match &r.desired {
+                    Some(Desired::Record(rec)) => self.record(&rec.zone, &rec.name, &[rec.rtype]),
+                    _ => None,
+                },
+            };
+            self.note(part, live);
+            let Some(live) = live else {
+                // Gone already (or never made): only the state entry is left to drop.
+                out.push(self.change(part, Action::Forget, None, None));
+                continue;
+            };
+            let c = match (&r.adopted, part) {
+                (Some(original), Part::TrackingRecord) if restore_adopted => {
+                    let mut c = self.change(part, Action::Update, Some(live), Some(original.clone()));
+                    c.reason = Some("restores the record sslprov adopted (--restore-adopted)".into());
+                    c
+                }
+                // A validation record that was there before sslprov is someone else's to remove.
+                (Some(_), Part::ValidationRecord) => {
+                    let mut c = self.change(part, Action::Forget, Some(live), None);
+                    c.reason = Some("existed before sslprov; left in place".into());
+                    c
+                }
+                _ => self.change(part, Action::Delete, Some(live), None),
+            };
+            out.push(c);
+        }
+    }
+}
+
+pub fn provider_of(part: Part) -> &'static str {
+    match part {
+        Part::Certificate => "acm",
+        Part::Distribution => "cloudfront",
+        Part::ValidationRecord | Part::TrackingRecord => "route53",
+    }
+}

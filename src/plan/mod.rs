@@ -1,0 +1,194 @@
+//! Plans: what apply will do, decided before it starts, saved and shown as they are.
+//!
+//! A plan is pure data: built without I/O from the spec, the state and a refreshed inventory, and
+//! bound to the state's lineage and serial and the spec's hash, so `apply PLAN` does exactly what
+//! was shown or refuses.
+
+mod build;
+mod diff;
+
+use serde::{Deserialize, Serialize};
+use sslprov_provider::{Desired, Kind};
+
+pub use build::{build, Mode, PlanError, PlanInput};
+pub use diff::{attribute_changes, AttributeChange};
+
+pub const FORMAT_VERSION: &str = "1";
+
+/// The four resources one tracking domain needs, in the order apply creates them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Certificate,
+    ValidationRecord,
+    Distribution,
+    TrackingRecord,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Certificate, Part::ValidationRecord, Part::Distribution, Part::TrackingRecord];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Certificate => "certificate",
+            Part::ValidationRecord => "validation_record",
+            Part::Distribution => "distribution",
+            Part::TrackingRecord => "tracking_record",
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Part::Certificate => Kind::Certificate,
+            Part::Distribution => Kind::Distribution,
+            Part::ValidationRecord | Part::TrackingRecord => Kind::Record,
+        }
+    }
+
+    pub fn address(self, domain: &str) -> String {
+        format!("{domain}.{}", self.name())
+    }
+
+    pub fn of_address(address: &str) -> Option<(String, Part)> {
+        let (domain, part) = address.rsplit_once('.')?;
+        let part = Part::ALL.into_iter().find(|p| p.name() == part)?;
+        Some((domain.to_owned(), part))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Create the new object, move its dependents over, then delete the old one.
+    Replace,
+    Delete,
+    /// Drop from state and leave the object as it is.
+    Forget,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "+/-",
+            Action::Delete => "-",
+            Action::Forget => ".",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: String,
+    pub domain: String,
+    pub part: Part,
+    pub provider: String,
+    pub action: Action,
+    /// Why, when it is not obvious: drift, adoption, a failed certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The existing object's provider id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The existing object's owned fields.
+    pub before: Option<Desired>,
+    /// What it will be; fields only known once an earlier step ran read "(known after apply)".
+    pub after: Option<Desired>,
+    /// An existing object sslprov takes over (an HTTP-era tracking record).
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+    pub forget: usize,
+}
+
+impl Summary {
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Forget => s.forget += 1,
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Summary::default()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecRef {
+    pub path: std::path::PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateRef {
+    pub path: std::path::PathBuf,
+    /// The lineage of the state the plan was made against; for a state not yet written, the
+    /// lineage apply will give it.
+    pub lineage: String,
+    /// 0 when no state existed.
+    pub serial: u64,
+    pub exists: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    pub sslprov_version: String,
+    pub created: String,
+    pub mode: Mode,
+    pub spec: SpecRef,
+    pub state: StateRef,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub restore_adopted: bool,
+    pub changes: Vec<Change>,
+    /// Objects a stopped run made or changed without recording the result; apply records them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<Recovered>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    pub address: String,
+    pub live: sslprov_provider::Live,
+}
+
+impl Plan {
+    /// Whether apply has anything to do, in the cloud or in the state.
+    pub fn has_changes(&self) -> bool {
+        !self.summary.is_empty() || !self.recovered.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip() {
+        for p in Part::ALL {
+            assert_eq!(Part::of_address(&p.address("acme-eu")), Some(("acme-eu".to_owned(), p)));
+        }
+        assert_eq!(Part::of_address("acme.bogus"), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! The user's spec: YAML in, validated domains out, every error pointing at file:line:column.
+
+mod error;
+mod locate;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use error::{SpecError, SpecErrors};
+pub use raw::{CdnKind, DnsKind, Esp};
+
+/// Braze data-centre region, which picks the ESP's regional origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    Us,
+    Eu,
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Region::Us => "us",
+            Region::Eu => "eu",
+        })
+    }
+}
+
+/// A validated spec.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub path: PathBuf,
+    /// sha256 of the file's bytes: a saved plan is bound to it.
+    pub hash: String,
+    pub state_path: PathBuf,
+    pub domains: BTreeMap<String, Domain>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Domain {
+    pub key: String,
+    pub tracking_domain: String,
+    pub esp: Esp,
+    pub braze_cluster: String,
+    pub region: Region,
+    pub cdn: CdnKind,
+    pub dns: DnsKind,
+    pub zone: String,
+}
+
+impl Spec {
+    pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecErrors::io(path, e))?;
+        Spec::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
+        use sha2::Digest;
+        let raw = raw::parse(path, text)?;
+        let locs = locate::Locations::index(text);
+        let mut errors = Vec::new();
+        let err = |field: &str, message: String, allowed: Option<&str>| {
+            let (line, column) = locs.find(field);
+            SpecError { file: path.to_path_buf(), line, column, field: field.to_owned(), message, allowed: allowed.map(str::to_owned) }
+        };
+
+        if raw.version != 1 {
+            errors.push(err("version", format!("unsupported spec version {}", raw.version), Some("1")));
+        }
+        let default_cluster = match raw.braze_cluster.as_deref().map(parse_cluster) {
+            Some(Ok(region)) => Some((raw.braze_cluster.clone().unwrap_or_default(), region)),
+            Some(Err(m)) => {
+                errors.push(err("braze_cluster", m, Some(CLUSTER_ALLOWED)));
+                None
+            }
+            None => None,
+        };
+        // A bad top-level cluster is reported once, not again for every domain that inherits it.
+        let cluster_reported = raw.braze_cluster.is_some() && default_cluster.is_none();
+        let defaults = raw.defaults.unwrap_or_default();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut domains = BTreeMap::new();
+        if raw.domains.is_empty() {
+            errors.push(err("domains", "no domains: the spec must list at least one".into(), None));
+        }
+        for (key, d) in raw.domains {
+            let at = |f: &str| format!("domains.{key}.{f}");
+            if !valid_key(&key) {
+                errors.push(err(&format!("domains.{key}"), format!("invalid domain key `{key}`"), Some("lower-case letters, digits, `-` and `_`, starting with a letter or digit")));
+            }
+            let tracking = d.tracking_domain.trim_end_matches('.').to_owned();
+            if let Err(m) = check_dns_name(&tracking) {
+                errors.push(err(&at("tracking_domain"), format!("invalid domain name `{}`: {m}", d.tracking_domain), Some(DNS_ALLOWED)));
+                continue;
+            }
+            if tracking.split('.').count() < 3 {
+                errors.push(err(&at("tracking_domain"), format!("`{tracking}` is a zone apex; a tracking domain is a subdomain such as url1234.{tracking}"), None));
+                continue;
+            }
+            if let Some(first) = seen.insert(tracking.clone(), key.clone()) {
+                errors.push(err(&at("tracking_domain"), format!("tracking domain `{tracking}` is already used by domain `{first}`"), Some("each tracking domain once")));
+            }
+            let zone = match &d.zone {
+                Some(z) => z.trim_end_matches('.').to_owned(),
+                None => tracking.split_once('.').map(|(_, rest)| rest.to_owned()).unwrap_or_default(),
+            };
+            if let Err(m) = check_dns_name(&zone) {
+                errors.push(err(&at("zone"), format!("invalid zone name `{zone}`: {m}"), Some(DNS_ALLOWED)));
+                continue;
+            }
+            if !tracking.ends_with(&format!(".{zone}")) {
+                errors.push(err(&at("zone"), format!("tracking domain `{tracking}` is outside its zone `{zone}`"), Some("a zone that is a parent of the tracking domain")));
+                continue;
+            }
+            let (cluster, region) = match (&d.braze_cluster, &default_cluster) {
+                (Some(c), _) => match parse_cluster(c) {
+                    Ok(r) => (c.clone(), r),
+                    Err(m) => {
+                        errors.push(err(&at("braze_cluster"), m, Some(CLUSTER_ALLOWED)));
+                        continue;
+                    }
+                },
+                (None, Some((c, r))) => (c.clone(), *r),
+                (None, None) if cluster_reported => continue,
+                (None, None) => {
+                    errors.push(err(&format!("domains.{key}"), "no braze_cluster: set it at the top level or on the domain".into(), Some(CLUSTER_ALLOWED)));
+                    continue;
+                }
+            };
+            let cdn = d.cdn.or(defaults.cdn).unwrap_or(CdnKind::Cloudfront);
+            let dns = d.dns.or(defaults.dns).unwrap_or(DnsKind::Route53);
+            // The Cloudflare provider is not in this release; refuse it here rather than at apply.
+            if cdn == CdnKind::Cloudflare {
+                let f = if d.cdn.is_some() { at("cdn") } else { "defaults.cdn".into() };
+                errors.push(err(&f, "cdn `cloudflare` is not available in this version of sslprov".into(), Some("cloudfront")));
+            }
+            if dns == DnsKind::Cloudflare {
+                let f = if d.dns.is_some() { at("dns") } else { "defaults.dns".into() };
+                errors.push(err(&f, "dns `cloudflare` is not available in this version of sslprov".into(), Some("route53")));
+            }
+            domains.insert(key.clone(), Domain { key, tracking_domain: tracking, esp: d.esp, braze_cluster: cluster, region, cdn, dns, zone });
+        }
+        if !errors.is_empty() {
+            // An error in `defaults` shows up once per domain that inherits it; report it once.
+            errors.dedup();
+            return Err(SpecErrors(errors));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let state_path = raw.state.and_then(|s| s.path).unwrap_or_else(|| "sslprov.state.json".into());
+        Ok(Spec {
+            path: path.to_path_buf(),
+            hash: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+            state_path: base.join(state_path),
+            domains,
+        })
+    }
+}
+
+const CLUSTER_ALLOWED: &str = "US-nn or EU-nn, e.g. US-05, EU-01";
+const DNS_ALLOWED: &str = "lower-case labels of letters, digits and `-`, separated by dots";
+
+fn parse_cluster(c: &str) -> Result<Region, String> {
+    let (prefix, num) = c.split_once('-').ok_or_else(|| format!("invalid Braze cluster `{c}`"))?;
+    if num.len() != 2 || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("invalid Braze cluster `{c}`"));
+    }
+    match prefix {
+        "US" => Ok(Region::Us),
+        "EU" => Ok(Region::Eu),
+        _ => Err(format!("unknown Braze cluster `{c}`")),
+    }
+}
+
+fn valid_key(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// RFC 1035 host names as CDNs accept them for aliases: no wildcards, no underscores, lower case.
+fn check_dns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.len() > 253 {
+        return Err("longer than 253 characters".into());
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err("upper-case letters (write it in lower case)".into());
+    }
+    if !name.contains('.') {
+        return Err("a single label; expected a fully qualified name".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("empty label".into());
+        }
+        if label.len() > 63 {
+            return Err(format!("label `{label}` is longer than 63 characters"));
+        }
+        if !label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(format!("label `{label}` has characters other than letters, digits and `-`"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label `{label}` starts or ends with `-`"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+//! The human plan, Terraform-style: one block per change, attribute-level before → after.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+use sslprov_provider::KNOWN_AFTER_APPLY;
+
+use crate::plan::{attribute_changes, Action, Change, Mode, Plan};
+
+pub fn render_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    for r in &plan.recovered {
+        let _ = writeln!(out, "Recovered: {} is {} (made by an interrupted run; apply records it)", r.address, r.live.id);
+    }
+    if !plan.recovered.is_empty() {
+        out.push('\n');
+    }
+    if plan.changes.is_empty() {
+        out.push_str(match plan.mode {
+            Mode::Apply => "No changes. The cloud matches the spec.\n",
+            Mode::Destroy => "No changes. Nothing in state to destroy.\n",
+        });
+        return out;
+    }
+    out.push_str("sslprov will perform the following actions:\n");
+    for c in &plan.changes {
+        out.push('\n');
+        render_change(&mut out, c);
+    }
+    let s = &plan.summary;
+    let _ = write!(out, "\nPlan: {} to add, {} to change, {} to replace, {} to destroy", s.add, s.change, s.replace, s.destroy);
+    if s.forget > 0 {
+        let _ = write!(out, ", {} to forget", s.forget);
+    }
+    out.push_str(".\n");
+    out
+}
+
+fn render_change(out: &mut String, c: &Change) {
+    let verb = match c.action {
+        Action::Create => "will be created",
+        Action::Update if c.adopt => "will be adopted and updated in place",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced (new one created first)",
+        Action::Delete => "will be destroyed",
+        Action::Forget => "will be removed from state; the object is left as it is",
+    };
+    let _ = writeln!(out, "  # {} {verb}", c.address);
+    if let Some(reason) = &c.reason {
+        let _ = writeln!(out, "  # ({reason})");
+    }
+    let kind = c.part.kind();
+    let _ = writeln!(out, "  {} {kind} \"{}\" {{", c.action.symbol(), c.address);
+    if let Some(id) = &c.id {
+        let _ = writeln!(out, "        id = {}", quote(id));
+    }
+    match c.action {
+        Action::Delete | Action::Forget => {}
+        _ => {
+            let changes = attribute_changes(c.before.as_ref(), c.after.as_ref());
+            let width = changes.iter().map(|a| a.path.len()).max().unwrap_or(0);
+            for a in &changes {
+                let (sym, text) = match (&a.before, &a.after) {
+                    (None, Some(v)) => ("+", value(v)),
+                    (Some(b), Some(v)) => ("~", format!("{} -> {}", value(b), value(v))),
+                    (Some(b), None) => ("-", format!("{} -> null", value(b))),
+                    (None, None) => continue,
+                };
+                let _ = writeln!(out, "      {sym} {:width$} = {text}", a.path);
+            }
+            if c.before.is_some() {
+                let total = c.after.as_ref().map(|d| leaf_count(&serde_json::to_value(d).expect("serializes"))).unwrap_or(0);
+                let hidden = total.saturating_sub(changes.len() + 1);
+                if hidden > 0 {
+                    let _ = writeln!(out, "        # ({hidden} unchanged attributes hidden)");
+                }
+            }
+        }
+    }
+    out.push_str("    }\n");
+}
+
+fn leaf_count(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => m.values().map(leaf_count).sum(),
+        _ => 1,
+    }
+}
+
+fn quote(s: &str) -> String {
+    if s == KNOWN_AFTER_APPLY { s.to_owned() } else { format!("{s:?}") }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            format!("{{ {} }}", m.iter().map(|(k, v)| format!("{k} = {}", value(v))).collect::<Vec<_>>().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
