@@ -283,9 +283,9 @@ impl DomainCx<'_> {
     }
 
     fn plan_destroy(&self, restore_adopted: bool, out: &mut Vec<Change>) {
-        let mut parts = Part::ALL;
-        parts.reverse();
-        for part in parts {
+        // The tracking record goes first so it never points at a deleted distribution (whose
+        // hostname someone else could then claim); the certificate goes before its record.
+        for part in [Part::TrackingRecord, Part::Distribution, Part::Certificate, Part::ValidationRecord] {
             let Some(r) = self.res(part) else { continue };
             let live = match part {
                 Part::Certificate => self.certificate(),

@@ -50,7 +50,10 @@ mod tests {
         let e = from_sdk("DeleteCertificate", SdkError::service_error(gone, response(400)));
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(e.code.as_deref(), Some("ResourceNotFoundException"));
-        assert_eq!(e.to_string(), "acm DeleteCertificate: not found (ResourceNotFoundException): Certificate arn:x not found");
+        assert_eq!(
+            e.to_string(),
+            "acm DeleteCertificate: not found (ResourceNotFoundException): Certificate arn:x not found"
+        );
 
         let busy = DeleteCertificateError::ResourceInUseException(
             ResourceInUseException::builder().meta(meta("ResourceInUseException", "in use by a distribution")).build(),

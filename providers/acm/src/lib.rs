@@ -66,8 +66,9 @@ impl Acm {
             .send()
             .await
             .map_err(|e| from_sdk("DescribeCertificate", e))?;
-        out.certificate
-            .ok_or_else(|| ProviderError::new(ErrorKind::Unexpected, NAME, "DescribeCertificate", "no certificate in the answer"))
+        out.certificate.ok_or_else(|| {
+            ProviderError::new(ErrorKind::Unexpected, NAME, "DescribeCertificate", "no certificate in the answer")
+        })
     }
 
     /// Description and tags of one certificate; `None` if it vanished since it was listed.
@@ -95,7 +96,12 @@ fn incomplete(op: &'static str, arn: &str) -> ProviderError {
 fn certificate(desired: &Desired) -> Result<&sslprov_provider::CertificateSpec> {
     match desired {
         Desired::Certificate(spec) => Ok(spec),
-        other => Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, "create", format!("acm cannot hold a {}", other.kind()))),
+        other => Err(ProviderError::new(
+            ErrorKind::InvalidRequest,
+            NAME,
+            "create",
+            format!("acm cannot hold a {}", other.kind()),
+        )),
     }
 }
 
@@ -150,11 +156,10 @@ impl Provider for Acm {
     /// that certificate really has.
     async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live> {
         let spec = certificate(desired)?;
-        let tag = Tag::builder()
-            .key(TOKEN_TAG)
-            .value(token.as_str())
-            .build()
-            .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "RequestCertificate", e.to_string()))?;
+        let tag =
+            Tag::builder().key(TOKEN_TAG).value(token.as_str()).build().map_err(|e| {
+                ProviderError::new(ErrorKind::InvalidRequest, NAME, "RequestCertificate", e.to_string())
+            })?;
         let sans = (!spec.subject_alternative_names.is_empty())
             .then(|| spec.subject_alternative_names.iter().cloned().collect());
         self.budget.acquire(NAME, "RequestCertificate").await;

@@ -188,7 +188,13 @@ mod tests {
             vec![validation("click.acme.com", Some("click.acme.com")), validation("links.acme.com", None)],
         );
         assert_eq!(described(&d, &[]).expect("complete").outputs.validation_records, None);
-        assert_eq!(described(&detail(CertificateStatus::PendingValidation, vec![]), &[]).expect("x").outputs.validation_records, None);
+        assert_eq!(
+            described(&detail(CertificateStatus::PendingValidation, vec![]), &[])
+                .expect("x")
+                .outputs
+                .validation_records,
+            None
+        );
     }
 
     #[test]

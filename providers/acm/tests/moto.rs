@@ -58,7 +58,9 @@ async fn create_then_list_round_trips_with_token_and_validation_records() {
     let names: BTreeSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
     // moto's record names are one constant label before the name; a wildcard shares its base's.
     assert_eq!(names.len(), 2, "{records:#?}");
-    assert!(names.iter().any(|n| n.ends_with(".click.acme.com")) && names.iter().any(|n| n.ends_with(".links.acme.com")));
+    assert!(
+        names.iter().any(|n| n.ends_with(".click.acme.com")) && names.iter().any(|n| n.ends_with(".links.acme.com"))
+    );
     for r in records {
         assert_eq!((r.rtype, r.ttl, r.zone.as_str(), r.proxied), (RecordType::Cname, 300, "", None));
         assert!(r.values.len() == 1 && r.values[0].ends_with(".acm-validations.aws"), "{r:?}");
@@ -106,7 +108,8 @@ async fn a_create_whose_answer_was_lost_leaves_one_certificate() {
 async fn known_issued_certificates_are_described_only_when_the_list_cannot_tell_their_names() {
     let env = AwsEnv::new().await;
     let acm = acm(&env);
-    let created = acm.create(&spec("known.acme.com", &["www.known.acme.com"]), &token("tok_known")).await.expect("create");
+    let created =
+        acm.create(&spec("known.acme.com", &["www.known.acme.com"]), &token("tok_known")).await.expect("create");
     env.proxy().reset_counts();
 
     let live = acm.list(&scope(&["known.acme.com"], &[&created.id])).await.expect("list");

@@ -70,7 +70,8 @@ mod tests {
 
     #[test]
     fn other_rejected_batches_stay_invalid_requests() {
-        let e = from_change(invalid_batch("RRSet with DNS name click.other.org is not permitted in zone acme.com.", false));
+        let e =
+            from_change(invalid_batch("RRSet with DNS name click.other.org is not permitted in zone acme.com.", false));
         assert_eq!(e.kind, ErrorKind::InvalidRequest);
         assert_eq!(
             e.to_string(),
@@ -87,7 +88,8 @@ mod tests {
         assert_eq!(from_change(SdkError::service_error(gone, response(404))).kind, ErrorKind::NotFound);
         let busy = ChangeResourceRecordSetsError::generic(ErrorMetadata::builder().code("Throttling").build());
         assert_eq!(from_change(SdkError::service_error(busy, response(400))).kind, ErrorKind::RateLimited);
-        let prior = ChangeResourceRecordSetsError::generic(ErrorMetadata::builder().code("PriorRequestNotComplete").build());
+        let prior =
+            ChangeResourceRecordSetsError::generic(ErrorMetadata::builder().code("PriorRequestNotComplete").build());
         assert_eq!(from_change(SdkError::service_error(prior, response(400))).kind, ErrorKind::RateLimited);
     }
 }

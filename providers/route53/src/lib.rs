@@ -40,7 +40,12 @@ pub struct Route53 {
 fn record<'a>(desired: &'a Desired, op: &'static str) -> Result<&'a RecordSpec> {
     match desired {
         Desired::Record(spec) => Ok(spec),
-        other => Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, op, format!("route53 cannot hold a {}", other.kind()))),
+        other => Err(ProviderError::new(
+            ErrorKind::InvalidRequest,
+            NAME,
+            op,
+            format!("route53 cannot hold a {}", other.kind()),
+        )),
     }
 }
 
@@ -94,7 +99,12 @@ impl Route53 {
         let id = match ids.as_slice() {
             [id] => id.to_string(),
             [] => {
-                return Err(ProviderError::new(ErrorKind::NotFound, NAME, "ListHostedZonesByName", format!("hosted zone {zone} not found")));
+                return Err(ProviderError::new(
+                    ErrorKind::NotFound,
+                    NAME,
+                    "ListHostedZonesByName",
+                    format!("hosted zone {zone} not found"),
+                ));
             }
             // Writing to the undelegated twin would succeed and change nothing anyone resolves.
             _ => {
@@ -102,7 +112,10 @@ impl Route53 {
                     ErrorKind::Conflict,
                     NAME,
                     "ListHostedZonesByName",
-                    format!("{} public hosted zones are named {zone}; sslprov cannot tell which is delegated", ids.len()),
+                    format!(
+                        "{} public hosted zones are named {zone}; sslprov cannot tell which is delegated",
+                        ids.len()
+                    ),
                 ));
             }
         };
@@ -172,10 +185,9 @@ impl Route53 {
     }
 
     async fn change(&self, zone_id: &str, changes: Vec<Change>) -> Result<()> {
-        let batch = ChangeBatch::builder()
-            .set_changes(Some(changes))
-            .build()
-            .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string()))?;
+        let batch = ChangeBatch::builder().set_changes(Some(changes)).build().map_err(|e| {
+            ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
+        })?;
         self.budget.acquire(NAME, "ChangeResourceRecordSets").await;
         self.client
             .change_resource_record_sets()
@@ -258,7 +270,10 @@ impl Provider for Route53 {
                     ErrorKind::PreconditionFailed,
                     NAME,
                     "ChangeResourceRecordSets",
-                    format!("{} {} changed since it was listed: now {:?} with TTL {}", now.name, now.rtype, now.values, now.ttl),
+                    format!(
+                        "{} {} changed since it was listed: now {:?} with TTL {}",
+                        now.name, now.rtype, now.values, now.ttl
+                    ),
                 )
                 .with_source(e)),
                 Some(_) => Err(e),

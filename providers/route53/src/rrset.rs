@@ -167,9 +167,15 @@ mod tests {
     #[test]
     fn listed_sets_normalise_by_type() {
         let cname = listed("Click.Acme.com.", RrType::Cname, 300, &["D111.CloudFront.net."]);
-        assert_eq!(spec("acme.com", &cname), Some(spec_of("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"])));
+        assert_eq!(
+            spec("acme.com", &cname),
+            Some(spec_of("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]))
+        );
         let txt = listed("acme.com.", RrType::Txt, 60, &["\"v=spf1 -all\"", "\"B\""]);
-        assert_eq!(spec("acme.com", &txt), Some(spec_of("acme.com", RecordType::Txt, 60, &["\"B\"", "\"v=spf1 -all\""])));
+        assert_eq!(
+            spec("acme.com", &txt),
+            Some(spec_of("acme.com", RecordType::Txt, 60, &["\"B\"", "\"v=spf1 -all\""]))
+        );
         let aaaa = listed("v6.acme.com.", RrType::Aaaa, 60, &["2001:DB8::1"]);
         assert_eq!(spec("acme.com", &aaaa).expect("aaaa").values, ["2001:db8::1"]);
         let a = listed("a.acme.com.", RrType::A, 60, &["192.0.2.2", "192.0.2.10"]);

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use sslprov_provider::{
-    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, RecordSpec, RecordType,
-    Scope,
+    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, RecordSpec,
+    RecordType, Scope,
 };
 use sslprov_route53::Route53;
 use sslprov_testsupport::{AwsEnv, Rule};
@@ -78,12 +78,12 @@ async fn create_update_delete_round_trip_exactly() {
     let click = live.iter().find(|l| l.id.ends_with("/click.acme.com/CNAME")).expect("click").clone();
     let moved = record("click.acme.com", RecordType::Cname, 120, &["d999.cloudfront.net"]);
     let updated = r53.update(&click, &moved).await.expect("upsert");
-    assert_eq!(list(&r53, &["click.acme.com"]).await, [updated.clone()]);
+    assert_eq!(list(&r53, &["click.acme.com"]).await, std::slice::from_ref(&updated));
 
     // A type change is one atomic DELETE + CREATE.
     let as_a = record("click.acme.com", RecordType::A, 60, &["192.0.2.10", "192.0.2.2"]);
     let retyped = r53.update(&updated, &as_a).await.expect("delete + create");
-    assert_eq!(list(&r53, &["click.acme.com"]).await, [retyped.clone()]);
+    assert_eq!(list(&r53, &["click.acme.com"]).await, std::slice::from_ref(&retyped));
     assert_eq!(retyped.id, format!("{zone_id}/click.acme.com/A"));
 
     for l in list(&r53, &names).await {
@@ -120,7 +120,10 @@ async fn deleting_a_record_already_gone_is_done_and_a_changed_one_fails_precondi
     assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1);
     assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 1);
 
-    let live = r53.create(&record("stale.acme.com", RecordType::Cname, 300, &["old.example.net"]), &token()).await.expect("create");
+    let live = r53
+        .create(&record("stale.acme.com", RecordType::Cname, 300, &["old.example.net"]), &token())
+        .await
+        .expect("create");
     env.put_record(&zone_id, "stale.acme.com.", "CNAME", "new.example.net.", 300).await;
     // moto accepts a DELETE that matches any past CREATE; AWS rejects one that does not match
     // what is there now, with this error.
@@ -131,14 +134,20 @@ async fn deleting_a_record_already_gone_is_done_and_a_changed_one_fails_precondi
     );
     let e = r53.delete(&live).await.expect_err("stale");
     assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
-    assert_eq!(list(&r53, &["stale.acme.com"]).await[0].desired, record("stale.acme.com", RecordType::Cname, 300, &["new.example.net"]));
+    assert_eq!(
+        list(&r53, &["stale.acme.com"]).await[0].desired,
+        record("stale.acme.com", RecordType::Cname, 300, &["new.example.net"])
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_zone_is_not_found() {
     let env = AwsEnv::new().await;
     let (r53, _) = route53(&env);
-    let e = r53.list(&Scope { zones: ["nope.com".to_owned()].into(), ..Scope::new(Kind::Record) }).await.expect_err("no zone");
+    let e = r53
+        .list(&Scope { zones: ["nope.com".to_owned()].into(), ..Scope::new(Kind::Record) })
+        .await
+        .expect_err("no zone");
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(e.message, "hosted zone nope.com not found");
 }

@@ -110,14 +110,13 @@ impl Drop for Inner {
 fn start(options: &MotoOptions) -> Result<MotoServer, String> {
     let exe = executable()?;
     // A free port can be taken between probing and moto binding it; try again on a new one.
-    let mut last = String::new();
-    for _ in 0..3 {
+    let mut attempt = 1;
+    loop {
         match launch(&exe, options) {
-            Ok(server) => return Ok(server),
-            Err(e) => last = e,
+            Err(e) if attempt < 3 && e.contains("Address already in use") => attempt += 1,
+            result => return result,
         }
     }
-    Err(last)
 }
 
 fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
