@@ -16,7 +16,7 @@ use std::time::Duration;
 use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError, KNOWN_AFTER_APPLY};
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::plan::{Action, Change, Part, Plan};
+use crate::plan::{Action, Change, Mode, Part, Plan};
 use crate::providers::Providers;
 use crate::spec::Spec;
 use crate::state::{Intent, Op, ResourceState, State, StateFile, StateFileError};
@@ -60,6 +60,7 @@ struct Run<'a> {
     opts: ApplyOptions,
     progress: &'a dyn Progress,
     stop: &'a AtomicBool,
+    mode: Mode,
 }
 
 /// Applies `plan`. `state` is the current state (a new one with the plan's lineage if none was
@@ -74,7 +75,7 @@ pub async fn apply(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Outcome, ApplyError> {
-    let run = Run { providers, spec, file, state: Mutex::new(state), opts, progress, stop };
+    let run = Run { providers, spec, file, state: Mutex::new(state), opts, progress, stop, mode: plan.mode };
     run.record_recovered(plan).await?;
 
     let mut by_domain: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
@@ -196,6 +197,12 @@ impl Run<'_> {
                 self.progress.start(&c.address, "updating");
                 let new = p.update(&live, &desired).await.map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
                 self.record(c, &new, &desired).await?;
+                if self.mode == Mode::Destroy {
+                    // A record restored on destroy is the user's again.
+                    let mut st = self.state.lock().await;
+                    st.resources.remove(&c.address);
+                    self.write(&mut st).await?;
+                }
                 self.progress.finish(&c.address, "updated");
             }
             Action::Delete => {

@@ -50,6 +50,7 @@ impl Lock {
     pub fn acquire(state_path: &Path, operation: &str, timeout: Duration) -> Result<Lock, LockError> {
         let path = lock_path(state_path);
         let io = |source| LockError::Io { path: path.clone(), source };
+        let state = state_path.to_path_buf();
         let deadline = Instant::now() + timeout;
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         loop {
@@ -62,8 +63,8 @@ impl Lock {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
                 return Err(match serde_json::from_str(&text) {
-                    Ok(info) => LockError::Held { path, info },
-                    Err(_) => LockError::HeldUnknown { path },
+                    Ok(info) => LockError::Held { path: state, info },
+                    Err(_) => LockError::HeldUnknown { path: state },
                 });
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -72,7 +73,7 @@ impl Lock {
         let info = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_owned(),
-            holder: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            holder: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown user".into()),
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),

@@ -1,1 +1,8 @@
+//! Binary-level tests: the real `sslprov` binary against moto (through a per-test fault proxy
+//! and AWS account), read back with the AWS SDK. They read like the README.
 
+mod examples;
+mod input;
+mod lifecycle;
+mod safety;
+mod support;

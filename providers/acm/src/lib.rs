@@ -116,7 +116,8 @@ impl Provider for Acm {
     }
 
     /// One ListCertificates sweep, then DescribeCertificate and ListTagsForCertificate for each
-    /// certificate of a wanted name, except known issued ones whose list entry says everything.
+    /// certificate of a wanted name (every name when `scope.names` is empty), except known issued
+    /// ones whose list entry says everything.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
         let mut found = Vec::new();
         let mut next_token = None;

@@ -159,10 +159,7 @@ fn custom_origin_config(spec: &OriginSpec) -> Result<CustomOriginConfig, BuildEr
         .https_port(spec.https_port.into())
         .origin_protocol_policy(OriginProtocolPolicy::from(spec.protocol_policy.as_str()))
         .origin_ssl_protocols(
-            OriginSslProtocols::builder()
-                .quantity(len(&spec.ssl_protocols))
-                .set_items(Some(protocols))
-                .build()?,
+            OriginSslProtocols::builder().quantity(len(&spec.ssl_protocols)).set_items(Some(protocols)).build()?,
         )
         .origin_read_timeout(i32::try_from(spec.read_timeout).unwrap_or(i32::MAX))
         .origin_keepalive_timeout(i32::try_from(spec.keepalive_timeout).unwrap_or(i32::MAX))
@@ -189,10 +186,7 @@ fn forwarded_values(spec: &BehaviorSpec) -> Result<ForwardedValues, BuildError> 
     ForwardedValues::builder()
         .query_string(spec.forward_query_strings != Forward::None)
         .query_string_cache_keys(
-            QueryStringCacheKeys::builder()
-                .quantity(len(&keys))
-                .set_items(Some(keys.into_iter().collect()))
-                .build()?,
+            QueryStringCacheKeys::builder().quantity(len(&keys)).set_items(Some(keys.into_iter().collect())).build()?,
         )
         .cookies(CookiePreference::builder().forward(forward).set_whitelisted_names(names).build()?)
         .headers(headers)
@@ -255,8 +249,9 @@ impl<'a> From<&'a DistributionConfig> for View<'a> {
 
 /// The owned fields of a distribution, normalised so that `project(to_config(spec))` is `spec`.
 ///
-/// Only what sslprov writes is read: `CloudFrontDefaultCertificate` (which moto reports as `true`
-/// next to an ACM certificate) and every unowned field are ignored.
+/// Only what sslprov writes is read. Ignored, among the unowned fields: `CloudFrontDefaultCertificate`
+/// (moto answers `true` next to an ACM certificate when a request left it out) and the empty
+/// `CachePolicyId` moto adds to legacy behaviours.
 pub fn project<'a>(d: impl Into<View<'a>>) -> DistributionSpec {
     let d = d.into();
     let cert = d.viewer_certificate;
@@ -291,12 +286,14 @@ fn project_origin(origin: Option<&Origin>) -> OriginSpec {
             .and_then(CustomOriginConfig::origin_ssl_protocols)
             .map(|p| p.items().iter().map(|p| p.as_str().to_owned()).collect())
             .unwrap_or_default(),
-        read_timeout: non_negative(custom.map_or(DEFAULT_READ_TIMEOUT, |c| {
-            c.origin_read_timeout().unwrap_or(DEFAULT_READ_TIMEOUT)
-        })),
-        keepalive_timeout: non_negative(custom.map_or(DEFAULT_KEEPALIVE_TIMEOUT, |c| {
-            c.origin_keepalive_timeout().unwrap_or(DEFAULT_KEEPALIVE_TIMEOUT)
-        })),
+        read_timeout: non_negative(
+            custom.map_or(DEFAULT_READ_TIMEOUT, |c| c.origin_read_timeout().unwrap_or(DEFAULT_READ_TIMEOUT)),
+        ),
+        keepalive_timeout: non_negative(
+            custom.map_or(DEFAULT_KEEPALIVE_TIMEOUT, |c| {
+                c.origin_keepalive_timeout().unwrap_or(DEFAULT_KEEPALIVE_TIMEOUT)
+            }),
+        ),
         custom_headers: origin
             .and_then(Origin::custom_headers)
             .map(|h| h.items().iter().map(|h| (h.header_name().to_owned(), h.header_value().to_owned())).collect())
@@ -307,8 +304,12 @@ fn project_origin(origin: Option<&Origin>) -> OriginSpec {
 fn project_behavior(b: Option<&DefaultCacheBehavior>) -> BehaviorSpec {
     let allowed = b.and_then(DefaultCacheBehavior::allowed_methods);
     let fv = b.and_then(DefaultCacheBehavior::forwarded_values);
-    let query_keys: BTreeSet<String> =
-        fv.and_then(ForwardedValues::query_string_cache_keys).map(|k| k.items().to_vec()).unwrap_or_default().into_iter().collect();
+    let query_keys: BTreeSet<String> = fv
+        .and_then(ForwardedValues::query_string_cache_keys)
+        .map(|k| k.items().to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let cookies = fv.and_then(ForwardedValues::cookies);
     BehaviorSpec {
         viewer_protocol_policy: str_of(b.map(|b| b.viewer_protocol_policy().as_str())),

@@ -74,7 +74,8 @@ impl CloudFront {
     }
 
     /// Reads the distribution and disables it if it is enabled; `None` when it was enabled and is
-    /// now being taken out of service.
+    /// now being taken out of service. GetDistribution rather than GetDistributionConfig: it
+    /// carries the config, the ETag and the status, so each delete step needs one read.
     async fn disabled(&self, id: &str) -> Result<Option<(Distribution, String)>> {
         let (d, etag) = self.distribution(id).await?;
         match d.distribution_config {
@@ -242,4 +243,3 @@ fn unsupported(op: &'static str, kind: Kind) -> ProviderError {
 fn unexpected(op: &'static str, message: &str) -> ProviderError {
     ProviderError::new(ErrorKind::Unexpected, NAME, op, message)
 }
-

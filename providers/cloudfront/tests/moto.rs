@@ -172,7 +172,8 @@ async fn delete_waits_when_cloudfront_says_not_disabled() {
     let cf = provider(&env);
     let live = cf.create(&Desired::Distribution(sparkpost("click.acme.com")), &token("t")).await.unwrap();
     assert_eq!(cf.delete(&live).await.unwrap(), Deletion::InProgress);
-    env.proxy().add_rule(Rule::error("cloudfront", Some("DeleteDistribution"), 409, "DistributionNotDisabled").times(1));
+    env.proxy()
+        .add_rule(Rule::error("cloudfront", Some("DeleteDistribution"), 409, "DistributionNotDisabled").times(1));
 
     assert_eq!(cf.delete(&live).await.unwrap(), Deletion::InProgress);
     assert_eq!(count(&env).await, 1);
@@ -201,27 +202,19 @@ async fn list_pages_through_every_distribution() {
     let env = AwsEnv::new().await;
     let calls = Calls::default();
     let cf = CloudFront::new(&env.sdk_config(), Budget::per_second(1000, 1000, calls.clone()));
-    let mut creates = tokio::task::JoinSet::new();
+    // One at a time: moto answers concurrent creates more slowly than sequential ones.
     for i in 0..250 {
-        let cf = cf.clone();
-        creates.spawn(async move {
-            cf.create(&Desired::Distribution(ses(&format!("t{i}.acme.com"))), &token(&format!("t{i}"))).await
-        });
-    }
-    while let Some(created) = creates.join_next().await {
-        created.unwrap().unwrap();
+        cf.create(&Desired::Distribution(ses(&format!("t{i}.acme.com"))), &token(&format!("t{i}"))).await.unwrap();
     }
     env.proxy().reset_counts();
 
     let all = cf.list(&scope(&[])).await.unwrap();
     assert_eq!(all.len(), 250);
     assert_eq!(all.iter().map(|l| &l.id).collect::<std::collections::BTreeSet<_>>().len(), 250, "no duplicates");
-    let one = cf.list(&scope(&["t249.acme.com"])).await.unwrap();
-    assert_eq!(one.len(), 1);
-    assert_eq!(spec_of(&one[0]), &ses("t249.acme.com"));
-    // 100 per page: three requests per sweep, as the proxy saw them and as the budget counted them.
-    assert_eq!(env.proxy().count("cloudfront:ListDistributions"), 6);
-    assert_eq!(calls.snapshot()["cloudfront:ListDistributions"], 6);
+    assert!(all.iter().any(|l| spec_of(l) == &ses("t249.acme.com")));
+    // 100 per page: three requests, as the proxy saw them and as the budget counted them.
+    assert_eq!(env.proxy().count("cloudfront:ListDistributions"), 3);
+    assert_eq!(calls.snapshot()["cloudfront:ListDistributions"], 3);
 }
 
 #[tokio::test]

@@ -16,13 +16,14 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::http::HeaderMap;
-use jsonschema::{Draft, ValidatorMap};
+use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value, json};
 
 /// A copy of `shared/cloudflare/openapi-subset.json`, so the crate builds wherever the repo does.
 pub(crate) const SPEC: &str = include_str!("../spec/openapi-subset.json");
 
-/// Where the compiled document keeps the schemas it was asked to check.
+/// The name of the compiled document, and where in it the schemas to check are.
+const DOCUMENT: &str = "urn:sslprov:cloudflare-openapi";
 const DEFS: &str = "#/definitions/";
 
 /// What a single zone setting must look like (`{id, value}` checked against the setting's own
@@ -31,7 +32,7 @@ pub(crate) const SETTING: &str = "setting";
 
 pub(crate) struct Contract {
     operations: Vec<Operation>,
-    validators: ValidatorMap,
+    validators: BTreeMap<String, Validator>,
 }
 
 #[derive(Debug)]
@@ -112,93 +113,47 @@ impl Contract {
     /// that is a defect of this crate, and every test using it must fail loudly.
     pub fn get() -> &'static Contract {
         static CONTRACT: OnceLock<Contract> = OnceLock::new();
-        CONTRACT.get_or_init(|| {
-            Contract::compile(SPEC).unwrap_or_else(|e| panic!("openapi-subset.json: {e}"))
-        })
+        CONTRACT.get_or_init(|| Contract::compile(SPEC).unwrap_or_else(|e| panic!("openapi-subset.json: {e}")))
     }
 
     fn compile(text: &str) -> Result<Contract, String> {
         let mut doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         adapt_schema(&mut doc);
-        let schemes = security_schemes(&doc);
-        let default_security = doc.get("security").cloned().unwrap_or(Value::Null);
         let mut defs = Map::new();
         let mut operations = Vec::new();
-        let paths = doc["paths"].as_object().ok_or("no paths")?;
-        for (path, item) in paths {
-            let shared_params = item.get("parameters").and_then(Value::as_array);
+        for (path, item) in doc["paths"].as_object().ok_or("no paths")? {
             for (method, op) in item.as_object().ok_or("path item is not an object")? {
-                if !matches!(method.as_str(), "get" | "put" | "post" | "patch" | "delete") {
-                    continue;
-                }
-                let n = operations.len();
-                let mut params = Vec::new();
-                let all = shared_params.into_iter().flatten();
-                for (j, p) in all.chain(op["parameters"].as_array().into_iter().flatten()).enumerate() {
-                    let p = resolve(&doc, p);
-                    let name = p["name"].as_str().ok_or("parameter without name")?.to_owned();
-                    let in_path = match p["in"].as_str() {
-                        Some("path") => true,
-                        Some("query") => false,
-                        other => return Err(format!("{path}: parameter in {other:?} unsupported")),
+                if matches!(method.as_str(), "get" | "put" | "post" | "patch" | "delete") {
+                    let n = operations.len();
+                    let mut keep = |name: String, schema: &Value| {
+                        defs.insert(format!("op{n}_{name}"), schema.clone());
+                        format!("{DEFS}op{n}_{name}")
                     };
-                    let key = format!("op{n}_p{j}");
-                    defs.insert(key.clone(), p["schema"].clone());
-                    params.push(Param {
-                        kind: schema_type(&doc, &p["schema"]),
-                        required: in_path || p["required"].as_bool().unwrap_or(false),
-                        name,
-                        in_path,
-                        key: format!("{DEFS}{key}"),
-                    });
+                    operations.push(operation(&doc, path, method, op, &mut keep)?);
                 }
-                let body = match op.get("requestBody") {
-                    None => None,
-                    Some(b) => {
-                        let b = resolve(&doc, b);
-                        let key = format!("op{n}_body");
-                        let schema = &b["content"]["application/json"]["schema"];
-                        if schema.is_null() {
-                            return Err(format!("{method} {path}: body is not application/json"));
-                        }
-                        defs.insert(key.clone(), schema.clone());
-                        Some(Body {
-                            required: b["required"].as_bool().unwrap_or(false),
-                            key: format!("{DEFS}{key}"),
-                        })
-                    }
-                };
-                let mut responses = BTreeMap::new();
-                for (status, r) in op["responses"].as_object().ok_or("no responses")? {
-                    let schema = resolve(&doc, r)["content"]["application/json"]["schema"].clone();
-                    let schema = if status.starts_with('4') { failure_member(schema) } else { schema };
-                    let key = format!("op{n}_r{status}");
-                    defs.insert(key.clone(), schema);
-                    responses.insert(status.clone(), format!("{DEFS}{key}"));
-                }
-                let security = op.get("security").unwrap_or(&default_security);
-                operations.push(Operation {
-                    id: op["operationId"].as_str().ok_or("operation without id")?.to_owned(),
-                    method: method.to_uppercase(),
-                    segments: path.split('/').skip(1).map(str::to_owned).collect(),
-                    params,
-                    body,
-                    responses,
-                    security: requirements(security, &schemes),
-                    permission: strongest_permission(op),
-                });
             }
         }
         defs.insert(SETTING.to_owned(), json!({"$ref": "#/components/schemas/zones_setting"}));
+        let keys: Vec<String> = defs.keys().map(|k| format!("{DEFS}{k}")).collect();
         let root = json!({
             "definitions": defs,
             "components": {"schemas": doc["components"]["schemas"].take()},
         });
-        let validators = jsonschema::options()
-            .with_draft(Draft::Draft4)
-            .should_validate_formats(true)
-            .build_map(&root)
+        // One shared document, and a validator compiled for each schema the operations name
+        // (compiling every subschema of the document instead takes four times as long).
+        let registry = jsonschema::Registry::new()
+            .draft(Draft::Draft4)
+            .add(DOCUMENT, root)
+            .and_then(jsonschema::RegistryBuilder::prepare)
             .map_err(|e| e.to_string())?;
+        let options =
+            jsonschema::options().with_draft(Draft::Draft4).should_validate_formats(true).with_registry(&registry);
+        let mut validators = BTreeMap::new();
+        for key in keys {
+            let validator =
+                options.build(&json!({"$ref": format!("{DOCUMENT}{key}")})).map_err(|e| format!("{key}: {e}"))?;
+            validators.insert(key, validator);
+        }
         Ok(Contract { operations, validators })
     }
 
@@ -236,7 +191,12 @@ impl Contract {
     }
 
     /// Check a request against its operation: security, parameters, content type and body.
-    pub fn check_request(&self, op: &Operation, path_params: BTreeMap<String, String>, req: &Incoming<'_>) -> (Call, Vec<(Breach, String)>) {
+    pub fn check_request(
+        &self,
+        op: &Operation,
+        path_params: BTreeMap<String, String>,
+        req: &Incoming<'_>,
+    ) -> (Call, Vec<(Breach, String)>) {
         let mut problems = Vec::new();
         let bearer = bearer(req.headers);
         if !op.security.iter().any(|alt| alt.iter().all(|s| s.satisfied(req.headers))) {
@@ -274,16 +234,18 @@ impl Contract {
                 problems.push((Breach::Body, "the operation takes no request body".to_owned()));
             }
             None => {}
-            Some(body) if req.body.is_empty() => {
-                if body.required {
-                    problems.push((Breach::Body, "request body required".to_owned()));
-                }
+            Some(body) if req.body.is_empty() && body.required => {
+                problems.push((Breach::Body, "request body required".to_owned()));
             }
+            Some(_) if req.body.is_empty() => {}
             Some(body) => {
                 let content_type = req.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let media = content_type.split(';').next().unwrap_or("").trim();
                 if !media.eq_ignore_ascii_case("application/json") {
-                    problems.push((Breach::ContentType, format!("content-type {content_type:?}, the operation takes application/json")));
+                    problems.push((
+                        Breach::ContentType,
+                        format!("content-type {content_type:?}, the operation takes application/json"),
+                    ));
                 }
                 match serde_json::from_slice::<Value>(req.body) {
                     Err(e) => problems.push((Breach::Json, format!("malformed JSON body: {e}"))),
@@ -356,6 +318,61 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
+/// One operation of the definition; `keep` stores a schema in the compiled document and returns
+/// the key of its validator.
+fn operation(
+    doc: &Value,
+    path: &str,
+    method: &str,
+    op: &Value,
+    keep: &mut impl FnMut(String, &Value) -> String,
+) -> Result<Operation, String> {
+    let shared = doc["paths"][path]["parameters"].as_array().into_iter().flatten();
+    let mut params = Vec::new();
+    for (j, p) in shared.chain(op["parameters"].as_array().into_iter().flatten()).enumerate() {
+        let p = resolve(doc, p);
+        let in_path = match p["in"].as_str() {
+            Some("path") => true,
+            Some("query") => false,
+            other => return Err(format!("{path}: parameter in {other:?} unsupported")),
+        };
+        params.push(Param {
+            name: p["name"].as_str().ok_or("parameter without name")?.to_owned(),
+            in_path,
+            required: in_path || p["required"].as_bool().unwrap_or(false),
+            kind: resolve(doc, &p["schema"])["type"].as_str().map(str::to_owned),
+            key: keep(format!("p{j}"), &p["schema"]),
+        });
+    }
+    let body = match op.get("requestBody").map(|b| resolve(doc, b)) {
+        None => None,
+        Some(b) => {
+            let schema = &b["content"]["application/json"]["schema"];
+            if schema.is_null() {
+                return Err(format!("{method} {path}: body is not application/json"));
+            }
+            Some(Body { required: b["required"].as_bool().unwrap_or(false), key: keep("body".to_owned(), schema) })
+        }
+    };
+    let mut responses = BTreeMap::new();
+    for (status, r) in op["responses"].as_object().ok_or("no responses")? {
+        let schema = &resolve(doc, r)["content"]["application/json"]["schema"];
+        let schema = if status.starts_with('4') { failure_member(schema) } else { schema };
+        responses.insert(status.clone(), keep(format!("r{status}"), schema));
+    }
+    let security = op.get("security").unwrap_or(&doc["security"]);
+    Ok(Operation {
+        id: op["operationId"].as_str().ok_or("operation without id")?.to_owned(),
+        method: method.to_uppercase(),
+        segments: path.split('/').skip(1).map(str::to_owned).collect(),
+        params,
+        body,
+        responses,
+        security: requirements(security, &security_schemes(doc)),
+        permission: strongest_permission(op),
+    })
+}
+
 fn security_schemes(doc: &Value) -> BTreeMap<String, Scheme> {
     let mut out = BTreeMap::new();
     for (name, s) in doc["components"]["securitySchemes"].as_object().into_iter().flatten() {
@@ -379,14 +396,13 @@ fn requirements(security: &Value, schemes: &BTreeMap<String, Scheme>) -> Vec<Vec
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|alt| {
-            alt.as_object()?.keys().map(|name| schemes.get(name).cloned()).collect::<Option<Vec<_>>>()
-        })
+        .filter_map(|alt| alt.as_object()?.keys().map(|name| schemes.get(name).cloned()).collect::<Option<Vec<_>>>())
         .collect()
 }
 
 fn strongest_permission(op: &Value) -> Option<String> {
-    let listed: Vec<&str> = op["x-cfPermissionsRequired"]["enum"].as_array()?.iter().filter_map(Value::as_str).collect();
+    let listed: Vec<&str> =
+        op["x-cfPermissionsRequired"]["enum"].as_array()?.iter().filter_map(Value::as_str).collect();
     listed.iter().find(|p| p.ends_with(":edit")).or(listed.first()).map(|p| (*p).to_owned())
 }
 
@@ -396,10 +412,6 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
         Some(pointer) => doc.pointer(pointer).map_or(&Value::Null, |target| resolve(doc, target)),
         None => v,
     }
-}
-
-fn schema_type(doc: &Value, schema: &Value) -> Option<String> {
-    resolve(doc, schema)["type"].as_str().map(str::to_owned)
 }
 
 /// Query and path values arrive as text; give them the JSON type their schema declares, and
@@ -421,11 +433,9 @@ fn coerce(raw: &str, kind: Option<&str>) -> Value {
 }
 
 /// See the module docs: an error response is checked against the failure envelope alone.
-fn failure_member(schema: Value) -> Value {
+fn failure_member(schema: &Value) -> &Value {
     let failure = schema["allOf"].as_array().and_then(|all| {
-        all.iter()
-            .find(|m| m["$ref"].as_str().is_some_and(|r| r.ends_with("api-response-common-failure")))
-            .cloned()
+        all.iter().find(|m| m["$ref"].as_str().is_some_and(|r| r.ends_with("api-response-common-failure")))
     });
     failure.unwrap_or(schema)
 }
@@ -468,8 +478,21 @@ mod tests {
     }
 
     #[test]
+    fn bundled_definition_is_the_shared_one() {
+        // shared/ sits beside the repository on developer machines and in CI; the copy here
+        // lets the crate build without it, and this keeps the two from drifting apart.
+        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/cloudflare/openapi-subset.json");
+        if let Ok(text) = std::fs::read_to_string(shared) {
+            assert!(text == SPEC, "spec/openapi-subset.json differs from {shared}: copy it again");
+        }
+    }
+
+    #[test]
     fn compiles_all_24_operations() {
-        assert_eq!(Contract::get().operations().len(), 24);
+        let started = std::time::Instant::now();
+        let contract = Contract::get();
+        eprintln!("contract ready after {:?}", started.elapsed());
+        assert_eq!(contract.operations().len(), 24);
     }
 
     #[test]
@@ -483,7 +506,8 @@ mod tests {
     #[test]
     fn literal_segments_win_over_templates() {
         let zone = "0".repeat(32);
-        let (op, params) = Contract::get().route("GET", &format!("/zones/{zone}/ssl/certificate_packs/quota")).expect("route");
+        let (op, params) =
+            Contract::get().route("GET", &format!("/zones/{zone}/ssl/certificate_packs/quota")).expect("route");
         assert_eq!(op.id, "certificate-packs-get-certificate-pack-quotas");
         assert_eq!(params["zone_id"], zone);
         assert!(Contract::get().route("GET", "/zones/").is_none());
@@ -499,7 +523,9 @@ mod tests {
             "created_on": "2024-01-01T00:00:00Z", "modified_on": "2024-01-01T00:00:00Z"}],
             "result_info": {"page": 1, "per_page": 100, "count": 1, "total_count": 1}});
         assert_eq!(Contract::get().check_response(list, 200, &good), Vec::<String>::new());
-        for (field, bad) in [("proxied", json!("yes")), ("ttl", json!(5)), ("comment", Value::Null), ("created_on", json!("yesterday"))] {
+        for (field, bad) in
+            [("proxied", json!("yes")), ("ttl", json!(5)), ("comment", Value::Null), ("created_on", json!("yesterday"))]
+        {
             let mut broken = good.clone();
             broken["result"][0][field] = bad;
             assert!(!Contract::get().check_response(list, 200, &broken).is_empty(), "{field} should be rejected");
@@ -513,7 +539,8 @@ mod tests {
     #[test]
     fn error_envelopes_validate_against_the_failure_member() {
         let create = op("dns-records-for-a-zone-create-dns-record");
-        let failure = json!({"success": false, "errors": [{"code": 81053, "message": "exists"}], "messages": [], "result": null});
+        let failure =
+            json!({"success": false, "errors": [{"code": 81053, "message": "exists"}], "messages": [], "result": null});
         assert_eq!(Contract::get().check_response(create, 400, &failure), Vec::<String>::new());
         let lying = json!({"success": true, "errors": [], "messages": [], "result": null});
         assert!(!Contract::get().check_response(create, 400, &lying).is_empty());
@@ -529,7 +556,10 @@ mod tests {
 
     #[test]
     fn permissions_take_the_strongest_listed() {
-        assert_eq!(op("certificate-packs-order-advanced-certificate-manager-certificate-pack").permission.as_deref(), Some("#ssl:edit"));
+        assert_eq!(
+            op("certificate-packs-order-advanced-certificate-manager-certificate-pack").permission.as_deref(),
+            Some("#ssl:edit")
+        );
         assert_eq!(op("zones-0-get").permission.as_deref(), Some("#zone:read"));
         assert_eq!(op("getZoneEntrypointRuleset").permission, None);
     }

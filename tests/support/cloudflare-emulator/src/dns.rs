@@ -78,7 +78,11 @@ impl DnsRecord {
             "created_on": self.created_on,
             "modified_on": self.modified_on,
         });
-        let fields = [("comment", self.comment.clone().map(Value::from)), ("priority", self.priority.map(Value::from)), ("data", self.data.clone())];
+        let fields = [
+            ("comment", self.comment.clone().map(Value::from)),
+            ("priority", self.priority.map(Value::from)),
+            ("data", self.data.clone()),
+        ];
         for (key, value) in fields {
             if let Some(v) = value {
                 r[key] = v;
@@ -141,7 +145,9 @@ fn matches_filter(r: &DnsRecord, key: &str, want: &Value) -> bool {
         "tag.absent" => !tag_named(&text),
         "tag.exact" => tags.contains(&text),
         "tag.contains" | "tag.startswith" | "tag.endswith" => {
-            let Some((name, part)) = text.split_once(':') else { return false };
+            let Some((name, part)) = text.split_once(':') else {
+                return false;
+            };
             tags.iter().filter_map(|t| t.split_once(':')).any(|(n, v)| {
                 n == name
                     && match key {
@@ -151,7 +157,11 @@ fn matches_filter(r: &DnsRecord, key: &str, want: &Value) -> bool {
                     }
             })
         }
-        "search" => r.name.contains(&text) || r.content.to_lowercase().contains(&text) || comment.is_some_and(|c| c.contains(&text)),
+        "search" => {
+            r.name.contains(&text)
+                || r.content.to_lowercase().contains(&text)
+                || comment.is_some_and(|c| c.contains(&text))
+        }
         _ => true,
     }
 }
@@ -223,13 +233,20 @@ fn store(zone: &mut Zone, record: Result<DnsRecord, Reply>) -> Reply {
 
 fn conflict(records: &[DnsRecord], new: &DnsRecord) -> Option<Reply> {
     let same_name: Vec<&DnsRecord> = records.iter().filter(|r| r.id != new.id && r.name == new.name).collect();
-    if same_name.iter().any(|r| r.r#type == new.r#type && r.content.eq_ignore_ascii_case(&new.content) && r.data == new.data) {
+    if same_name
+        .iter()
+        .any(|r| r.r#type == new.r#type && r.content.eq_ignore_ascii_case(&new.content) && r.data == new.data)
+    {
         return Some(Reply::error(400, reply::RECORD_EXISTS, "Record already exists."));
     }
     let is_address = |t: &str| matches!(t, "A" | "AAAA" | "CNAME");
     if new.r#type == "CNAME" {
         if same_name.iter().any(|r| is_address(&r.r#type)) {
-            return Some(Reply::error(400, reply::NAME_TAKEN_BY_ADDRESS_OR_CNAME, "An A, AAAA, or CNAME record with that host already exists."));
+            return Some(Reply::error(
+                400,
+                reply::NAME_TAKEN_BY_ADDRESS_OR_CNAME,
+                "An A, AAAA, or CNAME record with that host already exists.",
+            ));
         }
         if !same_name.is_empty() {
             return Some(Reply::error(400, reply::NAME_TAKEN, "A record with that host already exists."));
@@ -256,7 +273,13 @@ fn apply(zone: &str, mut record: DnsRecord, body: &Value) -> Result<DnsRecord, R
     }
     match fields.get("content") {
         Some(Value::String(c)) if !c.is_empty() => record.content = normal_content(&record.r#type, c),
-        Some(_) => return Err(Reply::error(400, reply::INVALID_CONTENT, format!("Content for {} record is invalid.", record.r#type))),
+        Some(_) => {
+            return Err(Reply::error(
+                400,
+                reply::INVALID_CONTENT,
+                format!("Content for {} record is invalid.", record.r#type),
+            ));
+        }
         None => {}
     }
     if let Some(p) = fields.get("proxied").and_then(Value::as_bool) {

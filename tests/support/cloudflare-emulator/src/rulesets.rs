@@ -44,7 +44,9 @@ pub(crate) fn get(zone: &Zone, call: &Call) -> Reply {
     let phase = call.path("ruleset_phase");
     match zone.rulesets.get(phase) {
         Some(r) => Reply::ok(render(phase, r)),
-        None => Reply::error(404, reply::NO_ENTRYPOINT, format!("could not find entrypoint ruleset in the {phase} phase")),
+        None => {
+            Reply::error(404, reply::NO_ENTRYPOINT, format!("could not find entrypoint ruleset in the {phase} phase"))
+        }
     }
 }
 
@@ -67,7 +69,10 @@ pub(crate) fn replace(zone: &mut Zone, phase: &str, body: &Value) -> Result<Valu
     let mut refs = BTreeSet::new();
     let mut rules = Vec::new();
     if rules_in.len() > zone.plan.rule_limit() {
-        errors.push(error(format!("exceeded maximum number of rules in the {phase} phase ({})", zone.plan.rule_limit()), "/rules".to_owned()));
+        errors.push(error(
+            format!("exceeded maximum number of rules in the {phase} phase ({})", zone.plan.rule_limit()),
+            "/rules".to_owned(),
+        ));
     }
     for (i, rule) in rules_in.iter().enumerate() {
         let at_rule = format!("/rules/{i}");
@@ -109,8 +114,16 @@ pub(crate) fn replace(zone: &mut Zone, phase: &str, body: &Value) -> Result<Valu
     }
     let ruleset = Ruleset {
         id: old.map_or_else(new_id, |o| o.id.clone()),
-        name: body["name"].as_str().map(str::to_owned).or(old.map(|o| o.name.clone())).unwrap_or_else(|| "default".to_owned()),
-        description: body["description"].as_str().map(str::to_owned).or(old.map(|o| o.description.clone())).unwrap_or_default(),
+        name: body["name"]
+            .as_str()
+            .map(str::to_owned)
+            .or(old.map(|o| o.name.clone()))
+            .unwrap_or_else(|| "default".to_owned()),
+        description: body["description"]
+            .as_str()
+            .map(str::to_owned)
+            .or(old.map(|o| o.description.clone()))
+            .unwrap_or_default(),
         version,
         last_updated: at,
         rules,
@@ -132,13 +145,10 @@ fn refusal(phase: &str, plan: Plan, rule: &Map<String, Value>) -> Option<String>
         return Some(format!("'{action}' is not a valid action for the {phase} phase"));
     }
     let params = rule.get("action_parameters").cloned().unwrap_or(Value::Null);
-    let enterprise_only = [("host_header", &params["host_header"]), ("sni", &params["sni"]), ("origin.host", &params["origin"]["host"])];
-    if plan != Plan::Enterprise {
-        if let Some((name, _)) = enterprise_only.iter().find(|(_, v)| !v.is_null()) {
-            return Some(format!("not entitled to use the '{name}' override: it requires an Enterprise plan"));
-        }
-    }
-    None
+    let enterprise_only =
+        [("host_header", &params["host_header"]), ("sni", &params["sni"]), ("origin.host", &params["origin"]["host"])];
+    let (name, _) = enterprise_only.iter().find(|(_, v)| !v.is_null()).filter(|_| plan != Plan::Enterprise)?;
+    Some(format!("not entitled to use the '{name}' override: it requires an Enterprise plan"))
 }
 
 fn without_stamps(rule: &Value) -> Value {

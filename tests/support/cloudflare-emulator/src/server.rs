@@ -67,7 +67,8 @@ impl Server {
     /// any runtime (or none) and child processes can all call it.
     pub fn start() -> Server {
         let contract = Contract::get();
-        let inner = Arc::new(Mutex::new(Inner { state: State::new(), traffic: Traffic::new(), violations: Vec::new() }));
+        let inner =
+            Arc::new(Mutex::new(Inner { state: State::new(), traffic: Traffic::new(), violations: Vec::new() }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cloudflare emulator: bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("cloudflare emulator: non-blocking listener");
         let addr = listener.local_addr().expect("cloudflare emulator: local address");
@@ -118,7 +119,10 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn handle(Shared((contract, inner)): Shared<(&'static Contract, Arc<Mutex<Inner>>)>, request: Request) -> Response {
+async fn handle(
+    Shared((contract, inner)): Shared<(&'static Contract, Arc<Mutex<Inner>>)>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -136,7 +140,15 @@ async fn handle(Shared((contract, inner)): Shared<(&'static Contract, Arc<Mutex<
 }
 
 impl Inner {
-    fn serve(&mut self, contract: &Contract, method: &str, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+    fn serve(
+        &mut self,
+        contract: &Contract,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
         let at = Instant::now();
         let mut record = RequestRecord {
             at,
@@ -165,7 +177,11 @@ impl Inner {
         };
         let routed = full_path.strip_prefix(BASE_PATH).and_then(|path| Some((path, contract.route(&method, path)?)));
         let Some((path, (op, path_params))) = routed else {
-            self.record(violation(Side::Route, None, format!("no operation of the definition serves {method} {full_path}")));
+            self.record(violation(
+                Side::Route,
+                None,
+                format!("no operation of the definition serves {method} {full_path}"),
+            ));
             return Reply::not_routed(full_path.strip_prefix(BASE_PATH).unwrap_or(&full_path));
         };
         record.operation = Some(op.id.clone());
@@ -212,7 +228,9 @@ fn refusal(path: &str, breaches: &[(Breach, String)]) -> Reply {
     let mut errors: Vec<Value> = Vec::new();
     for (breach, detail) in breaches {
         let (code, message) = match breach {
-            Breach::Auth => (reply::MISSING_AUTH, "Missing X-Auth-Key, X-Auth-Email or Authorization headers".to_owned()),
+            Breach::Auth => {
+                (reply::MISSING_AUTH, "Missing X-Auth-Key, X-Auth-Email or Authorization headers".to_owned())
+            }
             Breach::ContentType => (reply::CONTENT_TYPE, "Content-type must be application/json.".to_owned()),
             Breach::Json => (reply::MALFORMED_JSON, "Malformed JSON in request body".to_owned()),
             Breach::Setting => (reply::INVALID_SETTING_VALUE, format!("Invalid value for zone setting: {detail}")),

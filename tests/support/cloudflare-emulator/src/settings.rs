@@ -66,10 +66,8 @@ pub(crate) fn edit(zone: &mut Zone, call: &Call) -> Reply {
 /// `PATCH settings` with `[{id, value}, …]`; answers with the settings it changed.
 pub(crate) fn edit_many(zone: &mut Zone, call: &Call) -> Reply {
     let items = call.body.as_array().cloned().unwrap_or_default();
-    let changed = items
-        .iter()
-        .filter_map(|item| Some(set(zone, item["id"].as_str()?, item["value"].clone())))
-        .collect();
+    let changed =
+        items.iter().filter_map(|item| Some(set(zone, item["id"].as_str()?, item["value"].clone()))).collect();
     Reply::ok(changed)
 }
 

@@ -136,7 +136,9 @@ impl State {
             "getZoneEntrypointRuleset" => rulesets::get(zone, call),
             "updateZoneEntrypointRuleset" => rulesets::put(zone, call),
             "certificate-packs-list-certificate-packs" => ssl::list_packs(zone, call),
-            "certificate-packs-order-advanced-certificate-manager-certificate-pack" => ssl::order_pack(zone, call, &walk),
+            "certificate-packs-order-advanced-certificate-manager-certificate-pack" => {
+                ssl::order_pack(zone, call, &walk)
+            }
             "certificate-packs-get-certificate-pack-quotas" => ssl::quota(zone),
             "certificate-packs-get-certificate-pack" => ssl::get_pack(zone, call),
             "certificate-packs-delete-advanced-certificate-manager-certificate-pack" => ssl::delete_pack(zone, call),
@@ -162,7 +164,8 @@ pub(crate) fn now() -> String {
 /// Page and page size from a query, with the operation's default size.
 pub(crate) fn paging(call: &Call, default_per_page: usize) -> (usize, usize) {
     // The contract has already checked both are numbers within their bounds.
-    let number = |name: &str, default: usize| call.query.get(name).and_then(Value::as_f64).map_or(default, |n| n as usize);
+    let number =
+        |name: &str, default: usize| call.query.get(name).and_then(Value::as_f64).map_or(default, |n| n as usize);
     (number("page", 1).max(1), number("per_page", default_per_page).max(1))
 }
 

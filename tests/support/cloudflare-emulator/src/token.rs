@@ -2,10 +2,21 @@
 //! operation passes before it is served.
 //!
 //! `GET /user/tokens/verify` reports only the token's id and status, never its permissions (the
-//! real API does the same). A client learns what a token may do by calling and reading
-//! `403 Authentication error (10000)`, which is what this emulator answers when the token lacks
-//! the permission an operation needs. Needs come from the subset's `x-cfPermissionsRequired`,
-//! with three additions where the subset is silent or wrong (see [`required`]).
+//! real API does the same; reading a token's policies takes `GET /user/tokens/{id}` and the
+//! "API Tokens Read" permission, outside the subset). A client learns what a token may do by
+//! calling and reading `403 Authentication error (10000)`, which is what this emulator answers
+//! when the token lacks the permission an operation needs.
+//!
+//! Needs come from the subset's `x-cfPermissionsRequired` (the `:edit` one where both are
+//! listed), except where the subset is silent or wrong:
+//! - ruleset entrypoints need the phase's group: `#config_settings` for
+//!   `http_config_settings`, `#origin` for `http_request_origin`, `#zone_rulesets` otherwise
+//!   (`:read` to GET, `:edit` to PUT);
+//! - the single-setting PATCH needs `#zone_settings:edit` (the subset lists only `:read`);
+//! - listing zones needs nothing, but a token without `#zone:read` sees an empty list.
+//!
+//! A token that is not the emulator's answers 403 (10000) everywhere and 401 (1000) at verify; a
+//! token that is disabled or expired is refused everywhere but verify, which reports its status.
 
 use std::collections::BTreeSet;
 
@@ -52,9 +63,7 @@ impl Token {
 
     pub fn has(&self, permission: &str) -> bool {
         self.permissions.contains(permission)
-            || permission
-                .strip_suffix(":read")
-                .is_some_and(|group| self.permissions.contains(&format!("{group}:edit")))
+            || permission.strip_suffix(":read").is_some_and(|group| self.permissions.contains(&format!("{group}:edit")))
     }
 
     /// Is this caller allowed to run `op`? The verify endpoint is open to any valid token.
@@ -90,17 +99,16 @@ impl Token {
     pub fn verify(&self) -> Reply {
         let mut r = Reply::ok(json!({"id": self.id, "status": self.status}));
         if self.status == "active" {
-            r.body["messages"] = json!([{"code": 10000, "message": "This API Token is valid and active", "type": null}]);
+            r.body["messages"] =
+                json!([{"code": 10000, "message": "This API Token is valid and active", "type": null}]);
         }
         r
     }
 }
 
-/// The permission `op` needs. Listing zones needs none: a token without `#zone:read` gets an
-/// empty list, not an error.
+/// The permission `op` needs (see the module docs).
 pub(crate) fn required(op: &Operation, call: &Call) -> Option<String> {
     match op.id.as_str() {
-        // The subset names no permission for rulesets; the API asks for the phase's own group.
         "getZoneEntrypointRuleset" | "updateZoneEntrypointRuleset" => {
             let group = match call.path("ruleset_phase") {
                 "http_config_settings" => "config_settings",
@@ -110,7 +118,6 @@ pub(crate) fn required(op: &Operation, call: &Call) -> Option<String> {
             let level = if op.method == "GET" { "read" } else { "edit" };
             Some(format!("#{group}:{level}"))
         }
-        // The subset lists only `#zone_settings:read` for this PATCH.
         "zone-settings-edit-single-setting" => Some("#zone_settings:edit".to_owned()),
         _ => op.permission.clone(),
     }

@@ -108,7 +108,11 @@ impl Traffic {
 }
 
 fn rate_limited() -> Reply {
-    Reply::error(429, reply::RATE_LIMITED, "More than 1200 requests per 300 seconds reached. Please wait and consider throttling your request speed")
+    Reply::error(
+        429,
+        reply::RATE_LIMITED,
+        "More than 1200 requests per 300 seconds reached. Please wait and consider throttling your request speed",
+    )
 }
 
 /// The most requests in any span of `window` in `log` (which is in arrival order).

@@ -13,8 +13,8 @@
 //! ```
 
 mod classify;
+mod control;
 mod env;
-mod http;
 mod moto;
 mod proxy;
 mod rule;

@@ -7,9 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::http;
+use crate::control;
 
-const INSTALL: &str = "python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.5'";
+const INSTALL: &str =
+    "python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.5'";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How a dedicated server is started. The defaults are those of the shared server.
@@ -35,6 +36,7 @@ struct Inner {
     addr: SocketAddr,
     pid: u32,
     started_in: Duration,
+    log: PathBuf,
     // The `sh` watchdog that kills moto when this process goes away, however it goes away: a
     // static is never dropped, and killing a child from a pre_exec hook would need unsafe code.
     watchdog: Child,
@@ -89,11 +91,14 @@ impl MotoServer {
     /// Back to moto's default: `InProgress` in the create response, `Deployed` on the next read.
     pub async fn unset_distribution_transition(&self) {
         let body = serde_json::json!({"model_name": "cloudfront::distribution"});
-        self.control("/moto-api/state-manager/unset-transition", &body.to_string());
+        self.control(
+            "/moto-api/state-manager/unset-transition",
+            &body.to_string(),
+        );
     }
 
     fn control(&self, path: &str, body: &str) {
-        match http::request(self.inner.addr, "POST", path, body) {
+        match control::request(self.inner.addr, "POST", path, body) {
             Ok((status, _)) if status < 300 => {}
             Ok((status, text)) => panic!("moto {path} answered {status}: {text}"),
             Err(e) => panic!("moto {path} failed: {e}"),
@@ -104,6 +109,7 @@ impl MotoServer {
 impl Drop for Inner {
     fn drop(&mut self) {
         stop(self.pid, &mut self.watchdog);
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -129,6 +135,7 @@ fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
         echo "$moto"
         while kill -0 "$PPID" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done
         kill "$moto" 2>/dev/null
+        rm -f "$3"
     "#;
     let launched = Instant::now();
     let mut watchdog = Command::new("sh")
@@ -136,7 +143,10 @@ fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
         .arg(exe)
         .arg(port.to_string())
         .arg(&log)
-        .env("MOTO_ACM_VALIDATION_WAIT", options.acm_validation_wait_secs.to_string())
+        .env(
+            "MOTO_ACM_VALIDATION_WAIT",
+            options.acm_validation_wait_secs.to_string(),
+        )
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -152,13 +162,21 @@ fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
         .parse()
         .map_err(|_| format!("moto watchdog did not report a pid ({line:?})"))?;
     loop {
-        if let Ok((200, _)) = http::request(addr, "GET", "/moto-api/", "") {
+        if let Ok((200, _)) = control::request(addr, "GET", "/moto-api/", "") {
             let started_in = launched.elapsed();
-            return Ok(MotoServer { inner: Arc::new(Inner { addr, pid, started_in, watchdog }) });
+            return Ok(MotoServer {
+                inner: Arc::new(Inner {
+                    addr,
+                    pid,
+                    started_in,
+                    log,
+                    watchdog,
+                }),
+            });
         }
         if !alive(pid) || launched.elapsed() > START_TIMEOUT {
-            stop(pid, &mut watchdog);
             let tail = tail(&log, 30);
+            stop(pid, &mut watchdog);
             return Err(format!(
                 "moto_server ({}) did not answer on {addr} within {:?}.\n\
                  Install it in the workspace root with:\n    {INSTALL}\n\
@@ -215,14 +233,18 @@ fn workspace_root() -> Option<PathBuf> {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// Whether the process runs (a zombie does not): saves waiting out the timeout when moto exits
 /// at once, e.g. on a missing Python module. Where `/proc` is absent the timeout decides.
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => !Path::new("/proc/self").exists(),
     }
 }

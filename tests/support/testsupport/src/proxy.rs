@@ -84,7 +84,8 @@ impl FaultProxy {
             .expect("bind a loopback port for the fault proxy");
         let addr = listener.local_addr().expect("listener address");
         let state = Arc::new(Mutex::new(State::default()));
-        let account = account.map(|a| HeaderValue::from_str(a).expect("account id is a header value"));
+        let account =
+            account.map(|a| HeaderValue::from_str(a).expect("account id is a header value"));
         let (shutdown, stop) = oneshot::channel();
         let for_thread = Arc::clone(&state);
         std::thread::Builder::new()
@@ -98,15 +99,25 @@ impl FaultProxy {
                     let mut connector = HttpConnector::new();
                     connector.set_nodelay(true);
                     let client = Client::builder(TokioExecutor::new()).build(connector);
-                    let shared = Arc::new(Shared { state: for_thread, upstream, account, client });
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let shared = Arc::new(Shared {
+                        state: for_thread,
+                        upstream,
+                        account,
+                        client,
+                    });
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     serve(listener, shared, stop).await;
                 });
                 // Connections held by `hang` rules may never finish; don't wait for them.
                 runtime.shutdown_background();
             })
             .expect("start the fault proxy thread");
-        FaultProxy { addr, state, shutdown: Some(shutdown) }
+        FaultProxy {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+        }
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint to give the SDK.
@@ -165,10 +176,16 @@ impl Drop for FaultProxy {
 
 // A test that panicked while holding the lock must not hide its own failure behind ours.
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     loop {
         let stream = tokio::select! {
             _ = &mut stop => return,
@@ -183,54 +200,66 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop:
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
-    let (mut parts, body) = req.into_parts();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
     let (service, operation) = classify(&parts.method, &path_and_query, &parts.headers);
     let call = format!("{service}:{operation}");
     let (action, seq) = {
         let mut state = lock(&shared.state);
         *state.counts.entry(call.clone()).or_default() += 1;
-        let action = state.rules.iter_mut().find_map(|r| r.fire(&service, &operation).then(|| r.action.clone()));
+        let action = state
+            .rules
+            .iter_mut()
+            .find_map(|r| r.fire(&service, &operation).then(|| r.action.clone()));
         state.seq += 1;
         let seq = state.seq;
         let name = action.as_ref().map_or("forward", Action::name);
-        state.log.push((seq, Exchange { call, action: name, status: None }));
+        state.log.push((
+            seq,
+            Exchange {
+                call,
+                action: name,
+                status: None,
+            },
+        ));
         (action, seq)
     };
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     let json = parts.headers.contains_key("x-amz-target");
 
-    let forward = |parts: &mut http::request::Parts| {
-        let uri = format!("http://{}{path_and_query}", shared.upstream);
-        parts.uri = uri.parse().expect("upstream uri");
-        for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH, header::EXPECT] {
-            parts.headers.remove(hop);
-        }
-        parts.headers.remove("keep-alive");
-        if let Some(account) = &shared.account {
-            parts.headers.insert(ACCOUNT_HEADER, account.clone());
-        }
-        let req = Request::from_parts(parts.clone(), Full::new(body.clone()));
-        let shared = Arc::clone(&shared);
-        async move { upstream(&shared, req).await }
-    };
+    let req = upstream_request(&shared, parts, &path_and_query, body);
 
     let (response, drop_it) = match action {
-        None => (forward(&mut parts).await, false),
+        None => (upstream(&shared, req).await, false),
         Some(Action::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            (forward(&mut parts).await, false)
+            (upstream(&shared, req).await, false)
         }
-        Some(Action::Error { status, code, message, retry_after }) => {
-            (error_response(json, status, &code, message.as_deref(), retry_after, seq), false)
-        }
-        Some(Action::ForwardThenReset) => (forward(&mut parts).await, true),
+        Some(Action::Error {
+            status,
+            code,
+            message,
+            retry_after,
+        }) => (
+            error_response(json, status, &code, message.as_deref(), retry_after, seq),
+            false,
+        ),
+        Some(Action::ForwardThenReset) => (upstream(&shared, req).await, true),
         Some(Action::Reset) => return Err(Dropped),
         Some(Action::Hang(hold)) => {
             tokio::time::sleep(hold).await;
@@ -244,12 +273,46 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     if drop_it { Err(Dropped) } else { Ok(response) }
 }
 
+/// The request as moto gets it: in this proxy's account, with hop-by-hop headers left behind.
+fn upstream_request(
+    shared: &Shared,
+    mut parts: http::request::Parts,
+    path_and_query: &str,
+    body: Bytes,
+) -> Request<Full<Bytes>> {
+    let uri = format!("http://{}{path_and_query}", shared.upstream);
+    parts.uri = uri
+        .parse()
+        .expect("a loopback address and a parsed path form a URI");
+    for hop in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_LENGTH,
+        header::EXPECT,
+    ] {
+        parts.headers.remove(hop);
+    }
+    parts.headers.remove("keep-alive");
+    if let Some(account) = &shared.account {
+        parts.headers.insert(ACCOUNT_HEADER, account.clone());
+    }
+    Request::from_parts(parts, Full::new(body))
+}
+
 async fn upstream(shared: &Shared, req: Request<Full<Bytes>>) -> Response<Full<Bytes>> {
     let result = async {
-        let response = shared.client.request(req).await.map_err(|e| e.to_string())?;
+        let response = shared
+            .client
+            .request(req)
+            .await
+            .map_err(|e| e.to_string())?;
         let (mut parts, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-        for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
+        for hop in [
+            header::CONNECTION,
+            header::TRANSFER_ENCODING,
+            header::CONTENT_LENGTH,
+        ] {
             parts.headers.remove(hop);
         }
         parts.headers.remove("keep-alive");
@@ -257,7 +320,9 @@ async fn upstream(shared: &Shared, req: Request<Full<Bytes>>) -> Response<Full<B
     }
     .await;
     result.unwrap_or_else(|e| {
-        let mut response = Response::new(Full::new(Bytes::from(format!("fault proxy: moto unreachable: {e}"))));
+        let mut response = Response::new(Full::new(Bytes::from(format!(
+            "fault proxy: moto unreachable: {e}"
+        ))));
         *response.status_mut() = StatusCode::BAD_GATEWAY;
         response
     })
@@ -295,15 +360,19 @@ fn error_response(
     if let Some(secs) = retry_after {
         builder = builder.header(header::RETRY_AFTER, secs.to_string());
     }
-    builder.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"bad injected error")));
-        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        response
-    })
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"bad injected error")));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        })
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -317,7 +386,10 @@ mod tests {
         assert_eq!(xml.headers()["retry-after"], "3");
         let body = xml.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8_lossy(&body);
-        assert!(body.contains("<Code>CNAMEAlreadyExists</Code><Message>a&lt;b</Message>"), "{body}");
+        assert!(
+            body.contains("<Code>CNAMEAlreadyExists</Code><Message>a&lt;b</Message>"),
+            "{body}"
+        );
 
         let json = error_response(true, 400, "ThrottlingException", None, None, 8);
         assert_eq!(json.headers()["x-amzn-errortype"], "ThrottlingException");

@@ -1,4 +1,4 @@
-//! A blocking HTTP/1.1 exchange over loopback, for moto's control API.
+//! A blocking HTTP/1.1 exchange over loopback, for moto's control API (`/moto-api/`).
 //!
 //! Blocking on purpose: it must work before any runtime exists (starting moto) and from any
 //! runtime flavour, and a loopback round trip of a few milliseconds blocks nothing that matters.
@@ -31,6 +31,9 @@ pub(crate) fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
     Ok((status, body))
 }

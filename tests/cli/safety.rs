@@ -1,0 +1,157 @@
+//! The safe order, crash safety, locks and stale plans: what makes sslprov impossible to leave
+//! half-done.
+
+use std::time::Duration;
+
+use sslprov_testsupport::{MotoOptions, MotoServer, Rule};
+
+use crate::support::{calls, kill, last_position, position, Project, SENDGRID};
+
+async fn count(p: &Project) -> (usize, usize) {
+    let d = p.aws.cloudfront().list_distributions().send().await.unwrap();
+    let c = p.aws.acm().list_certificates().send().await.unwrap();
+    (d.distribution_list().map_or(0, |l| l.items().len()), c.certificate_summary_list().len())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cname_flips_only_after_the_certificate_is_issued_and_the_cdn_deployed() {
+    // A server of its own: the validation wait and the deployment state machine are server-wide.
+    let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 2, ..Default::default() });
+    moto.set_distribution_transition_manual(4).await;
+    let p = Project::on(&moto, SENDGRID).await;
+    let run = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "500ms"], 0);
+
+    let log = calls(&p);
+    let request = position(&log, "acm:RequestCertificate");
+    let validation = position(&log, "route53:ChangeResourceRecordSets");
+    let create = position(&log, "cloudfront:CreateDistribution");
+    let flip = last_position(&log, "route53:ChangeResourceRecordSets");
+    assert!(request < validation && validation < create && create < flip, "{log:?}");
+    assert!(log[validation..create].iter().filter(|c| *c == "acm:DescribeCertificate").count() >= 2, "polled the certificate until ISSUED: {log:?}");
+    let polls = log[create..flip].iter().filter(|c| *c == "cloudfront:GetDistribution").count();
+    assert!(polls >= 3, "waited for Deployed before the flip: {log:?}");
+    assert_eq!(&log[flip - 1], "cloudfront:GetDistribution", "the flip follows the read that said Deployed: {log:?}");
+    assert!(run.stdout.contains("acme.certificate: still waiting: PENDING_VALIDATION"), "{run:?}");
+    assert!(run.stdout.contains("acme.distribution: still waiting: InProgress"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_during_the_wait_is_finished_by_the_next() {
+    let p = Project::new(SENDGRID).await;
+    p.aws.proxy().add_rule(Rule::hang("cloudfront", Some("GetDistribution"), Duration::from_secs(120)));
+    let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"]);
+    p.until_seen("cloudfront:GetDistribution").await;
+    kill(&mut first);
+
+    let state = p.state();
+    assert!(state["resources"]["acme.distribution"]["id"].is_string(), "the distribution was recorded before the wait: {state:#}");
+    assert!(state["resources"].get("acme.tracking_record").is_none(), "the CNAME was not touched before Deployed");
+
+    p.aws.proxy().clear_rules();
+    let second = p.apply();
+    assert!(second.stdout.contains("Plan: 0 to add, 0 to change") || second.stdout.contains("1 to add"), "{second:?}");
+    assert_eq!(count(&p).await, (1, 1), "no duplicate distribution or certificate");
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_create_responses_never_duplicate_anything() {
+    // Each create reaches AWS but its answer is lost, and this run does not retry: the next run
+    // must find what was made from the intent recorded before the call.
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
+    p.aws.proxy().add_rule(Rule::forward_then_reset("acm", Some("RequestCertificate")).times(1));
+    let first = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert!(first.stderr.contains("acme.certificate"), "{first:?}");
+    assert_eq!(count(&p).await, (0, 1));
+    assert!(p.state()["resources"]["acme.certificate"]["intent"]["op"] == "create");
+
+    p.aws.proxy().add_rule(Rule::forward_then_reset("cloudfront", Some("CreateDistribution")).times(1));
+    let second = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert!(second.stdout.contains("Recovered: acme.certificate is arn:aws:acm:"), "{second:?}");
+    assert_eq!(count(&p).await, (1, 1));
+
+    let third = p.apply();
+    assert!(third.stdout.contains("Recovered: acme.distribution is "), "{third:?}");
+    assert_eq!(count(&p).await, (1, 1), "no duplicate distribution or certificate");
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_server_errors_are_retried() {
+    let p = Project::new(SENDGRID).await;
+    p.aws.proxy().add_rule(Rule::error("route53", Some("ChangeResourceRecordSets"), 400, "Throttling").times(2));
+    p.aws.proxy().add_rule(Rule::error("cloudfront", Some("CreateDistribution"), 503, "ServiceUnavailable").times(1));
+    p.aws.proxy().add_rule(Rule::error("acm", Some("DescribeCertificate"), 400, "ThrottlingException").times(2));
+    p.aws.proxy().add_rule(Rule::reset("cloudfront", Some("ListDistributions")).times(1));
+    p.apply();
+    assert_eq!(count(&p).await, (1, 1));
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alias_taken_elsewhere_is_a_clear_error() {
+    let p = Project::new(SENDGRID).await;
+    p.aws.proxy().add_rule(Rule::error("cloudfront", Some("CreateDistribution"), 409, "CNAMEAlreadyExists"));
+    let r = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert!(r.stderr.contains("acme.distribution"), "{r:?}");
+    assert!(r.stderr.contains("url1234.acme.com"), "{r:?}");
+    assert!(r.stderr.contains("run apply again to continue"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_concurrent_apply_is_refused_with_the_holders_details() {
+    let p = Project::new(SENDGRID).await;
+    p.aws.proxy().add_rule(Rule::hang("cloudfront", Some("CreateDistribution"), Duration::from_secs(120)));
+    let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve"]);
+    p.until_seen("cloudfront:CreateDistribution").await;
+    let second = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve"], 1);
+    kill(&mut first);
+    assert!(second.stderr.contains("sslprov.state.json is locked"), "{second:?}");
+    assert!(second.stderr.contains("operation `apply`"), "{second:?}");
+    assert!(second.stderr.contains(&format!("(pid {} on ", first.id())), "{second:?}");
+    // The kernel released the killed run's lock: no stuck lock, no force-unlock.
+    p.aws.proxy().clear_rules();
+    p.apply();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_applied_as_shown_or_refused_when_stale() {
+    let p = Project::new(SENDGRID).await;
+    p.ok(&["plan", "-f", "sslprov.yaml", "--out", "plan.bin"], 0);
+    let shown = p.ok(&["show", "plan.bin", "--json"], 0);
+    let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("show --json is JSON");
+    assert_eq!(json["format_version"], "1");
+    assert_eq!(json["summary"]["add"], 4);
+    assert_eq!(json["state"]["serial"], 0);
+
+    // The state moves on (another apply): the saved plan is stale.
+    p.ok(&["plan", "-f", "sslprov.yaml", "--out", "plan2.bin"], 0);
+    p.apply();
+    let stale = p.ok(&["apply", "plan.bin"], 1);
+    assert!(stale.stderr.contains("the saved plan plan.bin is stale: a state (serial"), "{stale:?}");
+
+    // The spec changes after the plan.
+    p.ok(&["plan", "-f", "sslprov.yaml", "--destroy", "--out", "destroy.bin"], 0);
+    std::fs::write(p.path("sslprov.yaml"), SENDGRID.replace("US-05", "US-06")).unwrap();
+    let stale = p.ok(&["apply", "destroy.bin"], 1);
+    assert!(stale.stderr.contains("the spec sslprov.yaml changed since the plan was made"), "{stale:?}");
+
+    // The cloud changes after the plan: refused too, rather than doing something not shown.
+    std::fs::write(p.path("sslprov.yaml"), SENDGRID).unwrap();
+    p.ok(&["plan", "-f", "sslprov.yaml", "--destroy", "--out", "destroy.bin"], 0);
+    let cf = p.aws.cloudfront();
+    let id = cf.list_distributions().send().await.unwrap().distribution_list().unwrap().items()[0].id().to_owned();
+    let current = cf.get_distribution_config().id(&id).send().await.unwrap();
+    let mut config = current.distribution_config().unwrap().clone();
+    config.comment = "edited by hand".into();
+    cf.update_distribution().id(&id).if_match(current.e_tag().unwrap()).distribution_config(config).send().await.unwrap();
+    let stale = p.ok(&["apply", "destroy.bin"], 1);
+    assert!(stale.stderr.contains("acme.distribution changed in the cloud since the plan was made"), "{stale:?}");
+
+    // A fresh plan applies.
+    p.ok(&["plan", "-f", "sslprov.yaml", "--destroy", "--out", "destroy.bin"], 0);
+    let applied = p.ok(&["apply", "destroy.bin", "--poll-interval", "200ms"], 0);
+    assert!(applied.stdout.contains("4 destroyed"), "{applied:?}");
+    assert_eq!(count(&p).await, (0, 0));
+    let _ = p.path("plan2.bin");
+}

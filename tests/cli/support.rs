@@ -1,0 +1,147 @@
+//! A project directory with a spec, and the binary run in it against a fresh AWS account.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use sslprov_testsupport::{AwsEnv, MotoServer};
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub aws: AwsEnv,
+    extra_env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Project {
+    /// A project whose spec is `spec`, in a fresh account holding the spec's zones.
+    pub async fn new(spec: &str) -> Project {
+        Project::with_aws(spec, AwsEnv::new().await).await
+    }
+
+    pub async fn on(moto: &MotoServer, spec: &str) -> Project {
+        Project::with_aws(spec, AwsEnv::with_moto(moto).await).await
+    }
+
+    async fn with_aws(spec: &str, aws: AwsEnv) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("sslprov.yaml"), spec).expect("write spec");
+        let p = Project { dir, aws, extra_env: Vec::new() };
+        for zone in p.zones() {
+            p.aws.create_zone(&zone).await;
+        }
+        p
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn zones(&self) -> Vec<String> {
+        let spec = sslprov::spec::Spec::load(&self.path("sslprov.yaml")).expect("test spec is valid");
+        let mut zones: Vec<String> = spec.domains.values().map(|d| d.zone.clone()).collect();
+        zones.dedup();
+        zones
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));
+        self.aws.apply_to(&mut c);
+        c.args(args).current_dir(self.dir.path()).envs(self.extra_env.iter().cloned()).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `sslprov ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("run sslprov").into()
+    }
+
+    /// Runs `sslprov ARGS` and expects `code`.
+    pub fn ok(&self, args: &[&str], code: i32) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, code, "sslprov {}\n{r:?}", args.join(" "));
+        r
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn sslprov")
+    }
+
+    pub fn apply(&self) -> Run {
+        self.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0)
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.path("sslprov.state.json")).expect("state file");
+        serde_json::from_str(&text).expect("state is JSON")
+    }
+
+    /// Waits (bounded) until the proxy has seen `call`.
+    pub async fn until_seen(&self, call: &str) {
+        for _ in 0..200 {
+            if self.aws.proxy().count(call) > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{call} never reached the proxy; log: {:?}", self.aws.proxy().log());
+    }
+}
+
+/// The calls the proxy saw, in order, as `service:Operation`.
+pub fn calls(p: &Project) -> Vec<String> {
+    p.aws.proxy().log().into_iter().map(|e| e.call).collect()
+}
+
+pub fn position(calls: &[String], call: &str) -> usize {
+    calls.iter().position(|c| c == call).unwrap_or_else(|| panic!("{call} not in {calls:?}"))
+}
+
+pub fn last_position(calls: &[String], call: &str) -> usize {
+    calls.iter().rposition(|c| c == call).unwrap_or_else(|| panic!("{call} not in {calls:?}"))
+}
+
+pub fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+pub fn examples_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+}
+
+pub const SENDGRID: &str = "\
+version: 1
+braze_cluster: US-05
+state: { path: sslprov.state.json }
+domains:
+  acme:
+    tracking_domain: url1234.acme.com
+    esp: sendgrid
+    zone: acme.com
+";
