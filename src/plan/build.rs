@@ -304,7 +304,7 @@ impl DomainCx<'_> {
             let c = match (&r.adopted, part) {
                 (Some(original), Part::TrackingRecord) if restore_adopted => {
                     let mut c = self.change(part, Action::Update, Some(live), Some(original.clone()));
-                    c.reason = Some("restores the record sslprov adopted (--restore-adopted)".into());
+                    c.reason = Some("puts back the record sslprov found, as --restore-adopted asks".into());
                     c
                 }
                 // A validation record that was there before sslprov is someone else's to remove.

@@ -210,7 +210,7 @@ async fn destroy_puts_an_adopted_record_back_only_when_asked() {
     p.aws.put_record(&zid, "url1234.acme.com", "CNAME", "sendgrid.net", 300).await;
     p.apply();
     let destroy = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "200ms"], 0);
-    assert!(destroy.stdout.contains("restores the record sslprov adopted"), "{destroy:?}");
+    assert!(destroy.stdout.contains("puts back the record sslprov found"), "{destroy:?}");
     assert_eq!(records(&p, "acme.com").await, [("url1234.acme.com".to_owned(), "CNAME".to_owned(), 300, vec!["sendgrid.net".to_owned()])]);
     assert!(distribution_ids(&p).await.is_empty());
 }
