@@ -83,6 +83,10 @@ impl ProviderError {
     ) -> Self {
         let kind = match (code, status) {
             (Some(c), _) if c.contains("NotFound") || c.starts_with("NoSuch") => ErrorKind::NotFound,
+            // Before AlreadyExists: an alias held by another distribution is a conflict, not ours.
+            (Some(c), _) if c.contains("InUse") || c.contains("NotDisabled") || c == "CNAMEAlreadyExists" => {
+                ErrorKind::Conflict
+            }
             (Some(c), _) if c.contains("AlreadyExists") => ErrorKind::AlreadyExists,
             (Some("PreconditionFailed" | "InvalidIfMatchVersion"), _) => ErrorKind::PreconditionFailed,
             (Some(c), _) if c.contains("Throttl") || c == "TooManyRequestsException" || c == "PriorRequestNotComplete" => {
@@ -91,9 +95,6 @@ impl ProviderError {
             (Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"), _) => ErrorKind::PermissionDenied,
             (Some("InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken" | "SignatureDoesNotMatch"), _) => {
                 ErrorKind::Unauthenticated
-            }
-            (Some(c), _) if c.contains("InUse") || c.contains("NotDisabled") || c == "CNAMEAlreadyExists" => {
-                ErrorKind::Conflict
             }
             (Some(c), _) if c.starts_with("Invalid") || c.contains("Validation") || c == "IllegalUpdate" => {
                 ErrorKind::InvalidRequest

@@ -1,8 +1,8 @@
 //! Route 53 DNS records (CNAME, A, AAAA, TXT) in public hosted zones.
 //!
 //! Route 53 changes take no idempotency token. None is needed: a CREATE replayed after its
-//! response was lost fails as [`ErrorKind::AlreadyExists`] and `list` shows the record, UPSERT is
-//! "make it so", and a DELETE of a record already gone answers [`Deletion::Done`].
+//! response was lost (the SDK retries a reset connection) finds the record it made and returns
+//! it, UPSERT is "make it so", and a DELETE of a record already gone answers [`Deletion::Done`].
 //!
 //! Readiness is the trait's default, always ready: a change is INSYNC within about a minute on
 //! AWS (and at once on moto), and waiting on GetChange would add nothing the next step needs.
@@ -224,8 +224,15 @@ impl Provider for Route53 {
     async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
         let spec = record(desired, "create")?;
         let zone_id = self.zone_id(&spec.zone).await?;
-        self.change(&zone_id, vec![change(ChangeAction::Create, spec)?]).await?;
-        written(&zone_id, spec)
+        match self.change(&zone_id, vec![change(ChangeAction::Create, spec)?]).await {
+            Ok(()) => written(&zone_id, spec),
+            // Exactly the record asked for: this create's own earlier attempt, whose answer was
+            // lost. Anything else there is someone else's record, and an error.
+            Err(e) if e.is(ErrorKind::AlreadyExists) && self.current(&zone_id, spec).await?.as_ref() == Some(spec) => {
+                written(&zone_id, spec)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// UPSERT when name and type stay; otherwise DELETE of `live` and CREATE of `desired` in one

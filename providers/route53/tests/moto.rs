@@ -94,15 +94,35 @@ async fn create_update_delete_round_trip_exactly() {
 }
 
 #[tokio::test]
-async fn creating_an_existing_record_is_already_exists() {
+async fn creating_over_someone_elses_record_is_already_exists() {
     let env = AwsEnv::new().await;
-    env.create_zone("acme.com").await;
+    let zone_id = env.create_zone("acme.com").await;
     let (r53, _) = route53(&env);
+    env.put_record(&zone_id, "dup.acme.com.", "CNAME", "sendgrid.net.", 300).await;
+    // moto accepts a second CNAME set at one name; AWS refuses it like this.
+    env.proxy().add_rule(
+        Rule::error("route53", Some("ChangeResourceRecordSets"), 400, "InvalidChangeBatch")
+            .message("Tried to create resource record set [name='dup.acme.com.', type='CNAME'] but it already exists")
+            .times(1),
+    );
     let d = record("dup.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]);
-    r53.create(&d, &token()).await.expect("create");
     let e = r53.create(&d, &token()).await.expect_err("exists");
     assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
     assert_eq!(e.code.as_deref(), Some("InvalidChangeBatch"));
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_returns_the_record_it_made() {
+    let env = AwsEnv::new().await;
+    env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    // The CREATE reaches Route 53, the answer is lost, the SDK retries: the retry finds the record.
+    env.proxy().add_rule(Rule::forward_then_reset("route53", Some("ChangeResourceRecordSets")).times(1));
+    let d = record("lost.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]);
+    let live = r53.create(&d, &token()).await.expect("create is idempotent");
+    assert_eq!(live.desired, d);
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 2);
+    assert_eq!(list(&r53, &["lost.acme.com"]).await.len(), 1);
 }
 
 #[tokio::test]
