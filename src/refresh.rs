@@ -35,7 +35,7 @@ pub async fn refresh(providers: &Providers, spec: &Spec, state: Option<&State>, 
                 records.zones.insert(rec.zone.clone());
                 records.names.insert(rec.name.clone());
             }
-            None => {}
+            Some(Desired::ConfigRule(_) | Desired::EdgeCertificate(_)) | None => {}
         }
         for v in r.outputs.validation_records.iter().flatten() {
             records.names.insert(v.name.clone());

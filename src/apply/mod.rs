@@ -351,6 +351,7 @@ fn merge(old: &Outputs, new: &Outputs) -> Outputs {
         status: new.status.clone().or_else(|| old.status.clone()),
         validation_records: new.validation_records.clone().or_else(|| old.validation_records.clone()),
         token: new.token.clone().or_else(|| old.token.clone()),
+        warnings: new.warnings.clone(),
         zone_id: new.zone_id.clone().or_else(|| old.zone_id.clone()),
     }
 }

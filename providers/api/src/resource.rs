@@ -19,6 +19,8 @@ pub enum Kind {
     Certificate,
     Distribution,
     Record,
+    ConfigRule,
+    EdgeCertificate,
 }
 
 impl fmt::Display for Kind {
@@ -27,6 +29,8 @@ impl fmt::Display for Kind {
             Kind::Certificate => "certificate",
             Kind::Distribution => "distribution",
             Kind::Record => "record",
+            Kind::ConfigRule => "config_rule",
+            Kind::EdgeCertificate => "edge_certificate",
         })
     }
 }
@@ -38,6 +42,8 @@ pub enum Desired {
     Certificate(CertificateSpec),
     Distribution(DistributionSpec),
     Record(RecordSpec),
+    ConfigRule(ConfigRuleSpec),
+    EdgeCertificate(EdgeCertificateSpec),
 }
 
 impl Desired {
@@ -46,6 +52,8 @@ impl Desired {
             Desired::Certificate(_) => Kind::Certificate,
             Desired::Distribution(_) => Kind::Distribution,
             Desired::Record(_) => Kind::Record,
+            Desired::ConfigRule(_) => Kind::ConfigRule,
+            Desired::EdgeCertificate(_) => Kind::EdgeCertificate,
         }
     }
 }
@@ -143,6 +151,39 @@ pub struct BehaviorSpec {
     pub max_ttl: i64,
 }
 
+/// A setting override for one host at a proxying CDN, leaving the rest of the zone as it is
+/// (Cloudflare: a Configuration Rule in the zone's `http_config_settings` entrypoint ruleset,
+/// merged with the rules that are there and marked as sslprov's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRuleSpec {
+    pub zone: String,
+    /// The host the rule matches (`http.host eq "<host>"`).
+    pub host: String,
+    /// SSL mode towards the origin for that host: `full` for ESP origins, whose certificates do
+    /// not name the tracking domain.
+    pub ssl: String,
+}
+
+/// The certificate a proxying CDN serves for hosts at its edge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeCertificateSpec {
+    pub zone: String,
+    /// Host names it must cover (the zone apex included for an advanced pack, as Cloudflare
+    /// requires).
+    pub hosts: BTreeSet<String>,
+    pub source: EdgeCertificateSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeCertificateSource {
+    /// The zone's Universal SSL certificate: apex and first-level names only. Never created or
+    /// deleted by sslprov; `list` reports it when it is enabled and covers the hosts.
+    Universal,
+    /// An advanced certificate pack, ordered for the hosts.
+    Advanced,
+}
+
 /// What a cache behaviour forwards of query strings or cookies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -201,6 +242,11 @@ pub struct Outputs {
     /// `sslprov:token`). It is how an object whose create response was lost is found again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// What the provider noticed that a person should know before applying (Cloudflare's
+    /// Automatic SSL/TLS may raise the zone's mode, a rule sslprov did not write matches the
+    /// host, …). Shown in the plan; never compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Zone id, for DNS records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone_id: Option<String>,
