@@ -8,6 +8,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: the plan has changes.
     pub const CHANGES: u8 = 2;
+    /// `verify`: a domain is not ready.
+    pub const NOT_READY: u8 = 3;
 }
 
 /// A failure as the user sees it: what happened, with the chain of causes.

@@ -12,6 +12,7 @@ pub mod spec;
 pub mod state;
 pub mod template;
 pub mod ui;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -2,10 +2,12 @@
 //! engine. Output for people goes through `ui`; `--json` output is the documented serde form.
 
 mod apply;
+mod handoff;
 mod plan;
 mod show;
 mod state;
 mod validate;
+mod verify;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,10 @@ enum Command {
     /// Inspect the state.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Check each domain like a person would: DNS, TLS, the ESP's paths, Host-header safety.
+    Verify(verify::VerifyArgs),
+    /// What to send the Braze customer success manager for each domain that verifies ready.
+    Handoff(handoff::HandoffArgs),
 }
 
 /// Options shared by commands that read the cloud and the state.
@@ -103,6 +109,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Destroy(a) => apply::exec_destroy(a).await,
             Command::Show(a) => show::exec(a),
             Command::State(c) => state::exec(c),
+            Command::Verify(a) => verify::exec(a).await,
+            Command::Handoff(a) => handoff::exec(a).await,
         }
     });
     match result {
