@@ -49,7 +49,7 @@ impl Providers {
         // CloudFront's control plane is lower still for writes. Stay under them by construction.
         let budget = |per_second, burst| Budget::per_second(per_second, burst, calls.clone());
         Providers {
-            acm: Arc::new(sslprov_acm::Acm::new(&sdk, budget(5, 5))),
+            acm: Arc::new(sslprov_acm::Acm::new(&sdk, budget(10, 10))),
             cloudfront: Arc::new(sslprov_cloudfront::CloudFront::new(&sdk, budget(5, 5))),
             route53: Arc::new(sslprov_route53::Route53::new(&sdk, budget(5, 5))),
             calls,

@@ -55,7 +55,38 @@ pub struct Ttl {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EspVerify {
+    /// Tracking paths `verify` requests through the CDN, over HTTPS and plain HTTP.
     pub paths: Vec<String>,
+    /// Names a tracking CNAME points at when it goes straight to this ESP (HTTP-only tracking):
+    /// each name and every name below it.
+    pub dns_targets: Vec<String>,
+    /// How this ESP answers on those paths.
+    pub answer: EspAnswer,
+}
+
+/// What "reaches the ESP" means: an answer that is not the CDN's own error page and, where the
+/// ESP's answer is documented, that answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EspAnswer {
+    /// Statuses the ESP answers with; empty: any status that is not a CDN error.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Text the `Server` header contains.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Answers that come from the ESP but show a set-up fault.
+    #[serde(default)]
+    pub wrong: Vec<WrongAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongAnswer {
+    /// Text in the body (first 64 KiB) that identifies it.
+    pub body_contains: String,
+    /// What it means and how to fix it.
+    pub means: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -71,12 +71,16 @@ impl Acm {
         })
     }
 
-    /// Description and tags of one certificate; `None` if it vanished since it was listed.
-    async fn observe(&self, arn: &str) -> Result<Option<Live>> {
+    /// Description of one certificate, and its tags when `tags` (only a certificate the engine
+    /// does not know needs its token tag read); `None` if it vanished since it was listed.
+    async fn observe(&self, arn: &str, tags: bool) -> Result<Option<Live>> {
         let detail = match self.describe(arn).await {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(None),
             other => other?,
         };
+        if !tags {
+            return Ok(normalise::described(&detail, &[]));
+        }
         self.budget.acquire(NAME, "ListTagsForCertificate").await;
         let tags = self
             .client
@@ -115,11 +119,12 @@ impl Provider for Acm {
         &[Kind::Certificate]
     }
 
-    /// One ListCertificates sweep, then DescribeCertificate and ListTagsForCertificate for each
-    /// certificate of a wanted name (every name when `scope.names` is empty), except known issued
-    /// ones whose list entry says everything.
+    /// One ListCertificates sweep, then DescribeCertificate for each certificate of a wanted name
+    /// (every name when `scope.names` is empty) except known issued ones whose list entry says
+    /// everything, and ListTagsForCertificate only for those the engine does not know.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
         let mut found = Vec::new();
+        let mut to_observe = Vec::new();
         let mut next_token = None;
         // A hand loop rather than the SDK paginator: the budget must be acquired before each page
         // is requested, and the paginator's stream requests pages out of our sight.
@@ -141,14 +146,21 @@ impl Provider for Acm {
                 }
                 match normalise::settled(summary, &scope.known_ids) {
                     Some(live) => found.push(live),
-                    None => found.extend(self.observe(arn).await?),
+                    None => to_observe.push(arn.to_owned()),
                 }
             }
             next_token = page.next_token.filter(|t| !t.is_empty());
             if next_token.is_none() {
-                return Ok(found);
+                break;
             }
         }
+        // Concurrently: the budget sets the pace, not one round trip after another.
+        let observed = futures::future::try_join_all(
+            to_observe.iter().map(|arn| self.observe(arn, !scope.known_ids.contains(arn))),
+        )
+        .await?;
+        found.extend(observed.into_iter().flatten());
+        Ok(found)
     }
 
     /// RequestCertificate with the token, then DescribeCertificate until the validation records

@@ -1,0 +1,221 @@
+//! Sending requests: the budget, the retry policy and the one place sslprov goes around the
+//! `cloudflare` crate.
+//!
+//! The crate's endpoint framework, credentials, environment and success envelope are used as
+//! they are; its `Client::request` is not, for two reasons found in 0.14.0:
+//! - it never shows response headers, so `Retry-After` on a 429 cannot be honoured
+//!   (cloudflare.md §1, limitation 4);
+//! - it reads error codes as `u16`, so the DNS codes that tell "record exists" (81053, 81057)
+//!   and "record not found" (81044) fail to parse and the whole error list comes back empty.
+//!
+//! So [`Api::send`] builds the request from the crate's `EndpointSpec` and `Credentials` and sends
+//! it with the same reqwest the crate uses.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use cloudflare::framework::Environment;
+use cloudflare::framework::auth::Credentials;
+use cloudflare::framework::endpoint::spec::EndpointSpec;
+use cloudflare::framework::response::{ApiResult, ApiSuccess};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde::Deserialize;
+use sslprov_provider::{Budget, ErrorKind, ProviderError, Result};
+use tokio::time::Instant;
+
+use crate::NAME;
+use crate::endpoints::Endpoint;
+use crate::error;
+
+/// How failed requests are retried: 429s, 5xx and lost connections, with jittered exponential
+/// backoff, never sooner than a `Retry-After` says.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Attempts after the first.
+    pub max_retries: usize,
+    /// No retry starts later than this after the first attempt.
+    pub max_total: Duration,
+}
+
+impl Default for Retry {
+    /// Long enough to sit out one lock-out: Cloudflare blocks a token that went over its limit
+    /// for five minutes.
+    fn default() -> Self {
+        Retry {
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_retries: 8,
+            max_total: Duration::from_secs(6 * 60),
+        }
+    }
+}
+
+/// A failed attempt, before it is mapped to a [`ProviderError`].
+#[derive(Debug, Default)]
+pub(crate) struct Failure {
+    /// `None` when no response came (connection refused, reset, timed out).
+    pub status: Option<u16>,
+    pub errors: Vec<ErrorInfo>,
+    pub retry_after: Option<Duration>,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// One entry of Cloudflare's `errors` list.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ErrorInfo {
+    #[serde(default)]
+    pub code: u32,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ErrorEnvelope {
+    #[serde(default)]
+    errors: Vec<ErrorInfo>,
+}
+
+impl Failure {
+    fn retryable(&self, repeatable: bool) -> bool {
+        match self.status {
+            Some(429) => true,
+            Some(s) if s >= 500 => repeatable,
+            Some(_) => self.errors.iter().any(|e| error::RATE_LIMIT_CODES.contains(&e.code)),
+            None => repeatable && self.source.is_some(),
+        }
+    }
+}
+
+pub(crate) struct Api {
+    http: reqwest::Client,
+    environment: Environment,
+    /// The crate's `Credentials` header, marked sensitive so that no debug output shows it.
+    auth: (&'static str, HeaderValue),
+    budget: Budget,
+    retry: Retry,
+    /// Until when Cloudflare asked (`Retry-After`) that nothing be sent. Shared by every request
+    /// of this token: one 429 holds them all, since each request sent into a lock-out counts
+    /// against the next window too.
+    quiet_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not derived, to leave the token out even though its header is marked sensitive.
+        f.debug_struct("Api").field("environment", &self.environment).field("retry", &self.retry).finish()
+    }
+}
+
+impl Api {
+    pub fn new(base_url: &str, token: &str, budget: Budget) -> Result<Api> {
+        let invalid = |m: String| ProviderError::new(ErrorKind::InvalidRequest, NAME, "new", m);
+        // The crate joins relative paths onto the base, which drops its last segment unless the
+        // base ends in a slash (…/client/v4 would lose v4), and it panics on a URL it cannot parse.
+        let base = format!("{}/", base_url.trim_end_matches('/'));
+        reqwest::Url::parse(&base).map_err(|e| invalid(format!("Cloudflare API base URL {base_url:?}: {e}")))?;
+        let credentials = Credentials::UserAuthToken { token: token.to_owned() };
+        let auth = match credentials.headers().pop() {
+            Some((name, value)) if !token.is_empty() => {
+                let mut value = HeaderValue::from_str(&value)
+                    .map_err(|_| invalid("the Cloudflare API token is not a valid header value".into()))?;
+                value.set_sensitive(true);
+                (name, value)
+            }
+            _ => return Err(invalid("the Cloudflare API token is empty".into())),
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("sslprov/", env!("CARGO_PKG_VERSION")))
+            // A zone's records come in one page; a large zone's page takes a while.
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
+        Ok(Api {
+            http,
+            environment: Environment::Custom(base),
+            auth,
+            budget,
+            retry: Retry::default(),
+            quiet_until: Mutex::new(None),
+        })
+    }
+
+    pub fn set_retry(&mut self, retry: Retry) {
+        self.retry = retry;
+    }
+
+    /// Send `endpoint`, retrying as [`Retry`] says; every attempt waits for the budget first.
+    pub async fn send<T: ApiResult>(&self, endpoint: &Endpoint<T>) -> Result<ApiSuccess<T>> {
+        let deadline = Instant::now() + self.retry.max_total;
+        let backoff = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_retries);
+        (|| self.attempt(endpoint))
+            .retry(backoff)
+            .when(|f| f.retryable(endpoint.repeatable))
+            .adjust(|f, delay| {
+                let wait = delay?.max(f.retry_after.unwrap_or_default());
+                (Instant::now() + wait <= deadline).then_some(wait)
+            })
+            .notify(|f, wait| {
+                tracing::debug!(op = endpoint.op, status = ?f.status, ?wait, "cloudflare: retrying");
+            })
+            .await
+            .map_err(|f| error::from_failure(endpoint.op, f))
+    }
+
+    async fn attempt<T: ApiResult>(&self, endpoint: &Endpoint<T>) -> Result<ApiSuccess<T>, Failure> {
+        self.stay_quiet().await;
+        self.budget.acquire(NAME, endpoint.op).await;
+        let mut request = self.http.request(endpoint.method(), endpoint.url(&self.environment));
+        if let Some(json) = endpoint.json() {
+            request = request.header(CONTENT_TYPE, "application/json").body(json);
+        }
+        request = request.header(self.auth.0, self.auth.1.clone());
+        let response = request.send().await.map_err(Failure::transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        if let Some(wait) = retry_after.filter(|_| status == 429) {
+            self.hold_all(wait);
+        }
+        let body = response.bytes().await.map_err(Failure::transport)?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice::<ApiSuccess<T>>(&body).map_err(|e| Failure {
+                status: Some(status),
+                errors: vec![ErrorInfo { code: 0, message: format!("unreadable answer: {e}") }],
+                ..Failure::default()
+            });
+        }
+        let envelope: ErrorEnvelope = serde_json::from_slice(&body).unwrap_or_default();
+        Err(Failure { status: Some(status), errors: envelope.errors, retry_after, source: None })
+    }
+
+    fn hold_all(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut quiet = self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
+        if quiet.is_none_or(|q| q < until) {
+            *quiet = Some(until);
+        }
+    }
+
+    async fn stay_quiet(&self) {
+        let until = *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = until.filter(|u| *u > Instant::now()) {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+impl Failure {
+    fn transport(e: reqwest::Error) -> Failure {
+        Failure { source: Some(Box::new(e)), ..Failure::default() }
+    }
+}
