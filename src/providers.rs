@@ -27,6 +27,8 @@ pub struct Providers {
     pub acm: Arc<dyn Provider>,
     pub cloudfront: Arc<dyn Provider>,
     pub route53: Arc<dyn Provider>,
+    /// Only when a spec or state uses Cloudflare, which needs `CLOUDFLARE_API_TOKEN`.
+    pub cloudflare: Option<Arc<dyn Provider>>,
     pub calls: Calls,
 }
 
@@ -52,6 +54,7 @@ impl Providers {
             acm: Arc::new(sslprov_acm::Acm::new(&sdk, budget(10, 10))),
             cloudfront: Arc::new(sslprov_cloudfront::CloudFront::new(&sdk, budget(5, 5))),
             route53: Arc::new(sslprov_route53::Route53::new(&sdk, budget(5, 5))),
+            cloudflare: None,
             calls,
         }
     }
@@ -61,6 +64,7 @@ impl Providers {
             "acm" => Some(&self.acm),
             "cloudfront" => Some(&self.cloudfront),
             "route53" => Some(&self.route53),
+            "cloudflare" => self.cloudflare.as_ref(),
             _ => None,
         }
     }

@@ -262,37 +262,36 @@ impl Run<'_> {
         Some(Live { id, desired, outputs: entry.map(|e| e.outputs.clone()).unwrap_or_default() })
     }
 
-    /// The live object at `address` per state, for waiting on it.
-    async fn live_of(&self, address: &str) -> Option<Live> {
+    /// The live object at `address` per state, and the provider that made it.
+    async fn live_of(&self, address: &str) -> Option<(Live, String)> {
         let st = self.state.lock().await;
         let e = st.resources.get(address)?;
-        Some(Live { id: e.id.clone()?, desired: e.desired.clone()?, outputs: e.outputs.clone() })
+        Some((Live { id: e.id.clone()?, desired: e.desired.clone()?, outputs: e.outputs.clone() }, e.provider.clone()))
     }
 
     /// The safe order: a distribution is only created or changed on an issued certificate, and
-    /// the tracking record only moves to a deployed distribution. Checked on every run, so a run
-    /// stopped during a wait simply waits again.
+    /// the tracking record only moves onto a CDN that is ready (a deployed distribution, an active
+    /// edge certificate). Checked on every run, so a run stopped during a wait simply waits again.
     async fn ensure_dependencies_ready(&self, c: &Change) -> Result<(), ApplyError> {
-        let dependency = match c.part {
-            Part::Distribution => Part::Certificate,
-            Part::TrackingRecord if self.points_at_cdn(c).await => Part::Distribution,
+        let (deps, required): (&[Part], bool) = match c.part {
+            Part::Distribution => (&[Part::Certificate], true),
+            // On destroy the record goes back to the ESP, which needs nothing to be ready.
+            Part::TrackingRecord if self.mode == Mode::Apply => (&[Part::Distribution, Part::EdgeCertificate], false),
             _ => return Ok(()),
         };
-        let address = dependency.address(&c.domain);
-        let live = self.live_of(&address).await.ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "its dependency" })?;
-        let p = match dependency {
-            Part::Certificate => &*self.providers.acm,
-            _ => &*self.providers.cloudfront,
-        };
-        wait::until_ready(p, &live, &address, &self.opts.wait, self.progress, self.stop).await
-    }
-
-    /// Whether a tracking-record change moves the record onto the CDN (rather than back to the
-    /// ESP, as a restore does).
-    async fn points_at_cdn(&self, c: &Change) -> bool {
-        let st = self.state.lock().await;
-        let cdn = st.resources.get(&Part::Distribution.address(&c.domain)).and_then(|r| r.outputs.domain_name.clone());
-        matches!(&c.after, Some(Desired::Record(r)) if r.values.iter().any(|v| v == KNOWN_AFTER_APPLY || Some(v) == cdn.as_ref()))
+        for dep in deps {
+            let address = dep.address(&c.domain);
+            let Some((live, provider)) = self.live_of(&address).await else {
+                if required {
+                    return Err(ApplyError::Unresolved { address: c.address.clone(), what: "its dependency" });
+                }
+                // Universal SSL has no state entry; a domain has a distribution or an edge certificate.
+                continue;
+            };
+            let p = self.providers.get(&provider).ok_or(ApplyError::Unresolved { address: address.clone(), what: "its provider" })?;
+            wait::until_ready(&**p, &live, &address, &self.opts.wait, self.progress, self.stop).await?;
+        }
+        Ok(())
     }
 
     /// The change's target with every "(known after apply)" filled from what earlier steps recorded.

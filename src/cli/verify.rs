@@ -1,16 +1,102 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use futures::StreamExt;
 
-use crate::error::Report;
+use super::RunArgs;
+use crate::error::{exit, Report};
+use crate::plan::Mode;
+use crate::spec::Spec;
+use crate::state::StateFile;
+use crate::verify::{state, Options, Probe, Verification};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The spec file.
     #[arg(short = 'f', long = "file", default_value_os_t = super::default_spec())]
     file: PathBuf,
+    /// Print the report as JSON (see the README).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: NetArgs,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
-pub async fn exec(_a: VerifyArgs) -> Result<u8, Report> {
-    Err(Report::new("verify is not implemented yet"))
+/// Where verify looks: by default the system's resolver and roots, and the standard ports.
+#[derive(Debug, Args, Clone)]
+pub struct NetArgs {
+    /// Ask this DNS server (IP or IP:PORT) instead of the system's resolver.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_nameserver)]
+    nameserver: Option<SocketAddr>,
+    /// Trust the certificate authorities in this PEM file instead of the system's.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Time limit of each DNS lookup, connection and request.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    timeout: Duration,
+    /// Port of the CDN's HTTPS (tests point it at a local server).
+    #[arg(long, default_value_t = 443, hide = true)]
+    https_port: u16,
+    /// Port of the CDN's plain HTTP.
+    #[arg(long, default_value_t = 80, hide = true)]
+    http_port: u16,
+}
+
+fn parse_nameserver(s: &str) -> Result<SocketAddr, String> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("`{s}` is not an IP address or IP:PORT"))
+}
+
+/// Domains checked at once: each makes a handful of connections, all short.
+const PARALLEL: usize = 8;
+
+pub async fn exec(a: VerifyArgs) -> Result<u8, Report> {
+    let spec = super::load_spec(&a.file)?;
+    let v = run(&spec, &a.net, &a.run).await?;
+    if a.json {
+        super::print_json(&v)?;
+    } else {
+        print!("{}", crate::verify::report::render(&v));
+    }
+    Ok(if v.ready { exit::OK } else { exit::NOT_READY })
+}
+
+/// Every check of the selected domains: the network checks and, alongside, a fresh plan for the
+/// state check. A plan that cannot be made fails the state check only.
+pub(super) async fn run(spec: &Spec, net: &NetArgs, run: &RunArgs) -> Result<Verification, Report> {
+    if let Some(t) = run.targets.iter().find(|t| !spec.domains.contains_key(*t)) {
+        return Err(Report::new(format!("--target {t}: no such domain in the spec")));
+    }
+    let domains: Vec<_> = spec.domains.values().filter(|d| run.targets.is_empty() || run.targets.contains(&d.key)).collect();
+    let options = Options { nameserver: net.nameserver, ca_file: net.ca_file.clone(), https_port: net.https_port, http_port: net.http_port, timeout: net.timeout };
+    let probe = Probe::new(options).map_err(|e| Report::chain(&e))?;
+    let state = StateFile::new(&spec.state_path).read()?;
+    let checked_at = super::now();
+
+    let plan = async {
+        match super::make_plan(spec, run, Mode::Apply, false, "verify").await {
+            Ok(p) => Ok(p.plan),
+            Err(e) => Err(e.message),
+        }
+    };
+    let network = futures::stream::iter(&domains)
+        .map(|d| {
+            let endpoint = state::endpoint(state.as_ref(), &d.key);
+            let probe = &probe;
+            async move { probe.domain(d, endpoint.as_deref()).await }
+        })
+        .buffered(PARALLEL)
+        .collect::<Vec<_>>();
+    let (plan, mut reports) = tokio::join!(plan, network);
+
+    let state_path = spec.state_path.display().to_string();
+    for r in &mut reports {
+        r.push(state::judge(&r.key, &state_path, state.as_ref(), plan.as_ref().map_err(String::as_str)));
+    }
+    Ok(Verification::new(checked_at, reports))
 }

@@ -3,11 +3,11 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use sslprov_provider::{Desired, Live, RecordSpec, KNOWN_AFTER_APPLY};
+use sslprov_provider::{Desired, EdgeCertificateSource, Live, RecordSpec, KNOWN_AFTER_APPLY};
 
 use super::{Action, Change, Part, Plan, Recovered, SpecRef, StateRef, Summary, FORMAT_VERSION};
 use crate::refresh::Inventory;
-use crate::spec::{Domain, Spec};
+use crate::spec::{CdnKind, Domain, Spec};
 use crate::state::{Op, ResourceState, State};
 use crate::template;
 
@@ -40,6 +40,17 @@ pub enum PlanError {
          Remove {alias} from its alternate domain names (or delete it), then plan again; sslprov does not take over distributions it did not make."
     )]
     ForeignDistribution { address: String, id: String, alias: String },
+    #[error(
+        "domains.{key}: {host} is more than one level below {zone}, and Cloudflare's Universal SSL certificate covers only {zone} and its first-level names. \
+         Either set `advanced_certificate: true` on domain {key}, so sslprov orders an advanced certificate pack for it (Cloudflare's Advanced Certificate Manager, a paid add-on), \
+         or use a first-level name such as url1234.{zone}."
+    )]
+    DeepName { key: String, host: String, zone: String },
+    #[error(
+        "domains.{key}: Universal SSL is off on zone {zone}, so Cloudflare has no edge certificate for the tracking domain. \
+         Turn Universal SSL on for the zone, or set `advanced_certificate: true` on domain {key}."
+    )]
+    NoUniversalSsl { key: String, zone: String },
 }
 
 pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
@@ -61,7 +72,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         if !selected(key) {
             continue;
         }
-        let cx = DomainCx { key, state, inv: input.inventory, recovered: &recovered };
+        let cx = DomainCx { key, domain: Some(domain), state, inv: input.inventory, recovered: &recovered };
         match input.mode {
             Mode::Apply => cx.plan_apply(domain, &mut validation_names, &mut changes, &mut errors),
             Mode::Destroy => cx.plan_destroy(input.restore_adopted, &mut changes),
@@ -69,7 +80,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     }
     // Domains in state but gone from the spec are destroyed, like any removed resource.
     for key in in_state.iter().filter(|k| !input.spec.domains.contains_key(k.as_str()) && selected(k)) {
-        DomainCx { key, state, inv: input.inventory, recovered: &recovered }.plan_destroy(input.restore_adopted, &mut changes);
+        DomainCx { key, domain: None, state, inv: input.inventory, recovered: &recovered }.plan_destroy(input.restore_adopted, &mut changes);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -97,6 +108,8 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
 
 struct DomainCx<'a> {
     key: &'a str,
+    /// `None` for a domain gone from the spec (destroyed from what state says).
+    domain: Option<&'a Domain>,
     state: &'a State,
     inv: &'a Inventory,
     recovered: &'a std::cell::RefCell<Vec<Recovered>>,
@@ -105,7 +118,7 @@ struct DomainCx<'a> {
 /// Certificate states a distribution cannot use; the certificate is replaced.
 const DEAD_CERTIFICATE: [&str; 5] = ["FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE"];
 
-impl DomainCx<'_> {
+impl<'a> DomainCx<'a> {
     fn res(&self, part: Part) -> Option<&ResourceState> {
         self.state.resources.get(&part.address(self.key))
     }
@@ -124,13 +137,22 @@ impl DomainCx<'_> {
             address: part.address(self.key),
             domain: self.key.to_owned(),
             part,
-            provider: provider_of(part).into(),
+            provider: self.provider(part).into(),
             action,
             reason: None,
             id: live.map(|l| l.id.clone()).or_else(|| self.res(part).and_then(|r| r.id.clone())),
             before: live.map(|l| l.desired.clone()),
             after,
             adopt: false,
+        }
+    }
+
+    /// The provider of `part`: the one that made it, or the one the spec's domain says.
+    fn provider(&self, part: Part) -> String {
+        match (self.res(part), self.domain) {
+            (Some(r), _) => r.provider.clone(),
+            (None, Some(d)) => provider_of(part, d).to_owned(),
+            (None, None) => "unknown".to_owned(),
         }
     }
 
@@ -162,6 +184,30 @@ impl DomainCx<'_> {
     }
 
     fn plan_apply(&self, d: &Domain, validation_names: &mut BTreeSet<String>, out: &mut Vec<Change>, errors: &mut Vec<PlanError>) {
+        let target = match d.cdn {
+            CdnKind::Cloudfront => match self.plan_cloudfront(d, validation_names, out, errors) {
+                Some(target) => target,
+                None => return,
+            },
+            CdnKind::Cloudflare => {
+                if !self.plan_cloudflare_edge(d, out, errors) {
+                    return;
+                }
+                None
+            }
+        };
+        self.plan_tracking_record(d, target.as_deref(), out);
+    }
+
+    /// Certificate, validation record and distribution; returns the distribution's domain name
+    /// when it exists (`Some(None)` while it does not), `None` when planning must stop.
+    fn plan_cloudfront(
+        &self,
+        d: &Domain,
+        validation_names: &mut BTreeSet<String>,
+        out: &mut Vec<Change>,
+        errors: &mut Vec<PlanError>,
+    ) -> Option<Option<String>> {
         use sslprov_provider::RecordType::*;
 
         // Certificate.
@@ -238,7 +284,7 @@ impl DomainCx<'_> {
                     id: foreign.id.clone(),
                     alias: d.tracking_domain.clone(),
                 });
-                return;
+                return None;
             }
         }
         match dist {
@@ -250,9 +296,54 @@ impl DomainCx<'_> {
             }
             Some(_) => {}
         }
+        Some(dist.and_then(|l| l.outputs.domain_name.clone()))
+    }
 
-        // Tracking record, last: it flips only once the CDN is ready.
-        let target = dist.and_then(|l| l.outputs.domain_name.as_deref());
+    /// Cloudflare as the CDN: the edge certificate (Universal SSL, checked, or an advanced pack
+    /// when the spec allows one) and the per-host SSL rule. `false` when planning must stop.
+    fn plan_cloudflare_edge(&self, d: &Domain, out: &mut Vec<Change>, errors: &mut Vec<PlanError>) -> bool {
+        let edge = template::edge_certificate(d);
+        let covering = |l: &&Live| {
+            matches!(&l.desired, Desired::EdgeCertificate(e) if e.zone == edge.zone && e.source == edge.source && e.hosts.is_superset(&edge.hosts))
+        };
+        match edge.source {
+            EdgeCertificateSource::Universal => {
+                if !self.inv.edge_certificates.iter().any(|l| covering(&l)) {
+                    errors.push(PlanError::NoUniversalSsl { key: self.key.to_owned(), zone: d.zone.clone() });
+                    return false;
+                }
+            }
+            EdgeCertificateSource::Advanced if !d.advanced_certificate => {
+                errors.push(PlanError::DeepName { key: self.key.to_owned(), host: d.tracking_domain.clone(), zone: d.zone.clone() });
+                return false;
+            }
+            EdgeCertificateSource::Advanced => {
+                let mine = self.res(Part::EdgeCertificate).and_then(|r| r.id.as_ref());
+                let live = self.inv.edge_certificates.iter().find(|l| covering(l) && mine.is_none_or(|id| &l.id == id));
+                self.note(Part::EdgeCertificate, live);
+                if live.is_none() {
+                    out.push(self.change(Part::EdgeCertificate, Action::Create, None, Some(Desired::EdgeCertificate(edge))));
+                }
+            }
+        }
+        let want = Desired::ConfigRule(template::config_rule(d));
+        let live = self.inv.config_rules.iter().find(|l| matches!(&l.desired, Desired::ConfigRule(r) if r.zone == d.zone && r.host == d.tracking_domain));
+        self.note(Part::ConfigRule, live);
+        match live {
+            None => out.push(self.change(Part::ConfigRule, Action::Create, None, Some(want))),
+            Some(l) if l.desired != want => {
+                let mut c = self.change(Part::ConfigRule, Action::Update, Some(l), Some(want.clone()));
+                c.reason = self.drift_reason(Part::ConfigRule, &want);
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+        true
+    }
+
+    /// The tracking record, last: it moves onto the CDN only once the CDN is ready.
+    fn plan_tracking_record(&self, d: &Domain, target: Option<&str>, out: &mut Vec<Change>) {
+        use sslprov_provider::RecordType::*;
         let want = Desired::Record(template::tracking_record(d, target));
         let live = self.record(&d.zone, &d.tracking_domain, &[Cname, A, Aaaa]);
         if live.is_some_and(|l| l.desired == want) {
@@ -285,11 +376,21 @@ impl DomainCx<'_> {
     fn plan_destroy(&self, restore_adopted: bool, out: &mut Vec<Change>) {
         // The tracking record goes first so it never points at a deleted distribution (whose
         // hostname someone else could then claim); the certificate goes before its record.
-        for part in [Part::TrackingRecord, Part::Distribution, Part::Certificate, Part::ValidationRecord] {
+        for part in [
+            Part::TrackingRecord,
+            Part::Distribution,
+            Part::ConfigRule,
+            Part::EdgeCertificate,
+            Part::Certificate,
+            Part::ValidationRecord,
+        ] {
             let Some(r) = self.res(part) else { continue };
+            let by_id = |lives: &'a [Live]| r.id.as_ref().and_then(|id| lives.iter().find(|l| &l.id == id));
             let live = match part {
                 Part::Certificate => self.certificate(),
                 Part::Distribution => self.distribution(None),
+                Part::EdgeCertificate => by_id(&self.inv.edge_certificates),
+                Part::ConfigRule => by_id(&self.inv.config_rules),
                 Part::ValidationRecord | Part::TrackingRecord => match &r.desired {
                     Some(Desired::Record(rec)) => self.record(&rec.zone, &rec.name, &[rec.rtype]),
                     _ => None,
@@ -320,10 +421,11 @@ impl DomainCx<'_> {
     }
 }
 
-pub fn provider_of(part: Part) -> &'static str {
+pub fn provider_of(part: Part, d: &Domain) -> &'static str {
     match part {
         Part::Certificate => "acm",
         Part::Distribution => "cloudfront",
-        Part::ValidationRecord | Part::TrackingRecord => "route53",
+        Part::EdgeCertificate | Part::ConfigRule => "cloudflare",
+        Part::ValidationRecord | Part::TrackingRecord => d.dns.name(),
     }
 }

@@ -15,24 +15,37 @@ pub use diff::{attribute_changes, AttributeChange};
 
 pub const FORMAT_VERSION: &str = "1";
 
-/// The four resources one tracking domain needs, in the order apply creates them.
+/// The resources one tracking domain needs. On CloudFront: certificate, validation record,
+/// distribution, tracking record; on Cloudflare: edge certificate, config rule, tracking record.
+/// `ALL` is in the order apply creates them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
     Certificate,
     ValidationRecord,
     Distribution,
+    EdgeCertificate,
+    ConfigRule,
     TrackingRecord,
 }
 
 impl Part {
-    pub const ALL: [Part; 4] = [Part::Certificate, Part::ValidationRecord, Part::Distribution, Part::TrackingRecord];
+    pub const ALL: [Part; 6] = [
+        Part::Certificate,
+        Part::ValidationRecord,
+        Part::Distribution,
+        Part::EdgeCertificate,
+        Part::ConfigRule,
+        Part::TrackingRecord,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Part::Certificate => "certificate",
             Part::ValidationRecord => "validation_record",
             Part::Distribution => "distribution",
+            Part::EdgeCertificate => "edge_certificate",
+            Part::ConfigRule => "config_rule",
             Part::TrackingRecord => "tracking_record",
         }
     }
@@ -41,6 +54,8 @@ impl Part {
         match self {
             Part::Certificate => Kind::Certificate,
             Part::Distribution => Kind::Distribution,
+            Part::EdgeCertificate => Kind::EdgeCertificate,
+            Part::ConfigRule => Kind::ConfigRule,
             Part::ValidationRecord | Part::TrackingRecord => Kind::Record,
         }
     }

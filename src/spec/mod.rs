@@ -48,6 +48,9 @@ pub struct Domain {
     pub cdn: CdnKind,
     pub dns: DnsKind,
     pub zone: String,
+    /// Cloudflare: an advanced certificate pack may be ordered for a name Universal SSL does not
+    /// cover (a paid feature, so never without being asked).
+    pub advanced_certificate: bool,
 }
 
 impl Spec {
@@ -131,16 +134,33 @@ impl Spec {
             };
             let cdn = d.cdn.or(defaults.cdn).unwrap_or(CdnKind::Cloudfront);
             let dns = d.dns.or(defaults.dns).unwrap_or(DnsKind::Route53);
-            // The Cloudflare provider is not in this release; refuse it here rather than at apply.
-            if cdn == CdnKind::Cloudflare {
-                let f = if d.cdn.is_some() { at("cdn") } else { "defaults.cdn".into() };
-                errors.push(err(&f, "cdn `cloudflare` is not available in this version of sslprov".into(), Some("cloudfront")));
+            // Cloudflare proxies only what it also resolves: its CDN needs its DNS.
+            if cdn == CdnKind::Cloudflare && dns != DnsKind::Cloudflare {
+                let f = match (d.cdn, d.dns) {
+                    (_, Some(_)) => at("dns"),
+                    (Some(_), None) => at("cdn"),
+                    (None, None) => "defaults.cdn".into(),
+                };
+                errors.push(err(&f, format!("cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `{}`", dns.name()), Some("dns: cloudflare with cdn: cloudflare")));
+                continue;
             }
-            if dns == DnsKind::Cloudflare {
-                let f = if d.dns.is_some() { at("dns") } else { "defaults.dns".into() };
-                errors.push(err(&f, "dns `cloudflare` is not available in this version of sslprov".into(), Some("route53")));
+            if d.advanced_certificate && cdn != CdnKind::Cloudflare {
+                errors.push(err(&at("advanced_certificate"), "advanced_certificate applies to cdn `cloudflare` only".into(), None));
             }
-            domains.insert(key.clone(), Domain { key, tracking_domain: tracking, esp: d.esp, braze_cluster: cluster, region, cdn, dns, zone });
+            domains.insert(
+                key.clone(),
+                Domain {
+                    key,
+                    tracking_domain: tracking,
+                    esp: d.esp,
+                    braze_cluster: cluster,
+                    region,
+                    cdn,
+                    dns,
+                    zone,
+                    advanced_certificate: d.advanced_certificate,
+                },
+            );
         }
         if !errors.is_empty() {
             // An error in `defaults` shows up once per domain that inherits it; report it once.

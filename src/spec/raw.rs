@@ -52,6 +52,8 @@ pub struct RawDomain {
     pub cdn: Option<CdnKind>,
     #[serde(default)]
     pub dns: Option<DnsKind>,
+    #[serde(default)]
+    pub advanced_certificate: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,6 +86,15 @@ pub enum CdnKind {
 pub enum DnsKind {
     Route53,
     Cloudflare,
+}
+
+impl DnsKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DnsKind::Route53 => "route53",
+            DnsKind::Cloudflare => "cloudflare",
+        }
+    }
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<RawSpec, SpecErrors> {

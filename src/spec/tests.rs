@@ -99,7 +99,11 @@ fn apex_version_and_unsupported_providers() {
     assert!(error(&GOOD.replace("url1234.acme.com", "acme.com")).contains("is a zone apex"));
     assert!(error(&GOOD.replace("version: 1", "version: 2")).starts_with("dir/sslprov.yaml:1:1: version: unsupported spec version 2"));
     let e = error(&GOOD.replace("cdn: cloudfront", "cdn: cloudflare"));
-    assert!(e.contains("defaults.cdn: cdn `cloudflare` is not available"), "{e}");
+    assert_eq!(e, "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)");
+    let ok = parse(&GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: cloudflare, dns: cloudflare }")).unwrap();
+    assert_eq!((ok.domains["acme"].cdn, ok.domains["acme"].dns), (CdnKind::Cloudflare, DnsKind::Cloudflare));
+    let e = error(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n"));
+    assert!(e.contains("domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only"), "{e}");
 }
 
 #[test]

@@ -6,10 +6,11 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 use sslprov_provider::{
-    BehaviorSpec, CertificateSpec, DistributionSpec, Forward, OriginSpec, RecordSpec, RecordType, KNOWN_AFTER_APPLY,
+    BehaviorSpec, CertificateSpec, ConfigRuleSpec, DistributionSpec, EdgeCertificateSource, EdgeCertificateSpec,
+    Forward, OriginSpec, RecordSpec, RecordType, KNOWN_AFTER_APPLY,
 };
 
-use crate::spec::{Domain, Esp, Region};
+use crate::spec::{CdnKind, DnsKind, Domain, Esp, Region};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,18 +122,27 @@ pub struct DnsTemplate {
     pub validation_record_ttl: u32,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudflareTemplate {
+    pub ssl: String,
+    pub tracking_record_ttl: u32,
+}
+
 pub struct Templates {
     pub sendgrid: EspTemplate,
     pub sparkpost: EspTemplate,
     pub ses: EspTemplate,
     pub cloudfront: CloudFrontTemplate,
+    pub cloudflare: CloudflareTemplate,
 }
 
-const SOURCES: [(&str, &str); 4] = [
+const SOURCES: [(&str, &str); 5] = [
     ("esp/sendgrid.yaml", include_str!("../../templates/esp/sendgrid.yaml")),
     ("esp/sparkpost.yaml", include_str!("../../templates/esp/sparkpost.yaml")),
     ("esp/ses.yaml", include_str!("../../templates/esp/ses.yaml")),
     ("cdn/cloudfront.yaml", include_str!("../../templates/cdn/cloudfront.yaml")),
+    ("cdn/cloudflare.yaml", include_str!("../../templates/cdn/cloudflare.yaml")),
 ];
 
 fn load<T: serde::de::DeserializeOwned>(i: usize) -> T {
@@ -143,7 +153,7 @@ fn load<T: serde::de::DeserializeOwned>(i: usize) -> T {
 
 pub fn templates() -> &'static Templates {
     static T: OnceLock<Templates> = OnceLock::new();
-    T.get_or_init(|| Templates { sendgrid: load(0), sparkpost: load(1), ses: load(2), cloudfront: load(3) })
+    T.get_or_init(|| Templates { sendgrid: load(0), sparkpost: load(1), ses: load(2), cloudfront: load(3), cloudflare: load(4) })
 }
 
 impl Templates {
@@ -211,19 +221,27 @@ pub fn distribution(d: &Domain, certificate_arn: Option<&str>) -> DistributionSp
     }
 }
 
-/// The tracking record: a CNAME to the CDN endpoint, flipped last.
+/// The tracking record, flipped last: a CNAME to the distribution (CloudFront), or a proxied
+/// CNAME to the ESP's origin (Cloudflare, which then serves it through its edge). `target` is the
+/// distribution's domain name, when known.
 pub fn tracking_record(d: &Domain, target: Option<&str>) -> RecordSpec {
+    let t = templates();
+    let (ttl, value) = match d.cdn {
+        CdnKind::Cloudfront => (t.cloudfront.dns.tracking_record_ttl, target.unwrap_or(KNOWN_AFTER_APPLY)),
+        CdnKind::Cloudflare => (t.cloudflare.tracking_record_ttl, t.esp(d.esp).origin(d.region)),
+    };
     RecordSpec {
         zone: d.zone.clone(),
         name: d.tracking_domain.clone(),
         rtype: RecordType::Cname,
-        ttl: templates().cloudfront.dns.tracking_record_ttl,
-        values: vec![target.unwrap_or(KNOWN_AFTER_APPLY).to_owned()],
-        proxied: None,
+        ttl,
+        values: vec![value.to_owned()],
+        proxied: proxied(d, d.cdn == CdnKind::Cloudflare),
     }
 }
 
 /// A certificate validation record as the certificate authority asked for it, placed in the zone.
+/// Never proxied: the authority must see the CNAME itself.
 pub fn validation_record(d: &Domain, asked: &RecordSpec) -> RecordSpec {
     RecordSpec {
         zone: d.zone.clone(),
@@ -231,8 +249,37 @@ pub fn validation_record(d: &Domain, asked: &RecordSpec) -> RecordSpec {
         rtype: asked.rtype,
         ttl: templates().cloudfront.dns.validation_record_ttl,
         values: asked.values.clone(),
-        proxied: None,
+        proxied: proxied(d, false),
     }
+}
+
+/// Records at a DNS host that proxies say whether they are; elsewhere the question does not exist.
+fn proxied(d: &Domain, on: bool) -> Option<bool> {
+    (d.dns == DnsKind::Cloudflare).then_some(on)
+}
+
+/// Cloudflare's Universal SSL certificate covers the zone apex and its first-level names only.
+pub fn universal_covers(zone: &str, host: &str) -> bool {
+    host == zone || host.strip_suffix(zone).and_then(|h| h.strip_suffix('.')).is_some_and(|label| !label.contains('.'))
+}
+
+/// The edge certificate a Cloudflare-proxied tracking domain needs: Universal SSL when it covers
+/// the name, else an advanced pack (for the zone apex and the name, as Cloudflare requires).
+pub fn edge_certificate(d: &Domain) -> EdgeCertificateSpec {
+    let universal = universal_covers(&d.zone, &d.tracking_domain);
+    let mut hosts = BTreeSet::from([d.tracking_domain.clone()]);
+    if !universal {
+        hosts.insert(d.zone.clone());
+    }
+    EdgeCertificateSpec {
+        zone: d.zone.clone(),
+        hosts,
+        source: if universal { EdgeCertificateSource::Universal } else { EdgeCertificateSource::Advanced },
+    }
+}
+
+pub fn config_rule(d: &Domain) -> ConfigRuleSpec {
+    ConfigRuleSpec { zone: d.zone.clone(), host: d.tracking_domain.clone(), ssl: templates().cloudflare.ssl.clone() }
 }
 
 #[cfg(test)]
@@ -250,6 +297,7 @@ mod tests {
             cdn: CdnKind::Cloudfront,
             dns: DnsKind::Route53,
             zone: "acme.com".into(),
+            advanced_certificate: false,
         }
     }
 
@@ -302,6 +350,33 @@ mod tests {
         assert_eq!(eu.origin.domain_name, "r.eu-central-1.awstrack.me");
         assert_eq!(us.behavior.forward_headers, set(&["*"]));
         assert_eq!((us.behavior.forward_query_strings.clone(), us.behavior.forward_cookies.clone()), (Forward::All, Forward::None));
+    }
+
+    #[test]
+    fn universal_ssl_covers_first_level_names_only() {
+        assert!(universal_covers("acme.com", "url1234.acme.com"));
+        assert!(universal_covers("acme.com", "acme.com"));
+        assert!(!universal_covers("acme.com", "url1234.email.acme.com"));
+        assert!(!universal_covers("acme.com", "url1234.notacme.com"));
+    }
+
+    #[test]
+    fn on_cloudflare_the_tracking_record_is_a_proxied_cname_to_the_esp() {
+        let mut d = domain(Esp::Sparkpost, Region::Eu);
+        d.cdn = CdnKind::Cloudflare;
+        d.dns = DnsKind::Cloudflare;
+        let r = tracking_record(&d, None);
+        assert_eq!((r.values.clone(), r.proxied, r.ttl), (vec!["eu.spgo.io".to_string()], Some(true), 1));
+        assert_eq!(edge_certificate(&d).source, EdgeCertificateSource::Universal);
+        d.tracking_domain = "url1234.email.acme.com".into();
+        let deep = edge_certificate(&d);
+        assert_eq!((deep.source, deep.hosts), (EdgeCertificateSource::Advanced, set(&["acme.com", "url1234.email.acme.com"])));
+        assert_eq!(config_rule(&d).ssl, "full");
+        // CloudFront with DNS at Cloudflare: DNS-only records.
+        d.cdn = CdnKind::Cloudfront;
+        let asked = tracking_record(&d, Some("d1.cloudfront.net"));
+        assert_eq!(asked.proxied, Some(false));
+        assert_eq!(validation_record(&d, &asked).proxied, Some(false));
     }
 
     #[test]

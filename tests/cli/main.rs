@@ -6,3 +6,4 @@ mod input;
 mod lifecycle;
 mod safety;
 mod support;
+mod verify;

@@ -100,6 +100,9 @@ pub(crate) struct Api {
     /// of this token: one 429 holds them all, since each request sent into a lock-out counts
     /// against the next window too.
     quiet_until: Mutex<Option<Instant>>,
+    /// Requests take their budget slot one at a time, so that when a hold begins no crowd of
+    /// requests already granted slots is left waiting to send all at once when it ends.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Api {
@@ -139,6 +142,7 @@ impl Api {
             budget,
             retry: Retry::default(),
             quiet_until: Mutex::new(None),
+            turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -169,8 +173,7 @@ impl Api {
     }
 
     async fn attempt<T: ApiResult>(&self, endpoint: &Endpoint<T>) -> Result<ApiSuccess<T>, Failure> {
-        self.stay_quiet().await;
-        self.budget.acquire(NAME, endpoint.op).await;
+        self.slot(endpoint.op).await;
         let mut request = self.http.request(endpoint.method(), endpoint.url(&self.environment));
         if let Some(json) = endpoint.json() {
             request = request.header(CONTENT_TYPE, "application/json").body(json);
@@ -206,16 +209,58 @@ impl Api {
         }
     }
 
-    async fn stay_quiet(&self) {
-        let until = *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = until.filter(|u| *u > Instant::now()) {
-            tokio::time::sleep_until(until).await;
+    /// A budget slot outside any hold. A slot granted after a hold began falls inside it and is
+    /// let go (it still counts as a call): sending it when the hold ends would add to the burst.
+    async fn slot(&self, op: &'static str) {
+        let _turn = self.turn.lock().await;
+        loop {
+            while let Some(until) = self.held_until() {
+                tokio::time::sleep_until(until).await;
+            }
+            self.budget.acquire(NAME, op).await;
+            if self.held_until().is_none() {
+                return;
+            }
         }
+    }
+
+    fn held_until(&self) -> Option<Instant> {
+        let until = *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
+        until.filter(|u| *u > Instant::now())
     }
 }
 
 impl Failure {
     fn transport(e: reqwest::Error) -> Failure {
         Failure { source: Some(Box::new(e)), ..Failure::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(status: Option<u16>, codes: &[u32]) -> Failure {
+        Failure {
+            status,
+            errors: codes.iter().map(|c| ErrorInfo { code: *c, message: String::new() }).collect(),
+            source: status.is_none().then(|| "connection reset".into()),
+            ..Failure::default()
+        }
+    }
+
+    #[test]
+    fn what_is_retried() {
+        // Refused unserved: always.
+        assert!(failure(Some(429), &[10100]).retryable(false));
+        assert!(failure(Some(403), &[971]).retryable(false));
+        // Maybe served: only what may be sent twice.
+        assert!(failure(Some(503), &[]).retryable(true));
+        assert!(!failure(Some(502), &[]).retryable(false));
+        assert!(failure(None, &[]).retryable(true));
+        assert!(!failure(None, &[]).retryable(false));
+        // Refused for what it is: never.
+        assert!(!failure(Some(400), &[81057]).retryable(true));
+        assert!(!failure(Some(403), &[10000]).retryable(true));
     }
 }

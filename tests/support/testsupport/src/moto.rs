@@ -109,6 +109,15 @@ impl MotoServer {
 impl Drop for Inner {
     fn drop(&mut self) {
         stop(self.pid, &mut self.watchdog);
+        // Return only once the port is closed, so a test that drops a server sees it gone (moto
+        // exits a moment after SIGTERM); SIGKILL if it lingers.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok() && Instant::now() < deadline {
+            if deadline - Instant::now() < Duration::from_secs(3) {
+                let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = std::fs::remove_file(&self.log);
     }
 }

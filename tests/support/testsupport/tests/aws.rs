@@ -589,37 +589,3 @@ async fn a_dedicated_server_has_its_own_waits_and_stops_when_dropped() {
         "moto still listens on {addr}"
     );
 }
-
-/// Timings for the report: `cargo test -p sslprov-testsupport --test aws -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "measurement, not a check"]
-async fn measure() {
-    let env = AwsEnv::new().await;
-    eprintln!(
-        "moto answered /moto-api/ {:?} after launch",
-        env.moto().started_in()
-    );
-    let direct = aws_sdk_route53::Client::from_conf(
-        aws_sdk_route53::config::Builder::from(&env.sdk_config())
-            .endpoint_url(env.moto().url())
-            .build(),
-    );
-    let proxied = env.route53();
-    for (name, client) in [
-        ("direct", &direct),
-        ("proxy", &proxied),
-        ("direct", &direct),
-        ("proxy", &proxied),
-    ] {
-        client.list_hosted_zones().send().await.unwrap();
-        let n = 200;
-        let started = Instant::now();
-        for _ in 0..n {
-            client.list_hosted_zones().send().await.unwrap();
-        }
-        eprintln!("{name}: {:?} per ListHostedZones", started.elapsed() / n);
-    }
-    let started = Instant::now();
-    let _ = AwsEnv::new().await;
-    eprintln!("AwsEnv::new (moto running): {:?}", started.elapsed());
-}
