@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
-use sslprov_provider::{Budget, Calls, Provider};
+use sslprov_provider::{Budget, Calls, Provider, ProviderError};
 
 /// AWS client settings a run can override (tests use fast retries against the emulator).
 #[derive(Clone, Debug)]
@@ -29,13 +29,15 @@ pub struct Providers {
     pub route53: Arc<dyn Provider>,
     /// Only when a spec or state uses Cloudflare, which needs `CLOUDFLARE_API_TOKEN`.
     pub cloudflare: Option<Arc<dyn Provider>>,
+    /// The same, for what only Cloudflare does (the token check, a rule's warnings before it exists).
+    pub cloudflare_api: Option<Arc<sslprov_cloudflare::Cloudflare>>,
     pub calls: Calls,
 }
 
 impl Providers {
     /// Credentials and endpoint come from aws-config's default chain: environment, profiles, SSO,
     /// and `AWS_ENDPOINT_URL`, so the same binary runs against a local emulator.
-    pub async fn aws(opts: &AwsOptions) -> Providers {
+    pub async fn new(opts: &AwsOptions, cloudflare: bool) -> Result<Providers, ProviderError> {
         let retry = RetryConfig::standard()
             .with_max_attempts(opts.max_attempts)
             .with_initial_backoff(opts.initial_backoff)
@@ -50,13 +52,25 @@ impl Providers {
         // Documented limits: Route 53 5 requests/s per account; ACM 5-10/s per operation;
         // CloudFront's control plane is lower still for writes. Stay under them by construction.
         let budget = |per_second, burst| Budget::per_second(per_second, burst, calls.clone());
-        Providers {
+        let cloudflare_api = match cloudflare {
+            false => None,
+            true => {
+                let config = sslprov_cloudflare::CloudflareConfig::from_env()?;
+                // Cloudflare allows 1,200 requests per 5 minutes per token and locks the token out
+                // for 5 minutes beyond that. A bucket of 20 refilled at 1,180 per 5 minutes can
+                // never pass more than 1,200 in any 5-minute window.
+                let window = Budget::per_window(1180, Duration::from_secs(300), 20, calls.clone());
+                Some(Arc::new(sslprov_cloudflare::Cloudflare::new(config, window)?))
+            }
+        };
+        Ok(Providers {
             acm: Arc::new(sslprov_acm::Acm::new(&sdk, budget(10, 10))),
             cloudfront: Arc::new(sslprov_cloudfront::CloudFront::new(&sdk, budget(5, 5))),
             route53: Arc::new(sslprov_route53::Route53::new(&sdk, budget(5, 5))),
-            cloudflare: None,
+            cloudflare: cloudflare_api.clone().map(|c| c as Arc<dyn Provider>),
+            cloudflare_api,
             calls,
-        }
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {

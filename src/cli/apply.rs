@@ -118,7 +118,7 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
         _ => {}
     }
     let run = RunArgs { targets: saved.targets.clone(), ..run.clone() };
-    let providers = crate::providers::Providers::aws(&run.aws.options()).await;
+    let providers = crate::providers::Providers::new(&run.aws.options(), super::uses_cloudflare(&spec, state.as_ref())).await?;
     let inventory = crate::refresh::refresh(&providers, &spec, state.as_ref(), &run.targets).await?;
     let fresh = crate::plan::build(PlanInput {
         spec: &spec,
@@ -131,6 +131,8 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
         created: saved.created.clone(),
     })
     .map_err(|errs| Report::new(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    let mut fresh = fresh;
+    fresh.warnings = saved.warnings.clone();
     if let Some(address) = first_difference(&saved, &fresh) {
         return Err(stale(format!("{address} changed in the cloud since the plan was made")));
     }

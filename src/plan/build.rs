@@ -102,6 +102,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         restore_adopted: input.restore_adopted,
         changes,
         recovered: recovered.into_inner(),
+        warnings: Vec::new(),
         summary,
     })
 }

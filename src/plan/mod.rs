@@ -179,6 +179,9 @@ pub struct Plan {
     /// Objects a stopped run made or changed without recording the result; apply records them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<Recovered>,
+    /// What the providers noticed that a person should know before applying.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub summary: Summary,
 }
 

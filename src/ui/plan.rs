@@ -27,6 +27,12 @@ pub fn render_plan(plan: &Plan) -> String {
         out.push('\n');
         render_change(&mut out, c);
     }
+    for w in &plan.warnings {
+        let _ = write!(out, "\nWarning: {w}");
+    }
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+    }
     let s = &plan.summary;
     let _ = write!(out, "\nPlan: {} to add, {} to change, {} to replace, {} to destroy", s.add, s.change, s.replace, s.destroy);
     if s.forget > 0 {

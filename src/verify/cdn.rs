@@ -17,6 +17,18 @@ pub fn is_error_page(cdn: CdnKind, status: u16, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a plain-HTTP answer is the CDN sending the client to the same URL over HTTPS (viewer
+/// policy "Redirect HTTP to HTTPS"): old `http://` links still work, one hop later (gotcha 6).
+pub fn is_https_redirect(cdn: CdnKind, status: u16, headers: &HeaderMap, host: &str) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let to_https = header("location").starts_with(&format!("https://{host}/"));
+    let from_cdn = match cdn {
+        CdnKind::Cloudfront => header("x-cache").contains("redirect from cloudfront"),
+        CdnKind::Cloudflare => header("server") == "cloudflare",
+    };
+    matches!(status, 301 | 302 | 307 | 308) && to_https && from_cdn
+}
+
 /// How to fix the CDN's error page with this status.
 pub fn error_fix(cdn: CdnKind, status: u16) -> String {
     match (cdn, status) {

@@ -108,7 +108,7 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
     let days = days_left(leaf.not_after, now);
     let until = rfc3339(leaf.not_after);
     let warn = if now > leaf.not_after {
-        saw.push_str(&format!("; expired on {until} ({} days ago)", -days));
+        saw.push_str(&format!("; expired on {until} ({} days ago)", (now - leaf.not_after).div_euclid(DAY)));
         fixes.push("renew it: ACM renews a DNS-validated certificate in use while its validation record stays; run `sslprov plan` to see whether the record or certificate is gone, then `sslprov apply`".into());
         false
     } else if now < leaf.not_before {

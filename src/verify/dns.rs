@@ -98,7 +98,10 @@ pub fn esp_target(target: &str) -> Option<(Esp, &'static str)> {
 pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addresses: &[IpAddr]) -> Check {
     let name = &d.tracking_domain;
     let apply = match endpoint {
-        Some(e) => format!("run `sslprov apply`: it points the CNAME at {e} (adopting the existing record)"),
+        Some(e) => format!(
+            "run `sslprov apply`: it points the CNAME at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
+            d.zone
+        ),
         None => "run `sslprov apply`: it makes the certificate and distribution, then points the CNAME at the distribution".into(),
     };
     match answer {

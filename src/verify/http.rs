@@ -12,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::cdn;
-use super::report::{Check, CheckKind, Status};
+use super::report::{Check, CheckKind};
 use crate::spec::{CdnKind, Esp};
 use crate::template::templates;
 
@@ -117,11 +117,17 @@ pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, St
 }
 
 /// One check from the answers on each path (`Err`: no answer at all).
-pub fn check(kind: CheckKind, esp: Esp, cdn: CdnKind, scheme: &str, answers: &[(String, Result<Fetched, String>)]) -> Check {
+pub fn check(kind: CheckKind, esp: Esp, cdn: CdnKind, host: &str, answers: &[(String, Result<Fetched, String>)]) -> Check {
+    let scheme = if kind == CheckKind::Http { "http" } else { "https" };
     let mut saw = Vec::new();
     let mut fixes = Vec::new();
+    let mut warnings = Vec::new();
     for (path, answer) in answers {
         match answer {
+            Ok(a) if kind == CheckKind::Http && cdn::is_https_redirect(cdn, a.status, &a.headers, host) => {
+                saw.push(format!("{scheme}://…{path} → {}: the CDN redirects plain HTTP to HTTPS", a.summary()));
+                warnings.push("old http:// links still work, one redirect later; sslprov sets the viewer policy \"HTTP and HTTPS\" (`sslprov plan` shows drift)".to_owned());
+            }
             Ok(a) => match judge(esp, cdn, a) {
                 Ok(()) => saw.push(format!("{scheme}://…{path} → {}", a.summary())),
                 Err((what, fix)) => {
@@ -131,7 +137,7 @@ pub fn check(kind: CheckKind, esp: Esp, cdn: CdnKind, scheme: &str, answers: &[(
             },
             Err(e) => {
                 saw.push(format!("{scheme}://…{path} → no answer: {e}"));
-                fixes.push(if scheme == "http" {
+                fixes.push(if kind == CheckKind::Http {
                     "the CDN must serve plain HTTP too (viewer policy \"HTTP and HTTPS\"): links in mail already delivered are http:// (gotcha 6)".into()
                 } else {
                     "check that the CDN answers HTTPS for this name".into()
@@ -139,8 +145,12 @@ pub fn check(kind: CheckKind, esp: Esp, cdn: CdnKind, scheme: &str, answers: &[(
             }
         }
     }
-    let status = if fixes.is_empty() { Status::Pass } else { Status::Fail };
-    Check { check: kind, status, saw: saw.join("; "), fix: (!fixes.is_empty()).then(|| fixes.join("; ")) }
+    let saw = saw.join("; ");
+    match (fixes.is_empty(), warnings.is_empty()) {
+        (false, _) => Check::fail(kind, saw, fixes.join("; ")),
+        (true, false) => Check::warn(kind, saw, warnings.join("; ")),
+        (true, true) => Check::pass(kind, saw),
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +183,18 @@ mod tests {
         }
         // The same status from the origin, passed through, is the ESP's answer.
         assert!(judge(Esp::Ses, CdnKind::Cloudfront, &answer(403, &[("x-cache", "Miss from cloudfront")], "")).is_ok());
+    }
+
+    #[test]
+    fn a_cdn_redirect_of_plain_http_to_https_is_a_warning() {
+        let redirect = answer(301, &[("location", "https://url1.acme.com/f/a"), ("x-cache", "Redirect from cloudfront")], "");
+        let c = check(CheckKind::Http, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(redirect.clone()))]);
+        assert_eq!(c.status, crate::verify::Status::Warn, "{c:?}");
+        let elsewhere = answer(301, &[("location", "https://evil.example/"), ("x-cache", "Redirect from cloudfront")], "");
+        let c = check(CheckKind::Http, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(elsewhere))]);
+        assert_eq!(c.status, crate::verify::Status::Fail, "{c:?}");
+        let c = check(CheckKind::Https, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(redirect))]);
+        assert_eq!(c.status, crate::verify::Status::Fail, "only plain HTTP may be redirected: {c:?}");
     }
 
     #[test]

@@ -76,7 +76,9 @@ impl Probe {
             (dns::Answer::Addresses(_), Some(e)) => dns::addresses(&self.resolver, e).await.unwrap_or_default(),
             _ => Vec::new(),
         };
-        report.push(dns::judge(d, endpoint, &answer, &endpoint_addresses));
+        let dns_check = dns::judge(d, endpoint, &answer, &endpoint_addresses);
+        let dns_failed = dns_check.status == Status::Fail;
+        report.push(dns_check);
         // Connect where the name leads, whatever the DNS check thought of it: a CNAME still at the
         // ESP then shows the ESP's certificate, which is evidence too.
         let address = match &answer {
@@ -86,7 +88,12 @@ impl Probe {
         };
         let Some(ip) = address else {
             let why = format!("{host} resolves to no address");
-            for kind in [CheckKind::Tls, CheckKind::Certificate, CheckKind::Https, CheckKind::Http, CheckKind::HostHeader] {
+            if dns_failed {
+                report.push(Check::skip(CheckKind::Tls, why.clone()));
+            } else {
+                report.push(Check::fail(CheckKind::Tls, why.clone(), "the CNAME chain ends without an address: check that the CDN endpoint resolves"));
+            }
+            for kind in [CheckKind::Certificate, CheckKind::Https, CheckKind::Http, CheckKind::HostHeader] {
                 report.push(Check::skip(kind, why.clone()));
             }
             return report;
@@ -107,7 +114,7 @@ impl Probe {
             for p in paths {
                 secure.push((p.clone(), self.get_https(https, host, p, &[]).await));
             }
-            report.push(http::check(CheckKind::Https, d.esp, d.cdn, "https", &secure));
+            report.push(http::check(CheckKind::Https, d.esp, d.cdn, host, &secure));
         } else {
             report.push(Check::skip(CheckKind::Https, "not tried: a mail client would refuse this TLS server"));
         }
@@ -115,7 +122,7 @@ impl Probe {
         for p in paths {
             plain.push((p.clone(), self.get_http(http, host, p).await));
         }
-        report.push(http::check(CheckKind::Http, d.esp, d.cdn, "http", &plain));
+        report.push(http::check(CheckKind::Http, d.esp, d.cdn, host, &plain));
 
         match secure.first() {
             Some((path, Ok(baseline))) => {

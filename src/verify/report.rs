@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::spec::{CdnKind, Domain, Esp};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,

@@ -60,3 +60,79 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
     }
     Check::pass(CheckKind::State, format!("state serial {} matches the cloud: {} resources, no pending step, no drift", state.serial, mine.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Change, Part, SpecRef, StateRef, Summary};
+    use crate::state::{Intent, Op, ResourceState};
+    use crate::verify::Status;
+    use sslprov_provider::{IdempotencyToken, Kind, Outputs};
+
+    fn state(intent: bool) -> State {
+        let mut s = State::new("lin".into());
+        s.serial = 4;
+        let mut outputs = Outputs::default();
+        outputs.domain_name = Some("d1.cloudfront.net".into());
+        s.resources.insert(
+            Part::Distribution.address("acme"),
+            ResourceState {
+                kind: Kind::Distribution,
+                provider: "cloudfront".into(),
+                domain: "acme".into(),
+                id: Some("E1".into()),
+                desired: None,
+                outputs,
+                intent: intent.then(|| Intent { op: Op::Update, token: IdempotencyToken("t".into()), started: "2026-01-01T00:00:00Z".into() }),
+                adopted: None,
+            },
+        );
+        s
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: "1".into(),
+            sslprov_version: "0".into(),
+            created: "now".into(),
+            mode: crate::plan::Mode::Apply,
+            spec: SpecRef { path: "sslprov.yaml".into(), sha256: String::new() },
+            state: StateRef { path: "s".into(), lineage: "lin".into(), serial: 4, exists: true },
+            targets: Vec::new(),
+            restore_adopted: false,
+            summary: Summary::of(&changes),
+            changes,
+            recovered: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_state_must_be_finished_and_match_a_fresh_plan() {
+        let s = state(false);
+        assert_eq!(endpoint(Some(&s), "acme").as_deref(), Some("d1.cloudfront.net"));
+        let ok = judge("acme", "s", Some(&s), Ok(&plan(Vec::new())));
+        assert_eq!(ok.status, Status::Pass, "{ok:?}");
+        assert_eq!(judge("acme", "s", None, Ok(&plan(Vec::new()))).status, Status::Fail);
+        assert_eq!(judge("beta", "s", Some(&s), Ok(&plan(Vec::new()))).status, Status::Fail, "nothing for beta");
+        let unfinished = judge("acme", "s", Some(&state(true)), Ok(&plan(Vec::new())));
+        assert!(unfinished.saw.contains("an interrupted run left acme.distribution unfinished"), "{unfinished:?}");
+        let offline = judge("acme", "s", Some(&s), Err("no route"));
+        assert_eq!(offline.saw, "cannot compare the state with the cloud: no route");
+        let drift = Change {
+            address: "acme.distribution".into(),
+            domain: "acme".into(),
+            part: Part::Distribution,
+            provider: "cloudfront".into(),
+            action: Action::Update,
+            reason: Some("changed outside sslprov".into()),
+            id: None,
+            before: None,
+            after: None,
+            adopt: false,
+        };
+        let other = Change { domain: "beta".into(), address: "beta.distribution".into(), ..drift.clone() };
+        assert_eq!(judge("acme", "s", Some(&s), Ok(&plan(vec![other.clone()]))).status, Status::Pass, "another domain's change");
+        let d = judge("acme", "s", Some(&s), Ok(&plan(vec![drift, other])));
+        assert_eq!(d.saw, "the cloud does not match the state: acme.distribution would be updated (changed outside sslprov)");
+    }
+}

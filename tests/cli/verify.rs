@@ -194,12 +194,12 @@ async fn an_untrusted_certificate_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cname_still_at_the_esp_fails_loudly() {
-    let (p, _endpoint) = applied(SPEC).await;
+    let (p, endpoint) = applied(SPEC).await;
     let mut w = World::ready("unused.cloudfront.net");
     w.zone = Zone::new().cname(DOMAIN, "spgo.io");
     let r = w.start(&p).run(&p, &["verify"], 3);
     assert_row(&r, "dns", "✖", "CNAME → spgo.io: still points to the ESP (SparkPost), not the CDN (the runbook's \"points to the ESP\" case)");
-    assert!(r.stdout.contains("fix: run `sslprov apply`: it points the CNAME at d"), "{r:?}");
+    assert!(r.stdout.contains(&format!("fix: run `sslprov apply`: it points the CNAME at {endpoint} (adopting the existing record); if `sslprov plan` shows no change")), "{r:?}");
     assert_row(&r, "tls", "-", &format!("{DOMAIN} resolves to no address"));
 }
 

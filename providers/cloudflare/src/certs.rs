@@ -141,7 +141,8 @@ impl Cloudflare {
                     names.iter().filter(|h| universal_covers(zone, h)).map(|h| [h.clone()].into()).collect()
                 };
                 for hosts in covered {
-                    let desired = EdgeCertificateSpec { zone: zone.clone(), hosts, source: EdgeCertificateSource::Universal };
+                    let desired =
+                        EdgeCertificateSpec { zone: zone.clone(), hosts, source: EdgeCertificateSource::Universal };
                     found.push(Live {
                         id: universal_id(&zone_id),
                         desired: Desired::EdgeCertificate(desired),
@@ -152,8 +153,11 @@ impl Cloudflare {
             for pack in packs.iter().filter(|p| p.kind == PACK_TYPE && !GONE.contains(&p.status.as_str())) {
                 let pack_hosts = hosts_of(pack);
                 if names.is_empty() || !pack_hosts.is_disjoint(&names) {
-                    let desired =
-                        EdgeCertificateSpec { zone: zone.clone(), hosts: pack_hosts, source: EdgeCertificateSource::Advanced };
+                    let desired = EdgeCertificateSpec {
+                        zone: zone.clone(),
+                        hosts: pack_hosts,
+                        source: EdgeCertificateSource::Advanced,
+                    };
                     found.push(Live {
                         id: pack.id.clone(),
                         desired: Desired::EdgeCertificate(desired),
@@ -183,7 +187,10 @@ impl Cloudflare {
         }
         let invalid = |m: String| ProviderError::new(ErrorKind::InvalidRequest, NAME, "create", m);
         if !spec.hosts.contains(&spec.zone) {
-            return Err(invalid(format!("an advanced certificate pack's hosts must include the zone apex {}", spec.zone)));
+            return Err(invalid(format!(
+                "an advanced certificate pack's hosts must include the zone apex {}",
+                spec.zone
+            )));
         }
         if spec.hosts.len() > MAX_HOSTS {
             return Err(invalid(format!("{} hosts; a certificate pack holds at most {MAX_HOSTS}", spec.hosts.len())));

@@ -168,8 +168,11 @@ pub(crate) fn dns_records(zone_id: &str, page: u32, per_page: u32) -> Endpoint<D
 
 /// The records of one name and type: a CNAME is alone at its name, and TXT/A sets are small.
 pub(crate) fn dns_records_named(zone_id: &str, name: &str, rtype: &str) -> Endpoint<DnsRecords> {
-    Endpoint::new("ListDnsRecords", Method::GET, format!("zones/{zone_id}/dns_records"))
-        .query(&[("name", name), ("type", rtype), ("per_page", "100")])
+    Endpoint::new("ListDnsRecords", Method::GET, format!("zones/{zone_id}/dns_records")).query(&[
+        ("name", name),
+        ("type", rtype),
+        ("per_page", "100"),
+    ])
 }
 
 pub(crate) fn create_dns_record(zone_id: &str, record: Value) -> Endpoint<DnsRecord> {
@@ -208,8 +211,9 @@ pub(crate) fn certificate_pack(zone_id: &str, id: &str) -> Endpoint<CertificateP
 /// Ordering twice orders two packs, so this is never repeated after an unclear failure: the
 /// caller's next attempt lists the packs first and finds one that did get ordered.
 pub(crate) fn order_certificate_pack(zone_id: &str, order: Value) -> Endpoint<CertificatePack> {
-    let mut e = Endpoint::new("OrderCertificatePack", Method::POST, format!("zones/{zone_id}/ssl/certificate_packs/order"))
-        .body(order);
+    let mut e =
+        Endpoint::new("OrderCertificatePack", Method::POST, format!("zones/{zone_id}/ssl/certificate_packs/order"))
+            .body(order);
     e.repeatable = false;
     e
 }

@@ -132,7 +132,9 @@ impl Cloudflare {
                     ErrorKind::NotFound,
                     NAME,
                     "ListZones",
-                    format!("zone {zone} not found: it is not in this account, or the token lacks Zone → Zone → Read on it"),
+                    format!(
+                        "zone {zone} not found: it is not in this account, or the token lacks Zone → Zone → Read on it"
+                    ),
                 ));
             }
         };

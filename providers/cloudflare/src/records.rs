@@ -118,7 +118,10 @@ fn check(spec: &RecordSpec, op: &'static str) -> Result<bool> {
         return Err(invalid(op, format!("{host}: a {} record cannot be proxied", spec.rtype)));
     }
     if proxied && spec.ttl != AUTOMATIC_TTL {
-        return Err(invalid(op, format!("{host} is proxied, so its TTL is automatic: ttl must be 1, not {}", spec.ttl)));
+        return Err(invalid(
+            op,
+            format!("{host} is proxied, so its TTL is automatic: ttl must be 1, not {}", spec.ttl),
+        ));
     }
     if spec.ttl != AUTOMATIC_TTL && !(30..=86_400).contains(&spec.ttl) {
         return Err(invalid(op, format!("{host}: TTL {} is outside 1 (automatic) or 30–86400", spec.ttl)));
@@ -172,8 +175,7 @@ impl Cloudflare {
 
     /// The set of `spec`'s name and type as it is now, if any.
     async fn current(&self, zone_id: &str, spec: &RecordSpec) -> Result<Option<(Vec<String>, RecordSpec)>> {
-        let answer =
-            self.api.send(&endpoints::dns_records_named(zone_id, &spec.name, &spec.rtype.to_string())).await?;
+        let answer = self.api.send(&endpoints::dns_records_named(zone_id, &spec.name, &spec.rtype.to_string())).await?;
         Ok(group(&spec.zone, &answer.result.0).into_iter().find(|(_, s)| s.name == spec.name && s.rtype == spec.rtype))
     }
 
@@ -297,14 +299,7 @@ mod tests {
     use super::*;
 
     fn record(id: &str, t: &str, name: &str, content: &str, proxied: bool, ttl: f64) -> DnsRecord {
-        DnsRecord {
-            id: id.into(),
-            rtype: t.into(),
-            name: name.into(),
-            content: content.into(),
-            proxied,
-            ttl,
-        }
+        DnsRecord { id: id.into(), rtype: t.into(), name: name.into(), content: content.into(), proxied, ttl }
     }
 
     fn spec(name: &str, rtype: RecordType, ttl: u32, values: &[&str], proxied: bool) -> RecordSpec {
@@ -331,7 +326,10 @@ mod tests {
         assert_eq!(
             groups,
             vec![
-                (vec!["r3".into(), "r2".into()], spec("a.acme.com", RecordType::A, 300, &["192.0.2.10", "192.0.2.2"], false)),
+                (
+                    vec!["r3".into(), "r2".into()],
+                    spec("a.acme.com", RecordType::A, 300, &["192.0.2.10", "192.0.2.2"], false)
+                ),
                 (vec!["r1".into()], spec("url1234.acme.com", RecordType::Cname, 1, &["sendgrid.net"], true)),
             ]
         );

@@ -144,8 +144,8 @@ fn spec_of(desired: &Desired, op: &'static str) -> Result<ConfigRuleSpec> {
     };
     let spec = ConfigRuleSpec { zone: name(&spec.zone), host: name(&spec.host), ssl: spec.ssl.clone() };
     // The host goes into a rule expression between quotes.
-    let host_ok = !spec.host.is_empty()
-        && spec.host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let host_ok =
+        !spec.host.is_empty() && spec.host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !host_ok {
         return Err(invalid(format!("{:?} is not a host name", spec.host)));
     }
