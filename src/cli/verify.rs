@@ -35,7 +35,7 @@ pub struct NetArgs {
     /// Trust the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
-    /// Time limit of each DNS lookup, connection and request.
+    /// Time limit of each DNS query, connection and request.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     timeout: Duration,
     /// Port of the CDN's HTTPS (tests point it at a local server).

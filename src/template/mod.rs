@@ -258,10 +258,7 @@ fn proxied(d: &Domain, on: bool) -> Option<bool> {
     (d.dns == DnsKind::Cloudflare).then_some(on)
 }
 
-/// Cloudflare's Universal SSL certificate covers the zone apex and its first-level names only.
-pub fn universal_covers(zone: &str, host: &str) -> bool {
-    host == zone || host.strip_suffix(zone).and_then(|h| h.strip_suffix('.')).is_some_and(|label| !label.contains('.'))
-}
+pub use sslprov_cloudflare::universal_covers;
 
 /// The edge certificate a Cloudflare-proxied tracking domain needs: Universal SSL when it covers
 /// the name, else an advanced pack (for the zone apex and the name, as Cloudflare requires).

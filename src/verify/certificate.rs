@@ -102,7 +102,7 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
             saw.push_str(&format!(": a wildcard covers one level only, and {w} is two or more levels above {host}"));
         }
         fixes.push(format!(
-            "the CDN serves a certificate for other names: attach one for {host} to the distribution (`sslprov apply` requests it in ACM and attaches it)"
+            "the CDN serves a certificate for other names: attach one for {host} (`sslprov apply` provides it: ACM's on CloudFront, an edge certificate on Cloudflare)"
         ));
     }
     let days = days_left(leaf.not_after, now);

@@ -29,7 +29,6 @@ pub fn resolver(nameserver: Option<SocketAddr>, timeout: Duration) -> Result<Tok
         None => TokioResolver::builder_tokio()?,
     };
     builder.options_mut().timeout = timeout;
-    builder.options_mut().attempts = 1;
     builder.build()
 }
 
@@ -97,6 +96,9 @@ pub fn esp_target(target: &str) -> Option<(Esp, &'static str)> {
 /// resolves to (asked only when the answer has no CNAME).
 pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addresses: &[IpAddr]) -> Check {
     let name = &d.tracking_domain;
+    if d.cdn == CdnKind::Cloudflare {
+        return judge_proxied(d, answer);
+    }
     let apply = match endpoint {
         Some(e) => format!(
             "run `sslprov apply`: it points the CNAME at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
@@ -121,17 +123,16 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
         }
         Answer::Addresses(addrs) => {
             let list = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            match (d.cdn, endpoint) {
-                (CdnKind::Cloudflare, _) => Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME: a Cloudflare-proxied record")),
-                (CdnKind::Cloudfront, Some(e)) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => {
+            match endpoint {
+                Some(e) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => {
                     Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME (a Route 53 alias): the addresses of {e}"))
                 }
-                (CdnKind::Cloudfront, Some(e)) => Check::warn(
+                Some(e) => Check::warn(
                     CheckKind::Dns,
                     format!("A/AAAA {list} and no CNAME, none of them an address of {e}"),
                     format!("if the record is a Route 53 alias, check that it targets {e}; otherwise {apply}"),
                 ),
-                (CdnKind::Cloudfront, None) => Check::fail(CheckKind::Dns, format!("A/AAAA {list} and no CNAME, and the state records no distribution for {name}"), apply),
+                None => Check::fail(CheckKind::Dns, format!("A/AAAA {list} and no CNAME, and the state records no distribution for {name}"), apply),
             }
         }
         Answer::NxDomain => Check::fail(
@@ -140,6 +141,29 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
             format!("check that the zone {} is delegated to its DNS host; {apply}", d.zone),
         ),
         Answer::NoRecords => Check::fail(CheckKind::Dns, format!("{name} exists but has no CNAME, A or AAAA record"), apply),
+        Answer::Error(e) => Check::fail(CheckKind::Dns, format!("the lookup failed: {e}"), "check that the name server is reachable (`--nameserver` picks another)"),
+    }
+}
+
+/// Cloudflare as the CDN: the record is a proxied CNAME to the ESP, so resolvers see Cloudflare's
+/// addresses and no CNAME (cloudflare.md §4.2). A visible CNAME means the record is not proxied.
+fn judge_proxied(d: &Domain, answer: &Answer) -> Check {
+    let apply = "run `sslprov apply`: it makes the record proxied, behind Cloudflare's edge";
+    match answer {
+        Answer::Addresses(addrs) => {
+            let list = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME: a Cloudflare-proxied record"))
+        }
+        Answer::Cname(target) => match esp_target(target) {
+            Some((_, esp)) => Check::fail(
+                CheckKind::Dns,
+                format!("CNAME → {target}: still points to the ESP ({esp}) unproxied, not through Cloudflare (the runbook's \"points to the ESP\" case)"),
+                apply,
+            ),
+            None => Check::fail(CheckKind::Dns, format!("CNAME → {target}: the record is not proxied by Cloudflare"), apply),
+        },
+        Answer::NxDomain => Check::fail(CheckKind::Dns, format!("NXDOMAIN: {} does not exist", d.tracking_domain), format!("check that the zone {} is on Cloudflare; {apply}", d.zone)),
+        Answer::NoRecords => Check::fail(CheckKind::Dns, format!("{} exists but has no CNAME, A or AAAA record", d.tracking_domain), apply),
         Answer::Error(e) => Check::fail(CheckKind::Dns, format!("the lookup failed: {e}"), "check that the name server is reachable (`--nameserver` picks another)"),
     }
 }
@@ -183,6 +207,16 @@ mod tests {
         let other = judge(&d, Some("d1.cloudfront.net"), &Answer::Cname("d2.cloudfront.net".into()), &[]);
         assert_eq!(other.status, Status::Fail);
         assert_eq!(judge(&d, None, &Answer::NxDomain, &[]).status, Status::Fail);
+    }
+
+    #[test]
+    fn behind_cloudflare_only_a_proxied_answer_passes() {
+        let mut d = domain();
+        d.cdn = CdnKind::Cloudflare;
+        let ip: IpAddr = "104.16.0.1".parse().unwrap();
+        assert_eq!(judge(&d, None, &Answer::Addresses(vec![ip]), &[]).status, Status::Pass);
+        let esp = judge(&d, None, &Answer::Cname("spgo.io".into()), &[]);
+        assert!(esp.status == Status::Fail && esp.saw.contains("still points to the ESP (SparkPost) unproxied"), "{esp:?}");
     }
 
     #[test]

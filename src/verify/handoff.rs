@@ -114,7 +114,17 @@ pub fn render_markdown(h: &Handoff) -> String {
         let _ = writeln!(out, "## {}\n", d.tracking_domain);
         let _ = writeln!(out, "- ESP: {}", d.esp_name);
         let _ = writeln!(out, "- Braze cluster: {}", d.braze_cluster);
-        let _ = writeln!(out, "- CDN: {} (endpoint `{}`)", d.cdn_name, d.endpoint.as_deref().unwrap_or("unknown"));
+        match (&d.endpoint, d.cdn) {
+            (Some(e), _) => {
+                let _ = writeln!(out, "- CDN: {} (endpoint `{e}`)", d.cdn_name);
+            }
+            (None, CdnKind::Cloudflare) => {
+                let _ = writeln!(out, "- CDN: {} (proxied record)", d.cdn_name);
+            }
+            (None, _) => {
+                let _ = writeln!(out, "- CDN: {}", d.cdn_name);
+            }
+        }
         if let Some(c) = &d.certificate {
             let _ = writeln!(out, "- Certificate: {} — expires {} ({} days left), issued by {}", c.names.join(", "), c.not_after, c.days_left, c.issuer);
         }

@@ -161,7 +161,11 @@ pub fn render(v: &Verification) -> String {
     let mut out = String::new();
     for d in &v.domains {
         let esp = crate::template::templates().esp(d.esp);
-        let endpoint = d.endpoint.as_deref().unwrap_or("no endpoint in state");
+        let endpoint = match (d.cdn, d.endpoint.as_deref()) {
+            (_, Some(e)) => e,
+            (crate::spec::CdnKind::Cloudflare, None) => "proxied",
+            (_, None) => "no endpoint in the state",
+        };
         let _ = writeln!(out, "{} {}  ({}, {}, {} {})", d.key, d.tracking_domain, esp.name, d.braze_cluster, cdn_name(d.cdn), endpoint);
         for c in &d.checks {
             let _ = writeln!(out, "  {} {:<12} {}", c.status.symbol(), c.check.name(), c.saw);

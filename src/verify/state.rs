@@ -72,8 +72,7 @@ mod tests {
     fn state(intent: bool) -> State {
         let mut s = State::new("lin".into());
         s.serial = 4;
-        let mut outputs = Outputs::default();
-        outputs.domain_name = Some("d1.cloudfront.net".into());
+        let outputs = Outputs { domain_name: Some("d1.cloudfront.net".into()), ..Outputs::default() };
         s.resources.insert(
             Part::Distribution.address("acme"),
             ResourceState {
@@ -103,6 +102,7 @@ mod tests {
             summary: Summary::of(&changes),
             changes,
             recovered: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -120,7 +120,7 @@ pub async fn check(tls: &Tls, addr: SocketAddr, host: &str, timeout: Duration, n
     let stream = match tls.connect(addr, host, timeout).await {
         Ok(s) => s,
         Err(e) => {
-            let fix = "the CDN must answer HTTPS for this name: check that the distribution lists it as an alternate domain name with its certificate (`sslprov plan` shows drift)";
+            let fix = "the CDN must answer HTTPS for this name with a certificate for it (on CloudFront: an alternate domain name of the distribution); `sslprov plan` shows drift";
             return Handshake { tls: Check::fail(CheckKind::Tls, e, fix), certificate: skip(), leaf: None };
         }
     };
@@ -141,7 +141,7 @@ pub async fn check(tls: &Tls, addr: SocketAddr, host: &str, timeout: Duration, n
         Err(why) => Check::fail(
             CheckKind::Tls,
             format!("{version} with SNI {host} at {addr}; chain not trusted: {why}"),
-            "serve a certificate from a public authority (ACM's, as `sslprov apply` attaches); mail clients refuse others",
+            "serve a certificate from a public authority (ACM's on CloudFront, Cloudflare's edge certificate), as `sslprov apply` sets up; mail clients refuse others",
         ),
     };
     let certificate = super::certificate::judge(&leaf, host, now);

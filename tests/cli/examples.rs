@@ -15,8 +15,21 @@ async fn every_example_validates_and_plans() {
         let p = Project::new(&text).await;
         p.ok(&["validate", "-f", "sslprov.yaml"], 0);
         let plan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
-        let domains = text.matches("tracking_domain:").count();
-        assert!(plan.stdout.contains(&format!("Plan: {} to add, 0 to change", 4 * domains)), "{}: {plan:?}", path.display());
+        // Per domain: certificate, validation record, distribution and tracking record on
+        // CloudFront; config rule and tracking record (and an advanced pack) on Cloudflare.
+        let spec = sslprov::spec::Spec::load(&p.path("sslprov.yaml")).unwrap();
+        let expected: usize = spec
+            .domains
+            .values()
+            .map(|d| match d.cdn {
+                sslprov::spec::CdnKind::Cloudfront => 4,
+                sslprov::spec::CdnKind::Cloudflare => 2 + usize::from(d.advanced_certificate),
+            })
+            .sum();
+        assert!(plan.stdout.contains(&format!("Plan: {expected} to add, 0 to change")), "{}: {plan:?}", path.display());
+        if let Some(cf) = &p.cf {
+            cf.assert_no_violations();
+        }
     }
-    assert!(seen >= 3, "one example per ESP at least");
+    assert!(seen >= 6, "one example per ESP and per CDN × DNS combination at least");
 }

@@ -3,11 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use sslprov_cf_emulator::Emulator;
 use sslprov_testsupport::{AwsEnv, MotoServer};
 
 pub struct Project {
     pub dir: tempfile::TempDir,
     pub aws: AwsEnv,
+    /// The Cloudflare API emulator, when the spec puts a zone at Cloudflare.
+    pub cf: Option<Emulator>,
+    cf_zones: std::collections::BTreeMap<String, String>,
     extra_env: Vec<(String, String)>,
 }
 
@@ -46,11 +50,40 @@ impl Project {
     async fn with_aws(spec: &str, aws: AwsEnv) -> Project {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("sslprov.yaml"), spec).expect("write spec");
-        let p = Project { dir, aws, extra_env: Vec::new() };
-        for zone in p.zones() {
-            p.aws.create_zone(&zone).await;
+        let spec = sslprov::spec::Spec::load(&dir.path().join("sslprov.yaml")).expect("test spec is valid");
+        let at_cloudflare = |d: &&sslprov::spec::Domain| d.dns == sslprov::spec::DnsKind::Cloudflare;
+        let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(Emulator::start);
+        let mut p = Project { dir, aws, cf, cf_zones: Default::default(), extra_env: Vec::new() };
+        let mut zones = std::collections::BTreeMap::new();
+        for d in spec.domains.values() {
+            zones.insert(d.zone.clone(), at_cloudflare(&d));
+        }
+        for (zone, cloudflare) in zones {
+            match (&p.cf, cloudflare) {
+                (Some(cf), true) => {
+                    let id = cf.add_zone(&zone, sslprov_cf_emulator::Plan::Free);
+                    cf.set_advanced_certificate_manager(&id, true);
+                    p.cf_zones.insert(zone, id);
+                }
+                _ => {
+                    p.aws.create_zone(&zone).await;
+                }
+            }
+        }
+        if let Some(cf) = &p.cf {
+            p.extra_env.push(("CLOUDFLARE_API_TOKEN".into(), cf.token()));
+            p.extra_env.push(("CLOUDFLARE_API_BASE_URL".into(), cf.base_url()));
         }
         p
+    }
+
+    pub fn cloudflare(&self) -> &Emulator {
+        self.cf.as_ref().expect("the spec has a zone at Cloudflare")
+    }
+
+    /// The emulator's id of `zone`.
+    pub fn cf_zone(&self, zone: &str) -> String {
+        self.cf_zones.get(zone).cloned().expect("zone at the emulator")
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -62,12 +95,6 @@ impl Project {
         self.dir.path().join(name)
     }
 
-    pub fn zones(&self) -> Vec<String> {
-        let spec = sslprov::spec::Spec::load(&self.path("sslprov.yaml")).expect("test spec is valid");
-        let mut zones: Vec<String> = spec.domains.values().map(|d| d.zone.clone()).collect();
-        zones.dedup();
-        zones
-    }
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));

@@ -2,7 +2,7 @@
 //! sets one host's SSL mode, and the edge certificate that host is served with.
 //!
 //! Requests go through the `cloudflare` crate's endpoint framework, credentials and envelope,
-//! with sslprov's own endpoint types ([`endpoints`]) and its own sending step ([`api`], which
+//! with sslprov's own endpoint types (`endpoints.rs`) and its own sending step (`api.rs`, which
 //! says why). Every request, retries included, first waits for the [`Budget`] the engine shares
 //! among all parallel work, so a run stays under Cloudflare's 1,200 requests per 5 minutes by
 //! construction; a 429 holds every request until its `Retry-After` has passed.

@@ -74,6 +74,7 @@ impl Edge {
                 let (stream, secure) = tokio::select! {
                     Ok((s, _)) = https.accept() => (s, true),
                     Ok((s, _)) = http.accept() => (s, false),
+                    else => continue,
                 };
                 let (config, acceptor) = (Arc::clone(&config), acceptor.clone());
                 tokio::task::spawn_local(async move {
