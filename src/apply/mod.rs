@@ -41,7 +41,7 @@ pub enum ApplyError {
     Wait { address: String, message: String },
     #[error("{address}: cannot resolve {what}: the step it depends on has not run")]
     Unresolved { address: String, what: &'static str },
-    #[error("{address}: skipped: interrupted")]
+    #[error("{address}: stopped by an interrupt before this step finished")]
     Interrupted { address: String },
 }
 

@@ -155,3 +155,28 @@ async fn a_saved_plan_is_applied_as_shown_or_refused_when_stale() {
     assert_eq!(count(&p).await, (0, 0));
     let _ = p.path("plan2.bin");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_between_steps_and_the_next_run_finishes() {
+    let moto = MotoServer::start_dedicated(MotoOptions::default());
+    // The distribution stays InProgress until the test lets it go.
+    moto.set_distribution_transition_manual(100_000).await;
+    let p = Project::on(&moto, SENDGRID).await;
+    let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"]);
+    p.until_seen("cloudfront:GetDistribution").await;
+    let interrupted = std::process::Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let out = first.wait_with_output().unwrap();
+    let (code, stderr) = (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("Interrupt received: finishing the steps in flight"), "{stderr}");
+    assert!(stderr.contains("acme.distribution: stopped by an interrupt"), "{stderr}");
+    let state = p.state();
+    assert!(state["resources"]["acme.distribution"]["intent"].is_null(), "nothing was left half-done: {state:#}");
+    assert!(state["resources"].get("acme.tracking_record").is_none());
+
+    moto.unset_distribution_transition().await;
+    p.apply();
+    assert_eq!(count(&p).await, (1, 1));
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+}
