@@ -262,12 +262,7 @@ impl<'a> DomainCx<'a> {
                 if validation_names.insert(want.name.clone()) {
                     let live = self.record(&want.zone, &want.name, &[Cname]);
                     self.note(Part::ValidationRecord, live);
-                    let want = Desired::Record(want);
-                    match live {
-                        None => out.push(self.change(Part::ValidationRecord, Action::Create, None, Some(want))),
-                        Some(l) if l.desired != want => out.push(self.change(Part::ValidationRecord, Action::Update, Some(l), Some(want))),
-                        Some(_) => {}
-                    }
+                    self.converge(Part::ValidationRecord, live, Desired::Record(want), out);
                 }
             }
         }
@@ -288,15 +283,7 @@ impl<'a> DomainCx<'a> {
                 return None;
             }
         }
-        match dist {
-            None => out.push(self.change(Part::Distribution, Action::Create, None, Some(dist_desired))),
-            Some(live) if live.desired != dist_desired => {
-                let mut c = self.change(Part::Distribution, Action::Update, Some(live), Some(dist_desired.clone()));
-                c.reason = self.drift_reason(Part::Distribution, &dist_desired);
-                out.push(c);
-            }
-            Some(_) => {}
-        }
+        self.converge(Part::Distribution, dist, dist_desired, out);
         Some(dist.and_then(|l| l.outputs.domain_name.clone()))
     }
 
@@ -330,15 +317,7 @@ impl<'a> DomainCx<'a> {
         let want = Desired::ConfigRule(template::config_rule(d));
         let live = self.inv.config_rules.iter().find(|l| matches!(&l.desired, Desired::ConfigRule(r) if r.zone == d.zone && r.host == d.tracking_domain));
         self.note(Part::ConfigRule, live);
-        match live {
-            None => out.push(self.change(Part::ConfigRule, Action::Create, None, Some(want))),
-            Some(l) if l.desired != want => {
-                let mut c = self.change(Part::ConfigRule, Action::Update, Some(l), Some(want.clone()));
-                c.reason = self.drift_reason(Part::ConfigRule, &want);
-                out.push(c);
-            }
-            Some(_) => {}
-        }
+        self.converge(Part::ConfigRule, live, want, out);
         true
     }
 
@@ -362,6 +341,19 @@ impl<'a> DomainCx<'a> {
             Some(l) if l.desired != want => {
                 let mut c = self.change(Part::TrackingRecord, Action::Update, Some(l), Some(want.clone()));
                 c.reason = self.drift_reason(Part::TrackingRecord, &want);
+                out.push(c);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Create what is missing, update what differs (saying so when it is drift), leave the rest.
+    fn converge(&self, part: Part, live: Option<&Live>, want: Desired, out: &mut Vec<Change>) {
+        match live {
+            None => out.push(self.change(part, Action::Create, None, Some(want))),
+            Some(l) if l.desired != want => {
+                let mut c = self.change(part, Action::Update, Some(l), Some(want.clone()));
+                c.reason = self.drift_reason(part, &want);
                 out.push(c);
             }
             Some(_) => {}
