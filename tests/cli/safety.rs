@@ -162,7 +162,7 @@ async fn ctrl_c_stops_between_steps_and_the_next_run_finishes() {
     // The distribution stays InProgress until the test lets it go.
     moto.set_distribution_transition_manual(100_000).await;
     let p = Project::on(&moto, SENDGRID).await;
-    let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"]);
+    let first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"]);
     p.until_seen("cloudfront:GetDistribution").await;
     let interrupted = std::process::Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
     assert!(interrupted.success());

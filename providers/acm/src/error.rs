@@ -1,7 +1,7 @@
 //! ACM SDK errors → [`ProviderError`], in one place.
 
 use aws_sdk_acm::config::http::HttpResponse;
-use aws_sdk_acm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_acm::error::{ProvideErrorMetadata, SdkError};
 use sslprov_provider::ProviderError;
 
 use crate::NAME;
@@ -13,11 +13,7 @@ pub(crate) fn from_sdk<E>(op: &'static str, err: SdkError<E, HttpResponse>) -> P
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    // Dispatch failures and timeouts carry no vendor message; the error chain is what explains them.
-    let message = err.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-    let code = err.code().map(str::to_owned);
-    ProviderError::from_aws(NAME, op, code.as_deref(), status, message).with_source(err)
+    ProviderError::from_sdk(NAME, op, err)
 }
 
 #[cfg(test)]

@@ -114,6 +114,26 @@ impl ProviderError {
     pub fn is(&self, kind: ErrorKind) -> bool {
         self.kind == kind
     }
+
+    /// Maps a failed AWS SDK call by its error code and HTTP status, keeping the SDK error as the
+    /// source. Dispatch failures and timeouts carry no vendor message; their error chain is what
+    /// explains them.
+    #[cfg(feature = "aws")]
+    pub fn from_sdk<E>(
+        provider: &'static str,
+        op: &'static str,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let message =
+            err.message().map_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), str::to_owned);
+        let code = err.code().map(str::to_owned);
+        ProviderError::from_aws(provider, op, code.as_deref(), status, message).with_source(err)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! CloudFront SDK errors → `ProviderError`, in one place.
 
-use aws_sdk_cloudfront::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::error::{BuildError, ProvideErrorMetadata, SdkError};
 use sslprov_provider::{ErrorKind, ProviderError};
 
 use crate::NAME;
@@ -11,10 +11,7 @@ pub(crate) fn from_sdk<E>(op: &'static str, err: SdkError<E>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let message = err.message().map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_owned);
-    let code = err.code().map(str::to_owned);
-    ProviderError::from_aws(NAME, op, code.as_deref(), status, message).with_source(err)
+    ProviderError::from_sdk(NAME, op, err)
 }
 
 /// A config sslprov could not build: a bug or a spec the SDK's builders reject.

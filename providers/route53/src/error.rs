@@ -1,7 +1,7 @@
 //! Route 53 SDK errors → [`ProviderError`], in one place.
 
 use aws_sdk_route53::config::http::HttpResponse;
-use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use sslprov_provider::{ErrorKind, ProviderError};
 
@@ -13,11 +13,7 @@ pub(crate) fn from_sdk<E>(op: &'static str, err: SdkError<E, HttpResponse>) -> P
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    // Dispatch failures and timeouts carry no vendor message; the error chain is what explains them.
-    let message = err.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-    let code = err.code().map(str::to_owned);
-    ProviderError::from_aws(NAME, op, code.as_deref(), status, message).with_source(err)
+    ProviderError::from_sdk(NAME, op, err)
 }
 
 /// ChangeResourceRecordSets, whose one error code `InvalidChangeBatch` covers every rejected
