@@ -51,6 +51,11 @@ pub enum PlanError {
          Turn Universal SSL on for the zone, or set `advanced_certificate: true` on domain {key}."
     )]
     NoUniversalSsl { key: String, zone: String },
+    #[error(
+        "domains.{key}: the Universal SSL certificate of zone {zone} is not active yet ({status}), and the tracking record must not be proxied before it is. \
+         Cloudflare issues it within minutes of a zone's activation; plan again then."
+    )]
+    UniversalNotActive { key: String, zone: String, status: String },
 }
 
 pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
@@ -295,12 +300,19 @@ impl<'a> DomainCx<'a> {
             matches!(&l.desired, Desired::EdgeCertificate(e) if e.zone == edge.zone && e.source == edge.source && e.hosts.is_superset(&edge.hosts))
         };
         match edge.source {
-            EdgeCertificateSource::Universal => {
-                if !self.inv.edge_certificates.iter().any(|l| covering(&l)) {
+            EdgeCertificateSource::Universal => match self.inv.edge_certificates.iter().find(|l| covering(l)) {
+                None => {
                     errors.push(PlanError::NoUniversalSsl { key: self.key.to_owned(), zone: d.zone.clone() });
                     return false;
                 }
-            }
+                // Proxying the record before Cloudflare serves a certificate for it breaks HTTPS.
+                Some(l) if l.outputs.status.as_deref() != Some("active") => {
+                    let status = l.outputs.status.clone().unwrap_or_else(|| "unknown".into());
+                    errors.push(PlanError::UniversalNotActive { key: self.key.to_owned(), zone: d.zone.clone(), status });
+                    return false;
+                }
+                Some(_) => {}
+            },
             EdgeCertificateSource::Advanced if !d.advanced_certificate => {
                 errors.push(PlanError::DeepName { key: self.key.to_owned(), host: d.tracking_domain.clone(), zone: d.zone.clone() });
                 return false;

@@ -209,3 +209,18 @@ async fn a_token_that_cannot_edit_dns_is_refused_before_planning() {
     assert!(r.stderr.contains("Zone → DNS → Edit on acme.com"), "{r:?}");
     cf.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_is_proxied_before_universal_ssl_is_active() {
+    let p = Project::new(SENDGRID_ON_CLOUDFLARE).await;
+    let cf = p.cloudflare();
+    let zone = p.cf_zone("acme.com");
+    let universal = cf.packs(&zone).into_iter().find(|p| p.r#type == "universal").expect("a Universal SSL pack");
+    cf.set_pack_status(&zone, &universal.id, "pending_validation");
+    let r = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve"], 1);
+    assert!(r.stderr.contains("the Universal SSL certificate of zone acme.com is not active yet (pending_validation)"), "{r:?}");
+    assert!(cf.records(&zone).is_empty(), "nothing written");
+    cf.set_pack_status(&zone, &universal.id, "active");
+    p.apply();
+    cf.assert_no_violations();
+}
