@@ -123,6 +123,44 @@ impl Route53 {
         Ok(id)
     }
 
+    /// Zone ids for many zones in one paginated ListHostedZones sweep (100 a page) instead of a
+    /// lookup per zone, stopping once every wanted zone is seen. A name seen twice in the pages
+    /// read is left out, so that [`Route53::zone_id`] looks it up and reports the ambiguity.
+    async fn load_zone_ids(&self, wanted: &BTreeSet<String>) -> Result<()> {
+        let missing = |cache: &HashMap<String, String>| wanted.iter().filter(|z| !cache.contains_key(*z)).count();
+        if missing(&self.zones.lock().unwrap_or_else(|e| e.into_inner())) < 2 {
+            return Ok(());
+        }
+        let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+        let mut marker = None;
+        loop {
+            self.budget.acquire(NAME, "ListHostedZones").await;
+            let page = self
+                .client
+                .list_hosted_zones()
+                .max_items(100)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListHostedZones", e))?;
+            for z in page.hosted_zones().iter().filter(|z| !z.config().is_some_and(|c| c.private_zone())) {
+                seen.entry(rrset::name(z.name())).or_default().push(z.id().trim_start_matches("/hostedzone/").to_owned());
+            }
+            let mut cache = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+            for zone in wanted {
+                match seen.get(zone).map(Vec::as_slice) {
+                    Some([id]) => cache.insert(zone.clone(), id.clone()),
+                    Some([_, _, ..]) => cache.remove(zone),
+                    _ => None,
+                };
+            }
+            marker = page.next_marker().map(str::to_owned).filter(|_| page.is_truncated());
+            if marker.is_none() || missing(&cache) == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     async fn zone_id_of(&self, live: &Live, spec: &RecordSpec) -> Result<String> {
         match &live.outputs.zone_id {
             Some(id) => Ok(id.clone()),
@@ -214,6 +252,7 @@ impl Provider for Route53 {
     /// each zone in `scope.zones`, in pages of 300.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
         let mut found = Vec::new();
+        self.load_zone_ids(&scope.zones).await?;
         for zone in &scope.zones {
             self.sweep(zone, &scope.names, &mut found).await?;
         }

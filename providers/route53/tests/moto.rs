@@ -229,3 +229,20 @@ async fn throttling_is_survived() {
     // The SDK's retries happen below the budget: one acquired slot per logical request.
     assert_eq!(calls.snapshot().get("route53:ChangeResourceRecordSets"), Some(&1));
 }
+
+#[tokio::test]
+async fn many_zones_are_found_in_one_sweep_not_one_lookup_each() {
+    let env = AwsEnv::new().await;
+    for z in ["a.example", "b.example", "c.example"] {
+        let id = env.create_zone(z).await;
+        env.put_record(&id, &format!("url.{z}."), "CNAME", "sendgrid.net.", 300).await;
+    }
+    let (r53, _) = route53(&env);
+    let mut scope = Scope::new(Kind::Record);
+    scope.zones = ["a.example", "b.example", "c.example"].map(String::from).into();
+    let found = r53.list(&scope).await.expect("list");
+    assert_eq!(found.iter().filter(|l| matches!(&l.desired, Desired::Record(r) if r.rtype == RecordType::Cname)).count(), 3);
+    assert_eq!(env.proxy().count("route53:ListHostedZones"), 1);
+    assert_eq!(env.proxy().count("route53:ListHostedZonesByName"), 0);
+    assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 3);
+}
