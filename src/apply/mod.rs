@@ -114,13 +114,23 @@ impl Run<'_> {
         }
         let mut st = self.state.lock().await;
         for r in &plan.recovered {
-            if let Some(entry) = st.resources.get_mut(&r.address) {
-                entry.id = Some(r.live.id.clone());
-                entry.outputs = merge(&entry.outputs, &r.live.outputs);
-                entry.desired = Some(r.live.desired.clone());
-                entry.intent = None;
-                self.progress.note(&r.address, &format!("recovered {} from an interrupted run", r.live.id));
-            }
+            let Some((domain, part)) = Part::of_address(&r.address) else { continue };
+            let entry = st.resources.entry(r.address.clone()).or_insert_with(|| ResourceState {
+                kind: part.kind(),
+                provider: r.provider.clone(),
+                domain,
+                id: None,
+                desired: None,
+                outputs: Outputs::default(),
+                intent: None,
+                adopted: None,
+                deposed: Vec::new(),
+            });
+            entry.id = Some(r.live.id.clone());
+            entry.outputs = merge(&entry.outputs, &r.live.outputs);
+            entry.desired = Some(r.live.desired.clone());
+            entry.intent = None;
+            self.progress.note(&r.address, &format!("recorded {} (found in the cloud, missing from state)", r.live.id));
         }
         self.write(&mut st).await
     }
@@ -141,7 +151,7 @@ impl Run<'_> {
         }
         // Certificates replaced in this run go once nothing uses them any more.
         for (address, old) in deposed {
-            if let Err(e) = self.delete_until_gone(&address, &*self.providers.acm, &old).await {
+            if let Err(e) = self.delete_deposed(&address, &old).await {
                 return (done, Some(e));
             }
         }
@@ -149,7 +159,8 @@ impl Run<'_> {
     }
 
     async fn change(&self, c: &Change, deposed: &mut Vec<(String, Live)>) -> Result<(), ApplyError> {
-        let provider = self.providers.get(&c.provider).expect("plans name known providers");
+        // A provider a hand-edited state or a newer sslprov names is an error, not a panic.
+        let provider = self.providers.get(&c.provider).ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "its provider" })?;
         let p = &**provider;
         match c.action {
             Action::Create | Action::Replace => {
@@ -162,8 +173,10 @@ impl Run<'_> {
                     let entry = st.resources.entry(c.address.clone()).or_insert_with(|| new_entry(c));
                     entry.intent = Some(intent(Op::Create, token.clone()));
                     entry.desired = Some(desired.clone());
-                    if c.action == Action::Create {
-                        entry.id = None;
+                    match (c.action, &old) {
+                        (Action::Replace, Some(old)) if !entry.deposed.contains(&old.id) => entry.deposed.push(old.id.clone()),
+                        (Action::Create, _) => entry.id = None,
+                        _ => {}
                     }
                     self.write(&mut st).await?;
                     token
@@ -205,6 +218,21 @@ impl Run<'_> {
                 }
                 self.progress.finish(&c.address, "updated");
             }
+            Action::Delete if c.deposed => {
+                let old = Live {
+                    id: c.id.clone().ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
+                    desired: c.before.clone().ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
+                    outputs: Outputs::default(),
+                };
+                self.delete_deposed(&c.address, &old).await?;
+            }
+            Action::Forget if c.deposed => {
+                let mut st = self.state.lock().await;
+                if let Some(entry) = st.resources.get_mut(&c.address) {
+                    entry.deposed.retain(|id| Some(id) != c.id.as_ref());
+                }
+                self.write(&mut st).await?;
+            }
             Action::Delete => {
                 let live = self.current_live(c).await.ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to delete" })?;
                 {
@@ -228,6 +256,23 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Deletes an object `address` replaced, once the distribution serves the new one, and
+    /// takes it off the address's deposed list.
+    async fn delete_deposed(&self, address: &str, old: &Live) -> Result<(), ApplyError> {
+        let domain = Part::of_address(address).map(|(d, _)| d).unwrap_or_default();
+        let dist = Part::Distribution.address(&domain);
+        if let Some((live, provider)) = self.live_of(&dist).await {
+            let p = self.providers.get(&provider).ok_or(ApplyError::Unresolved { address: dist.clone(), what: "its provider" })?;
+            wait::until_ready(&**p, &live, &dist, &self.opts.wait, self.progress, self.stop).await?;
+        }
+        self.delete_until_gone(address, &*self.providers.acm, old).await?;
+        let mut st = self.state.lock().await;
+        if let Some(entry) = st.resources.get_mut(address) {
+            entry.deposed.retain(|id| id != &old.id);
+        }
+        self.write(&mut st).await
     }
 
     async fn delete_until_gone(&self, address: &str, p: &dyn Provider, live: &Live) -> Result<(), ApplyError> {
@@ -335,6 +380,7 @@ fn new_entry(c: &Change) -> ResourceState {
         outputs: Outputs::default(),
         intent: None,
         adopted: None,
+        deposed: Vec::new(),
     }
 }
 

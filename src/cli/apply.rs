@@ -136,7 +136,7 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
     if let Some(address) = first_difference(&saved, &fresh) {
         return Err(stale(format!("{address} changed in the cloud since the plan was made")));
     }
-    Ok(Planned { plan: saved, state, file, lock, providers })
+    Ok(Planned { plan: saved, spec, state, file, lock, providers })
 }
 
 fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
@@ -149,18 +149,20 @@ fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
             (None, None) => {}
         }
     }
-    (saved.recovered != fresh.recovered).then(|| "a recovered object".to_owned())
+    // A recovered object may have progressed (issued, deployed) since: what counts is which
+    // object it is and its owned fields.
+    let key = |p: &Plan| p.recovered.iter().map(|r| (r.address.clone(), r.live.id.clone(), r.live.desired.clone())).collect::<Vec<_>>();
+    (key(saved) != key(fresh)).then(|| "a recovered object".to_owned())
 }
 
 async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
-    let Planned { plan, state, file, lock, providers } = planned;
+    let Planned { plan, spec, state, file, lock, providers } = planned;
     if !plan.has_changes() {
         return Ok(exit::OK);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn(interrupts(stop.clone()));
     let state = state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
-    let spec = super::load_spec(&plan.spec.path)?;
     let progress = crate::ui::LineProgress::new();
     println!();
     let outcome = crate::apply::apply(&plan, &spec, state, file, &providers, exec.options(), &progress, &stop).await?;

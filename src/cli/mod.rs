@@ -125,6 +125,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// A refreshed plan under the state lock; the lock is returned so apply keeps holding it.
 struct Planned {
     plan: Plan,
+    /// The spec the plan was made from (for a saved plan, the one whose hash was checked).
+    spec: Spec,
     state: Option<State>,
     file: StateFile,
     lock: Lock,
@@ -153,7 +155,7 @@ async fn make_plan(spec: &Spec, run: &RunArgs, mode: Mode, restore_adopted: bool
     let mut plan = plan;
     plan.warnings = warnings(&providers, &plan, &inventory).await?;
     tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
-    Ok(Planned { plan, state, file, lock, providers })
+    Ok(Planned { plan, spec: spec.clone(), state, file, lock, providers })
 }
 
 fn uses_cloudflare(spec: &Spec, state: Option<&State>) -> bool {

@@ -129,12 +129,26 @@ impl<'a> DomainCx<'a> {
         self.state.resources.get(&part.address(self.key))
     }
 
-    /// An object found for a state entry that has no id yet or an unfinished intent: a run
-    /// stopped between its call and recording the result. Apply records it before anything else.
+    /// An object to record in state before anything else: one a run made but stopped before
+    /// recording (no id yet, or an unfinished intent), one state lacks the validation records of,
+    /// or one that carries sslprov's own mark (a distribution's comment, a rule's ref) but has no
+    /// state entry at all.
     fn note(&self, part: Part, live: Option<&Live>) {
-        let (Some(r), Some(live)) = (self.res(part), live) else { return };
-        if r.id.as_deref() != Some(live.id.as_str()) || r.intent.is_some() {
-            self.recovered.borrow_mut().push(Recovered { address: part.address(self.key), live: live.clone() });
+        let Some(live) = live else { return };
+        let record = match self.res(part) {
+            Some(r) => {
+                r.id.as_deref() != Some(live.id.as_str())
+                    || r.intent.is_some()
+                    || (live.outputs.validation_records.is_some() && r.outputs.validation_records.is_none())
+            }
+            None => matches!(part, Part::Distribution | Part::ConfigRule),
+        };
+        if record {
+            self.recovered.borrow_mut().push(Recovered {
+                address: part.address(self.key),
+                provider: self.provider(part),
+                live: live.clone(),
+            });
         }
     }
 
@@ -150,6 +164,22 @@ impl<'a> DomainCx<'a> {
             before: live.map(|l| l.desired.clone()),
             after,
             adopt: false,
+            deposed: false,
+        }
+    }
+
+    /// Deletes of the certificates this domain's certificate replaced: after the distribution
+    /// moved to the new one (apply runs them last), or forgotten if already gone.
+    fn plan_deposed(&self, out: &mut Vec<Change>) {
+        let Some(r) = self.res(Part::Certificate) else { return };
+        for id in &r.deposed {
+            let live = self.inv.certificates.iter().find(|l| &l.id == id);
+            let action = if live.is_some() { Action::Delete } else { Action::Forget };
+            let mut c = self.change(Part::Certificate, action, live, None);
+            c.id = Some(id.clone());
+            c.deposed = true;
+            c.reason = Some("replaced; deleted once the distribution serves the new certificate".into());
+            out.push(c);
         }
     }
 
@@ -166,11 +196,11 @@ impl<'a> DomainCx<'a> {
     /// flight when a run stopped (its response, and so its id, was never recorded).
     fn certificate(&self) -> Option<&Live> {
         let r = self.res(Part::Certificate)?;
-        if let Some(id) = &r.id {
-            return self.inv.certificates.iter().find(|l| &l.id == id);
-        }
-        let token = r.intent.as_ref().filter(|i| i.op == Op::Create)?.token.as_str();
-        self.inv.certificates.iter().find(|l| l.outputs.token.as_deref() == Some(token))
+        // A create in flight (a first one, or a replacement) wins over the id it would replace.
+        let in_flight = r.intent.as_ref().filter(|i| i.op == Op::Create).map(|i| i.token.as_str());
+        in_flight
+            .and_then(|token| self.inv.certificates.iter().find(|l| l.outputs.token.as_deref() == Some(token)))
+            .or_else(|| r.id.as_ref().and_then(|id| self.inv.certificates.iter().find(|l| &l.id == id)))
     }
 
     /// The distribution that is ours: by id, or — after an interrupted create — the one serving
@@ -203,6 +233,7 @@ impl<'a> DomainCx<'a> {
             }
         };
         self.plan_tracking_record(d, target.as_deref(), out);
+        self.plan_deposed(out);
     }
 
     /// Certificate, validation record and distribution; returns the distribution's domain name
@@ -242,12 +273,18 @@ impl<'a> DomainCx<'a> {
         };
 
         // Validation record: known once the certificate exists and was described (now or before).
+        // What the certificate asked for: as described now, as recorded, or (a settled
+        // certificate the list answered for) the validation record sslprov already wrote.
         let asked: Option<RecordSpec> = cert.filter(|_| cert_settled).and_then(|c| {
             c.outputs
                 .validation_records
                 .clone()
                 .or_else(|| self.res(Part::Certificate).and_then(|r| r.outputs.validation_records.clone()))
                 .and_then(|v| v.into_iter().next())
+                .or_else(|| match self.res(Part::ValidationRecord).and_then(|r| r.desired.clone()) {
+                    Some(Desired::Record(r)) => Some(r),
+                    _ => None,
+                })
         });
         match asked.map(|a| template::validation_record(d, &a)) {
             None => {
@@ -300,13 +337,19 @@ impl<'a> DomainCx<'a> {
             matches!(&l.desired, Desired::EdgeCertificate(e) if e.zone == edge.zone && e.source == edge.source && e.hosts.is_superset(&edge.hosts))
         };
         match edge.source {
-            EdgeCertificateSource::Universal => match self.inv.edge_certificates.iter().find(|l| covering(l)) {
+            EdgeCertificateSource::Universal => match self
+                .inv
+                .edge_certificates
+                .iter()
+                .filter(|l| covering(l))
+                .max_by_key(|l| serving(l.outputs.status.as_deref()))
+            {
                 None => {
                     errors.push(PlanError::NoUniversalSsl { key: self.key.to_owned(), zone: d.zone.clone() });
                     return false;
                 }
                 // Proxying the record before Cloudflare serves a certificate for it breaks HTTPS.
-                Some(l) if l.outputs.status.as_deref() != Some("active") => {
+                Some(l) if !serving(l.outputs.status.as_deref()) => {
                     let status = l.outputs.status.clone().unwrap_or_else(|| "unknown".into());
                     errors.push(PlanError::UniversalNotActive { key: self.key.to_owned(), zone: d.zone.clone(), status });
                     return false;
@@ -341,7 +384,8 @@ impl<'a> DomainCx<'a> {
         if live.is_some_and(|l| l.desired == want) {
             self.note(Part::TrackingRecord, live);
         }
-        let ours = self.res(Part::TrackingRecord).is_some_and(|r| r.id.is_some() || r.adopted.is_some());
+        // Ours: made, adopted, or being made by a run that stopped (then it is not adopted).
+        let ours = self.res(Part::TrackingRecord).is_some_and(|r| r.id.is_some() || r.adopted.is_some() || r.intent.is_some());
         match live {
             None => out.push(self.change(Part::TrackingRecord, Action::Create, None, Some(want))),
             Some(l) if !ours => {
@@ -366,6 +410,12 @@ impl<'a> DomainCx<'a> {
             Some(l) if l.desired != want => {
                 let mut c = self.change(part, Action::Update, Some(l), Some(want.clone()));
                 c.reason = self.drift_reason(part, &want);
+                // A validation record that was there before sslprov (another certificate of the
+                // name asked for the same one) stays someone else's: destroy leaves it.
+                if part == Part::ValidationRecord && self.res(part).is_none() {
+                    c.adopt = true;
+                    c.reason = Some("adopts the existing validation record; destroy leaves it in place".into());
+                }
                 out.push(c);
             }
             Some(_) => {}
@@ -389,14 +439,27 @@ impl<'a> DomainCx<'a> {
             Part::Certificate,
             Part::ValidationRecord,
         ] {
+            if part == Part::Certificate {
+                self.plan_deposed(out);
+            }
             let Some(r) = self.res(part) else { continue };
+            // By id, or, for a create a run stopped in, by what the intent recorded it would be.
             let by_id = |lives: &'a [Live]| r.id.as_ref().and_then(|id| lives.iter().find(|l| &l.id == id));
-            let live = match part {
-                Part::Certificate => self.certificate(),
-                Part::Distribution => self.distribution(None),
-                Part::EdgeCertificate => by_id(&self.inv.edge_certificates),
-                Part::ConfigRule => by_id(&self.inv.config_rules),
-                Part::ValidationRecord | Part::TrackingRecord => match &r.desired {
+            let live = match (part, &r.desired) {
+                (Part::Certificate, _) => self.certificate(),
+                (Part::Distribution, Some(Desired::Distribution(d))) => self.distribution(Some(&d.comment)),
+                (Part::Distribution, _) => self.distribution(None),
+                (Part::EdgeCertificate, Some(Desired::EdgeCertificate(e))) => by_id(&self.inv.edge_certificates).or_else(|| {
+                    self.inv.edge_certificates.iter().find(|l| {
+                        matches!(&l.desired, Desired::EdgeCertificate(x) if x.zone == e.zone && x.source == e.source && x.hosts.is_superset(&e.hosts))
+                    })
+                }),
+                (Part::ConfigRule, Some(Desired::ConfigRule(c))) => by_id(&self.inv.config_rules).or_else(|| {
+                    self.inv.config_rules.iter().find(|l| matches!(&l.desired, Desired::ConfigRule(x) if x.zone == c.zone && x.host == c.host))
+                }),
+                (Part::EdgeCertificate, _) => by_id(&self.inv.edge_certificates),
+                (Part::ConfigRule, _) => by_id(&self.inv.config_rules),
+                (Part::ValidationRecord | Part::TrackingRecord, _) => match &r.desired {
                     Some(Desired::Record(rec)) => self.record(&rec.zone, &rec.name, &[rec.rtype]),
                     _ => None,
                 },
@@ -424,6 +487,11 @@ impl<'a> DomainCx<'a> {
             out.push(c);
         }
     }
+}
+
+/// Certificate pack statuses in which Cloudflare serves the certificate.
+fn serving(status: Option<&str>) -> bool {
+    matches!(status, Some("active" | "pending_expiration"))
 }
 
 pub fn provider_of(part: Part, d: &Domain) -> &'static str {

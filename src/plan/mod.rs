@@ -115,6 +115,9 @@ pub struct Change {
     /// An existing object sslprov takes over (an HTTP-era tracking record).
     #[serde(default)]
     pub adopt: bool,
+    /// The change is to an object this address replaced (`id`), not to its current one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deposed: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +191,7 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovered {
     pub address: String,
+    pub provider: String,
     pub live: sslprov_provider::Live,
 }
 

@@ -40,6 +40,11 @@ pub struct ResourceState {
     /// can put it back when asked. Adopted objects are never deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<Desired>,
+    /// Ids of objects this one replaced, still to be deleted once nothing uses them (a
+    /// certificate the distribution served until it moved to the new one). Recorded with the
+    /// replacement's intent, so a run stopped at any point leaves them to the next.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +102,7 @@ mod tests {
                 outputs: Outputs::default(),
                 intent: Some(Intent { op: Op::Create, token: t1.clone(), started: "t".into() }),
                 adopted: None,
+                deposed: Vec::new(),
             },
         );
         s.serial += 1;

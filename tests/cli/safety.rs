@@ -180,3 +180,63 @@ async fn ctrl_c_stops_between_steps_and_the_next_run_finishes() {
     assert_eq!(count(&p).await, (1, 1));
     p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_replaced_by_a_run_that_stopped_is_finished_without_a_twin_or_an_orphan() {
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
+    p.apply();
+    let first = p.state()["resources"]["acme.certificate"]["id"].as_str().unwrap().to_owned();
+    // The state's certificate no longer has the names the spec wants (here: an extra name), so
+    // the plan replaces it.
+    let acm = p.aws.acm();
+    let odd = acm
+        .request_certificate()
+        .domain_name("url1234.acme.com")
+        .subject_alternative_names("extra.acme.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn
+        .unwrap();
+    let mut state = p.state();
+    state["resources"]["acme.certificate"]["id"] = serde_json::json!(odd);
+    std::fs::write(p.path("sslprov.state.json"), serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("# acme.certificate must be replaced"), "{planned:?}");
+
+    // The new certificate is made, but its answer is lost and the run stops there.
+    p.aws.proxy().add_rule(Rule::forward_then_reset("acm", Some("RequestCertificate")).times(1));
+    p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert_eq!(p.state()["resources"]["acme.certificate"]["deposed"], serde_json::json!([odd]), "the replaced certificate is on record");
+
+    let finish = p.apply();
+    assert!(finish.stdout.contains("Recovered: acme.certificate is arn:aws:acm:"), "{finish:?}");
+    let arns: Vec<String> = acm
+        .list_certificates()
+        .send()
+        .await
+        .unwrap()
+        .certificate_summary_list()
+        .iter()
+        .filter_map(|c| c.certificate_arn().map(str::to_owned))
+        .collect();
+    let now = p.state()["resources"]["acme.certificate"]["id"].as_str().unwrap().to_owned();
+    assert!(!arns.contains(&odd), "the replaced certificate is deleted: {arns:?}");
+    assert_eq!(arns.len(), 2, "the first one (dropped from state by the test) and exactly one replacement: {arns:?}");
+    assert!(arns.contains(&first) && arns.contains(&now) && now != first);
+    assert!(p.state()["resources"]["acme.certificate"].get("deposed").is_none());
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_after_a_lost_create_still_finds_what_was_made() {
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
+    p.aws.proxy().add_rule(Rule::forward_then_reset("cloudfront", Some("CreateDistribution")).times(1));
+    p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert_eq!(count(&p).await, (1, 1));
+    assert!(p.state()["resources"]["acme.distribution"]["id"].is_null(), "its answer was lost");
+    let destroyed = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0);
+    assert!(destroyed.stdout.contains("# acme.distribution will be destroyed"), "{destroyed:?}");
+    assert_eq!(count(&p).await, (0, 0), "nothing left behind");
+}
