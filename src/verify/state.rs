@@ -84,6 +84,7 @@ mod tests {
                 outputs,
                 intent: intent.then(|| Intent { op: Op::Update, token: IdempotencyToken("t".into()), started: "2026-01-01T00:00:00Z".into() }),
                 adopted: None,
+                deposed: Vec::new(),
             },
         );
         s
@@ -129,6 +130,7 @@ mod tests {
             before: None,
             after: None,
             adopt: false,
+            deposed: false,
         };
         let other = Change { domain: "beta".into(), address: "beta.distribution".into(), ..drift.clone() };
         assert_eq!(judge("acme", "s", Some(&s), Ok(&plan(vec![other.clone()]))).status, Status::Pass, "another domain's change");
