@@ -56,6 +56,12 @@ pub enum PlanError {
          Cloudflare issues it within minutes of a zone's activation; plan again then."
     )]
     UniversalNotActive { key: String, zone: String, status: String },
+    #[error(
+        "domains.{key}: tracking_domain changed from {was} to {now}. sslprov does not move a tracking domain in place: \
+         links already delivered point at {was}. Put {now} under a new key, apply it, and remove `{key}` (or run \
+         `sslprov destroy --target {key}`) once {was}'s links no longer matter."
+    )]
+    Renamed { key: String, was: String, now: String },
 }
 
 pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
@@ -75,6 +81,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     let mut validation_names = BTreeSet::new();
     for (key, domain) in &input.spec.domains {
         if !selected(key) {
+            continue;
+        }
+        if let Some(was) = recorded_name(state, key).filter(|was| was != &domain.tracking_domain && input.mode == Mode::Apply) {
+            errors.push(PlanError::Renamed { key: key.clone(), was, now: domain.tracking_domain.clone() });
             continue;
         }
         let cx = DomainCx { key, domain: Some(domain), state, inv: input.inventory, recovered: &recovered };
@@ -492,6 +502,14 @@ impl<'a> DomainCx<'a> {
 /// Certificate pack statuses in which Cloudflare serves the certificate.
 fn serving(status: Option<&str>) -> bool {
     matches!(status, Some("active" | "pending_expiration"))
+}
+
+/// The tracking domain the state says domain `key` was made for.
+fn recorded_name(state: &State, key: &str) -> Option<String> {
+    match state.resources.get(&Part::TrackingRecord.address(key)).and_then(|r| r.desired.as_ref()) {
+        Some(Desired::Record(r)) => Some(r.name.clone()),
+        _ => None,
+    }
 }
 
 pub fn provider_of(part: Part, d: &Domain) -> &'static str {

@@ -40,3 +40,13 @@ async fn a_missing_zone_and_apply_without_approval_are_explained() {
     let r = p.ok(&["apply", "-f", "sslprov.yaml"], 1);
     assert!(r.stderr.contains("needs approval") && r.stderr.contains("--auto-approve"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tracking_domain_is_never_moved_in_place() {
+    let p = Project::new(SENDGRID).await;
+    p.apply();
+    std::fs::write(p.path("sslprov.yaml"), SENDGRID.replace("url1234.acme.com", "url9999.acme.com")).unwrap();
+    let r = p.ok(&["plan", "-f", "sslprov.yaml"], 1);
+    assert!(r.stderr.contains("domains.acme: tracking_domain changed from url1234.acme.com to url9999.acme.com"), "{r:?}");
+    assert!(r.stderr.contains("Put url9999.acme.com under a new key"), "{r:?}");
+}
