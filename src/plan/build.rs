@@ -372,7 +372,9 @@ impl<'a> DomainCx<'a> {
             }
             EdgeCertificateSource::Advanced => {
                 let mine = self.res(Part::EdgeCertificate).and_then(|r| r.id.as_ref());
-                let live = self.inv.edge_certificates.iter().find(|l| covering(l) && mine.is_none_or(|id| &l.id == id));
+                // A pack that failed validation or issuance never serves: order a new one.
+                let usable = |l: &Live| !l.outputs.status.as_deref().is_some_and(sslprov_cloudflare::pack_failed);
+                let live = self.inv.edge_certificates.iter().find(|l| covering(l) && usable(l) && mine.is_none_or(|id| &l.id == id));
                 self.note(Part::EdgeCertificate, live);
                 if live.is_none() {
                     out.push(self.change(Part::EdgeCertificate, Action::Create, None, Some(Desired::EdgeCertificate(edge))));

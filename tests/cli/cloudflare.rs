@@ -145,9 +145,22 @@ async fn a_deep_name_gets_an_advanced_certificate_only_when_the_spec_allows_it()
     let record = log.iter().rposition(|r| r.method == "POST" && r.path.ends_with("/dns_records")).expect("record created");
     assert!(order < record, "{log:#?}");
     plan(&p, 0);
+
+    // A pack that timed out validating never serves: the next plan orders a new one.
+    cf.set_pack_status(&zone, &packs[0].id, "validation_timed_out");
+    let replan = plan(&p, 2);
+    assert!(replan.stdout.contains("+ edge_certificate \"acme.edge_certificate\""), "{replan:?}");
+    p.apply();
+    let now = advanced(cf);
+    assert_eq!(now.len(), 2, "{now:#?}");
+    assert!(now.iter().any(|p| p.id != packs[0].id && !sslprov_cloudflare::pack_failed(&p.status)), "{now:#?}");
+    plan(&p, 0);
+
     p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0);
-    assert!(advanced(cf).is_empty(), "the pack sslprov ordered is deleted");
-    assert_eq!(cf.packs(&zone).len(), 1, "Universal SSL's pack is left alone");
+    let left = advanced(cf);
+    assert_eq!(left.len(), 1, "the pack in use is deleted: {left:#?}");
+    assert_eq!(left[0].status, "validation_timed_out");
+    assert_eq!(cf.packs(&zone).iter().filter(|p| p.r#type == "universal").count(), 1, "Universal SSL's pack is left alone");
     cf.assert_no_violations();
 }
 

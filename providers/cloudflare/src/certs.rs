@@ -42,6 +42,11 @@ const FAILED: &[&str] = &[
 /// Statuses of a pack that is gone or going: `list` does not report it.
 const GONE: &[&str] = &["deleted", "pending_deletion"];
 
+/// Whether a pack in `status` will never serve: the engine orders a new one.
+pub fn pack_failed(status: &str) -> bool {
+    FAILED.contains(&status)
+}
+
 /// Whether the zone's Universal SSL certificate (`zone` and `*.zone`) covers `host`: the apex
 /// and first-level names only. `url1234.acme.com` yes, `url1234.email.acme.com` no.
 pub fn universal_covers(zone: &str, host: &str) -> bool {

@@ -33,7 +33,7 @@ use sslprov_provider::{
 };
 
 pub use api::Retry;
-pub use certs::universal_covers;
+pub use certs::{pack_failed, universal_covers};
 pub use token::{Access, Permission, TokenCheck};
 
 use crate::api::Api;
