@@ -1,7 +1,6 @@
 //! Refresh: what exists, in a few list sweeps (one per kind; one per zone for records), never one
 //! read per resource.
 
-
 use std::sync::Arc;
 
 use sslprov_provider::{Desired, Kind, Live, Provider, ProviderError, Scope};
@@ -52,7 +51,12 @@ impl Scopes {
     }
 }
 
-pub async fn refresh(providers: &Providers, spec: &Spec, state: Option<&State>, targets: &[String]) -> Result<Inventory, ProviderError> {
+pub async fn refresh(
+    providers: &Providers,
+    spec: &Spec,
+    state: Option<&State>,
+    targets: &[String],
+) -> Result<Inventory, ProviderError> {
     let selected = |key: &str| targets.is_empty() || targets.iter().any(|t| t == key);
     let mut s = Scopes::new();
     for d in spec.domains.values().filter(|d| selected(&d.key)) {
@@ -95,7 +99,8 @@ pub async fn refresh(providers: &Providers, spec: &Spec, state: Option<&State>, 
         }
     }
 
-    let Scopes { certificates, distributions, mut route53, mut cloudflare_records, config_rules, edge_certificates } = s;
+    let Scopes { certificates, distributions, mut route53, mut cloudflare_records, config_rules, edge_certificates } =
+        s;
     let cloudflare = providers.cloudflare.as_ref();
     // Validation records are named by the certificates, so records are listed once ACM answered.
     let certificates_then_records = async {
@@ -104,7 +109,8 @@ pub async fn refresh(providers: &Providers, spec: &Spec, state: Option<&State>, 
             route53.names.insert(v.name.clone());
             cloudflare_records.names.insert(v.name.clone());
         }
-        let (r53, cf) = futures::try_join!(list(Some(&providers.route53), &route53), list(cloudflare, &cloudflare_records))?;
+        let (r53, cf) =
+            futures::try_join!(list(Some(&providers.route53), &route53), list(cloudflare, &cloudflare_records))?;
         Ok::<_, ProviderError>((certs, [r53, cf].concat()))
     };
     let ((certificates, records), distributions, config_rules, edge_certificates) = futures::try_join!(
@@ -135,4 +141,3 @@ async fn list(provider: Option<&Arc<dyn Provider>>, scope: &Scope) -> Result<Vec
         )),
     }
 }
-

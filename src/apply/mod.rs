@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError, KNOWN_AFTER_APPLY};
+use sslprov_provider::{Deletion, Desired, KNOWN_AFTER_APPLY, Live, Outputs, Provider, ProviderError};
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::plan::{Action, Change, Mode, Part, Plan};
@@ -160,7 +160,10 @@ impl Run<'_> {
 
     async fn change(&self, c: &Change, deposed: &mut Vec<(String, Live)>) -> Result<(), ApplyError> {
         // A provider a hand-edited state or a newer sslprov names is an error, not a panic.
-        let provider = self.providers.get(&c.provider).ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "its provider" })?;
+        let provider = self
+            .providers
+            .get(&c.provider)
+            .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "its provider" })?;
         let p = &**provider;
         match c.action {
             Action::Create | Action::Replace => {
@@ -174,7 +177,9 @@ impl Run<'_> {
                     entry.intent = Some(intent(Op::Create, token.clone()));
                     entry.desired = Some(desired.clone());
                     match (c.action, &old) {
-                        (Action::Replace, Some(old)) if !entry.deposed.contains(&old.id) => entry.deposed.push(old.id.clone()),
+                        (Action::Replace, Some(old)) if !entry.deposed.contains(&old.id) => {
+                            entry.deposed.push(old.id.clone())
+                        }
                         (Action::Create, _) => entry.id = None,
                         _ => {}
                     }
@@ -182,7 +187,10 @@ impl Run<'_> {
                     token
                 };
                 self.progress.start(&c.address, "creating");
-                let live = p.create(&desired, &token).await.map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
+                let live = p
+                    .create(&desired, &token)
+                    .await
+                    .map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
                 self.record(c, &live, &desired).await?;
                 self.progress.finish(&c.address, &format!("created {}", live.id));
                 if c.action == Action::Replace {
@@ -192,7 +200,10 @@ impl Run<'_> {
             Action::Update => {
                 self.ensure_dependencies_ready(c).await?;
                 let desired = self.resolve(c).await?;
-                let live = self.current_live(c).await.ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to update" })?;
+                let live = self
+                    .current_live(c)
+                    .await
+                    .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to update" })?;
                 {
                     let mut st = self.state.lock().await;
                     let token = st.create_token(&c.address);
@@ -208,7 +219,10 @@ impl Run<'_> {
                     self.write(&mut st).await?;
                 }
                 self.progress.start(&c.address, "updating");
-                let new = p.update(&live, &desired).await.map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
+                let new = p
+                    .update(&live, &desired)
+                    .await
+                    .map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
                 self.record(c, &new, &desired).await?;
                 if self.mode == Mode::Destroy {
                     // A record restored on destroy is the user's again.
@@ -220,8 +234,14 @@ impl Run<'_> {
             }
             Action::Delete if c.deposed => {
                 let old = Live {
-                    id: c.id.clone().ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
-                    desired: c.before.clone().ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
+                    id: c
+                        .id
+                        .clone()
+                        .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
+                    desired: c
+                        .before
+                        .clone()
+                        .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
                     outputs: Outputs::default(),
                 };
                 self.delete_deposed(&c.address, &old).await?;
@@ -234,7 +254,10 @@ impl Run<'_> {
                 self.write(&mut st).await?;
             }
             Action::Delete => {
-                let live = self.current_live(c).await.ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to delete" })?;
+                let live = self
+                    .current_live(c)
+                    .await
+                    .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to delete" })?;
                 {
                     let mut st = self.state.lock().await;
                     let token = st.create_token(&c.address);
@@ -264,7 +287,10 @@ impl Run<'_> {
         let domain = Part::of_address(address).map(|(d, _)| d).unwrap_or_default();
         let dist = Part::Distribution.address(&domain);
         if let Some((live, provider)) = self.live_of(&dist).await {
-            let p = self.providers.get(&provider).ok_or(ApplyError::Unresolved { address: dist.clone(), what: "its provider" })?;
+            let p = self
+                .providers
+                .get(&provider)
+                .ok_or(ApplyError::Unresolved { address: dist.clone(), what: "its provider" })?;
             wait::until_ready(&**p, &live, &dist, &self.opts.wait, self.progress, self.stop).await?;
         }
         self.delete_until_gone(address, &*self.providers.acm, old).await?;
@@ -281,7 +307,9 @@ impl Run<'_> {
         loop {
             match p.delete(live).await.map_err(err)? {
                 Deletion::Done => break,
-                Deletion::InProgress => wait::until_ready(p, live, address, &self.opts.wait, self.progress, self.stop).await?,
+                Deletion::InProgress => {
+                    wait::until_ready(p, live, address, &self.opts.wait, self.progress, self.stop).await?
+                }
             }
         }
         self.progress.finish(address, "deleted");
@@ -333,7 +361,10 @@ impl Run<'_> {
                 // Universal SSL has no state entry; a domain has a distribution or an edge certificate.
                 continue;
             };
-            let p = self.providers.get(&provider).ok_or(ApplyError::Unresolved { address: address.clone(), what: "its provider" })?;
+            let p = self
+                .providers
+                .get(&provider)
+                .ok_or(ApplyError::Unresolved { address: address.clone(), what: "its provider" })?;
             wait::until_ready(&**p, &live, &address, &self.opts.wait, self.progress, self.stop).await?;
         }
         Ok(())
@@ -347,7 +378,8 @@ impl Run<'_> {
         let dep = |part: Part| st.resources.get(&part.address(&c.domain));
         let resolved = match after {
             Desired::Distribution(mut d) if d.certificate_arn == KNOWN_AFTER_APPLY => {
-                d.certificate_arn = dep(Part::Certificate).and_then(|r| r.id.clone()).ok_or(unresolved("the certificate ARN"))?;
+                d.certificate_arn =
+                    dep(Part::Certificate).and_then(|r| r.id.clone()).ok_or(unresolved("the certificate ARN"))?;
                 Desired::Distribution(d)
             }
             Desired::Record(r) if c.part == Part::ValidationRecord && r.name == KNOWN_AFTER_APPLY => {
@@ -359,7 +391,9 @@ impl Run<'_> {
                 Desired::Record(template::validation_record(domain, asked))
             }
             Desired::Record(mut r) if r.values.iter().any(|v| v == KNOWN_AFTER_APPLY) => {
-                let target = dep(Part::Distribution).and_then(|r| r.outputs.domain_name.clone()).ok_or(unresolved("the distribution's domain name"))?;
+                let target = dep(Part::Distribution)
+                    .and_then(|r| r.outputs.domain_name.clone())
+                    .ok_or(unresolved("the distribution's domain name"))?;
                 r.values = vec![target];
                 Desired::Record(r)
             }
@@ -368,7 +402,6 @@ impl Run<'_> {
         Ok(resolved)
     }
 }
-
 
 fn new_entry(c: &Change) -> ResourceState {
     ResourceState {

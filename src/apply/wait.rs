@@ -24,11 +24,15 @@ pub async fn until_ready(
 ) -> Result<(), ApplyError> {
     let start = Instant::now();
     loop {
-        let readiness = p.readiness(live).await.map_err(|source| ApplyError::Provider { address: address.to_owned(), source })?;
+        let readiness =
+            p.readiness(live).await.map_err(|source| ApplyError::Provider { address: address.to_owned(), source })?;
         match readiness {
             Readiness::Ready => {
                 if start.elapsed() > opts.poll {
-                    progress.finish(address, &format!("ready after {}", humantime::format_duration(round(start.elapsed()))));
+                    progress.finish(
+                        address,
+                        &format!("ready after {}", humantime::format_duration(round(start.elapsed()))),
+                    );
                 }
                 return Ok(());
             }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Planned, RunArgs};
 use crate::apply::{ApplyOptions, WaitOptions};
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan, PlanInput};
 use crate::state::{Lock, State, StateFile};
 
@@ -61,7 +61,10 @@ pub struct ExecArgs {
 
 impl ExecArgs {
     fn options(&self) -> ApplyOptions {
-        ApplyOptions { parallelism: self.parallelism, wait: WaitOptions { poll: self.poll_interval, timeout: self.wait_timeout } }
+        ApplyOptions {
+            parallelism: self.parallelism,
+            wait: WaitOptions { poll: self.poll_interval, timeout: self.wait_timeout },
+        }
     }
 }
 
@@ -98,7 +101,9 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
     let saved = super::show::read_plan(path)?;
     let spec_path = spec_file.cloned().unwrap_or_else(|| saved.spec.path.clone());
     let spec = super::load_spec(&spec_path)?;
-    let stale = |why: String| Report::new(format!("the saved plan {} is stale: {why}. Run `sslprov plan` again.", path.display()));
+    let stale = |why: String| {
+        Report::new(format!("the saved plan {} is stale: {why}. Run `sslprov plan` again.", path.display()))
+    };
     if spec.hash != saved.spec.sha256 {
         return Err(stale(format!("the spec {} changed since the plan was made", spec_path.display())));
     }
@@ -107,18 +112,27 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
     let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
     let state = file.read()?;
     match &state {
-        Some(s) if !saved.state.exists => return Err(stale(format!("a state (serial {}) was written since the plan was made", s.serial))),
+        Some(s) if !saved.state.exists => {
+            return Err(stale(format!("a state (serial {}) was written since the plan was made", s.serial)));
+        }
         Some(s) if s.lineage != saved.state.lineage => {
-            return Err(stale(format!("the state has lineage {}, the plan was made against {}", s.lineage, saved.state.lineage)));
+            return Err(stale(format!(
+                "the state has lineage {}, the plan was made against {}",
+                s.lineage, saved.state.lineage
+            )));
         }
         Some(s) if s.serial != saved.state.serial => {
-            return Err(stale(format!("the state is at serial {}, the plan was made at serial {}", s.serial, saved.state.serial)));
+            return Err(stale(format!(
+                "the state is at serial {}, the plan was made at serial {}",
+                s.serial, saved.state.serial
+            )));
         }
         None if saved.state.exists => return Err(stale("the state it was made against is gone".into())),
         _ => {}
     }
     let run = RunArgs { targets: saved.targets.clone(), ..run.clone() };
-    let providers = crate::providers::Providers::new(&run.aws.options(), super::uses_cloudflare(&spec, state.as_ref())).await?;
+    let providers =
+        crate::providers::Providers::new(&run.aws.options(), super::uses_cloudflare(&spec, state.as_ref())).await?;
     let inventory = crate::refresh::refresh(&providers, &spec, state.as_ref(), &run.targets).await?;
     let fresh = crate::plan::build(PlanInput {
         spec: &spec,
@@ -151,7 +165,9 @@ fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
     }
     // A recovered object may have progressed (issued, deployed) since: what counts is which
     // object it is and its owned fields.
-    let key = |p: &Plan| p.recovered.iter().map(|r| (r.address.clone(), r.live.id.clone(), r.live.desired.clone())).collect::<Vec<_>>();
+    let key = |p: &Plan| {
+        p.recovered.iter().map(|r| (r.address.clone(), r.live.id.clone(), r.live.desired.clone())).collect::<Vec<_>>()
+    };
     (key(saved) != key(fresh)).then(|| "a recovered object".to_owned())
 }
 

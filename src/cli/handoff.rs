@@ -2,9 +2,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::verify::NetArgs;
 use super::RunArgs;
-use crate::error::{exit, Report};
+use super::verify::NetArgs;
+use crate::error::{Report, exit};
 use crate::verify::handoff;
 
 #[derive(Debug, Args)]

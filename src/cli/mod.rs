@@ -16,14 +16,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan, PlanInput};
 use crate::providers::{AwsOptions, Providers};
 use crate::spec::{CdnKind, DnsKind, Spec};
 use crate::state::{Lock, State, StateFile};
 
 #[derive(Debug, Parser)]
-#[command(name = "sslprov", version, about = "HTTPS click-tracking domains for Braze: certificate, CDN and DNS in a safe order")]
+#[command(
+    name = "sslprov",
+    version,
+    about = "HTTPS click-tracking domains for Braze: certificate, CDN and DNS in a safe order"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -133,7 +137,13 @@ struct Planned {
     providers: Providers,
 }
 
-async fn make_plan(spec: &Spec, run: &RunArgs, mode: Mode, restore_adopted: bool, operation: &str) -> Result<Planned, Report> {
+async fn make_plan(
+    spec: &Spec,
+    run: &RunArgs,
+    mode: Mode,
+    restore_adopted: bool,
+    operation: &str,
+) -> Result<Planned, Report> {
     let file = StateFile::new(&spec.state_path);
     let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
     let state = file.read()?;
@@ -204,7 +214,11 @@ async fn check_cloudflare_token(providers: &Providers, spec: &Spec, targets: &[S
 
 /// What a person should know before applying: the providers' observations on what exists, and
 /// on what a new config rule will meet in its zone.
-async fn warnings(providers: &Providers, plan: &Plan, inventory: &crate::refresh::Inventory) -> Result<Vec<String>, Report> {
+async fn warnings(
+    providers: &Providers,
+    plan: &Plan,
+    inventory: &crate::refresh::Inventory,
+) -> Result<Vec<String>, Report> {
     use sslprov_provider::Desired;
     let mut out: Vec<String> = Vec::new();
     for live in inventory.config_rules.iter().chain(&inventory.edge_certificates) {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::RunArgs;
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::plan::Mode;
 
 #[derive(Debug, Args)]
@@ -41,7 +41,8 @@ pub async fn exec(a: PlanArgs) -> Result<u8, Report> {
         print!("{}", crate::ui::render_plan(&plan));
     }
     if let Some(out) = &a.out {
-        std::fs::write(out, serde_json::to_vec_pretty(&plan)?).map_err(|e| Report::new(format!("cannot write the plan to {}: {e}", out.display())))?;
+        std::fs::write(out, serde_json::to_vec_pretty(&plan)?)
+            .map_err(|e| Report::new(format!("cannot write the plan to {}: {e}", out.display())))?;
         if !a.json {
             println!("\nSaved the plan to {}. To carry it out: sslprov apply {}", out.display(), out.display());
         }

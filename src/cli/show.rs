@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::error::{exit, Report};
-use crate::plan::{Plan, FORMAT_VERSION};
+use crate::error::{Report, exit};
+use crate::plan::{FORMAT_VERSION, Plan};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -30,7 +30,8 @@ pub fn read_plan(path: &Path) -> Result<Plan, Report> {
     struct Header {
         format_version: String,
     }
-    let header: Header = serde_json::from_slice(&bytes).map_err(|_| Report::new(format!("{} is not an sslprov plan file", path.display())))?;
+    let header: Header = serde_json::from_slice(&bytes)
+        .map_err(|_| Report::new(format!("{} is not an sslprov plan file", path.display())))?;
     if header.format_version != FORMAT_VERSION {
         return Err(Report::new(format!(
             "{} is a plan of format {}; this sslprov reads format {FORMAT_VERSION}",
@@ -38,5 +39,6 @@ pub fn read_plan(path: &Path) -> Result<Plan, Report> {
             header.format_version
         )));
     }
-    serde_json::from_slice(&bytes).map_err(|e| Report::new(format!("{} is not a valid sslprov plan: {e}", path.display())))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Report::new(format!("{} is not a valid sslprov plan: {e}", path.display())))
 }

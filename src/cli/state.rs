@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::state::StateFile;
 
 #[derive(Debug, Subcommand)]

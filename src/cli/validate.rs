@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::spec::Spec;
 
 #[derive(Debug, Args)]
@@ -19,7 +19,9 @@ pub fn exec(a: ValidateArgs) -> Result<u8, Report> {
     match Spec::load(&a.file) {
         Ok(spec) => {
             if a.json {
-                super::print_json(&serde_json::json!({"valid": true, "domains": spec.domains.values().collect::<Vec<_>>(), "errors": []}))?;
+                super::print_json(
+                    &serde_json::json!({"valid": true, "domains": spec.domains.values().collect::<Vec<_>>(), "errors": []}),
+                )?;
             } else {
                 println!("The spec is valid: {} domain(s).", spec.domains.len());
             }

@@ -6,11 +6,11 @@ use clap::Args;
 use futures::StreamExt;
 
 use super::RunArgs;
-use crate::error::{exit, Report};
+use crate::error::{Report, exit};
 use crate::plan::Mode;
 use crate::spec::Spec;
 use crate::state::StateFile;
-use crate::verify::{state, Options, Probe, Verification};
+use crate::verify::{Options, Probe, Verification, state};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -72,8 +72,15 @@ pub(super) async fn run(spec: &Spec, net: &NetArgs, run: &RunArgs) -> Result<Ver
     if let Some(t) = run.targets.iter().find(|t| !spec.domains.contains_key(*t)) {
         return Err(Report::new(format!("--target {t}: no such domain in the spec")));
     }
-    let domains: Vec<_> = spec.domains.values().filter(|d| run.targets.is_empty() || run.targets.contains(&d.key)).collect();
-    let options = Options { nameserver: net.nameserver, ca_file: net.ca_file.clone(), https_port: net.https_port, http_port: net.http_port, timeout: net.timeout };
+    let domains: Vec<_> =
+        spec.domains.values().filter(|d| run.targets.is_empty() || run.targets.contains(&d.key)).collect();
+    let options = Options {
+        nameserver: net.nameserver,
+        ca_file: net.ca_file.clone(),
+        https_port: net.https_port,
+        http_port: net.http_port,
+        timeout: net.timeout,
+    };
     let probe = Probe::new(options).map_err(|e| Report::chain(&e))?;
     let state = StateFile::new(&spec.state_path).read()?;
     let checked_at = super::now();

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use sslprov_provider::{Desired, EdgeCertificateSource, Live, RecordSpec, KNOWN_AFTER_APPLY};
+use sslprov_provider::{Desired, EdgeCertificateSource, KNOWN_AFTER_APPLY, Live, RecordSpec};
 
-use super::{Action, Change, Part, Plan, Recovered, SpecRef, StateRef, Summary, FORMAT_VERSION};
+use super::{Action, Change, FORMAT_VERSION, Part, Plan, Recovered, SpecRef, StateRef, Summary};
 use crate::refresh::Inventory;
 use crate::spec::{CdnKind, Domain, Spec};
 use crate::state::{Op, ResourceState, State};
@@ -83,7 +83,9 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         if !selected(key) {
             continue;
         }
-        if let Some(was) = recorded_name(state, key).filter(|was| was != &domain.tracking_domain && input.mode == Mode::Apply) {
+        if let Some(was) =
+            recorded_name(state, key).filter(|was| was != &domain.tracking_domain && input.mode == Mode::Apply)
+        {
             errors.push(PlanError::Renamed { key: key.clone(), was, now: domain.tracking_domain.clone() });
             continue;
         }
@@ -95,7 +97,8 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     }
     // Domains in state but gone from the spec are destroyed, like any removed resource.
     for key in in_state.iter().filter(|k| !input.spec.domains.contains_key(k.as_str()) && selected(k)) {
-        DomainCx { key, domain: None, state, inv: input.inventory, recovered: &recovered }.plan_destroy(input.restore_adopted, &mut changes);
+        DomainCx { key, domain: None, state, inv: input.inventory, recovered: &recovered }
+            .plan_destroy(input.restore_adopted, &mut changes);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -229,7 +232,13 @@ impl<'a> DomainCx<'a> {
         })
     }
 
-    fn plan_apply(&self, d: &Domain, validation_names: &mut BTreeSet<String>, out: &mut Vec<Change>, errors: &mut Vec<PlanError>) {
+    fn plan_apply(
+        &self,
+        d: &Domain,
+        validation_names: &mut BTreeSet<String>,
+        out: &mut Vec<Change>,
+        errors: &mut Vec<PlanError>,
+    ) {
         let target = match d.cdn {
             CdnKind::Cloudfront => match self.plan_cloudfront(d, validation_names, out, errors) {
                 Some(target) => target,
@@ -298,14 +307,17 @@ impl<'a> DomainCx<'a> {
         });
         match asked.map(|a| template::validation_record(d, &a)) {
             None => {
-                let mut r = template::validation_record(d, &RecordSpec {
-                    zone: d.zone.clone(),
-                    name: KNOWN_AFTER_APPLY.into(),
-                    rtype: Cname,
-                    ttl: 0,
-                    values: vec![KNOWN_AFTER_APPLY.into()],
-                    proxied: None,
-                });
+                let mut r = template::validation_record(
+                    d,
+                    &RecordSpec {
+                        zone: d.zone.clone(),
+                        name: KNOWN_AFTER_APPLY.into(),
+                        rtype: Cname,
+                        ttl: 0,
+                        values: vec![KNOWN_AFTER_APPLY.into()],
+                        proxied: None,
+                    },
+                );
                 r.zone = d.zone.clone();
                 out.push(self.change(Part::ValidationRecord, Action::Create, None, Some(Desired::Record(r))));
             }
@@ -326,7 +338,12 @@ impl<'a> DomainCx<'a> {
         let arn = cert.filter(|_| cert_settled).map(|c| c.id.as_str());
         let dist_desired = Desired::Distribution(template::distribution(d, arn));
         if dist.is_none() {
-            if let Some(foreign) = self.inv.distributions.iter().find(|l| matches!(&l.desired, Desired::Distribution(x) if x.aliases.contains(&d.tracking_domain))) {
+            if let Some(foreign) = self
+                .inv
+                .distributions
+                .iter()
+                .find(|l| matches!(&l.desired, Desired::Distribution(x) if x.aliases.contains(&d.tracking_domain)))
+            {
                 errors.push(PlanError::ForeignDistribution {
                     address: Part::Distribution.address(self.key),
                     id: foreign.id.clone(),
@@ -343,9 +360,7 @@ impl<'a> DomainCx<'a> {
     /// when the spec allows one) and the per-host SSL rule. `false` when planning must stop.
     fn plan_cloudflare_edge(&self, d: &Domain, out: &mut Vec<Change>, errors: &mut Vec<PlanError>) -> bool {
         let edge = template::edge_certificate(d);
-        let covering = |l: &&Live| {
-            matches!(&l.desired, Desired::EdgeCertificate(e) if e.zone == edge.zone && e.source == edge.source && e.hosts.is_superset(&edge.hosts))
-        };
+        let covering = |l: &&Live| matches!(&l.desired, Desired::EdgeCertificate(e) if e.zone == edge.zone && e.source == edge.source && e.hosts.is_superset(&edge.hosts));
         match edge.source {
             EdgeCertificateSource::Universal => match self
                 .inv
@@ -361,28 +376,48 @@ impl<'a> DomainCx<'a> {
                 // Proxying the record before Cloudflare serves a certificate for it breaks HTTPS.
                 Some(l) if !serving(l.outputs.status.as_deref()) => {
                     let status = l.outputs.status.clone().unwrap_or_else(|| "unknown".into());
-                    errors.push(PlanError::UniversalNotActive { key: self.key.to_owned(), zone: d.zone.clone(), status });
+                    errors.push(PlanError::UniversalNotActive {
+                        key: self.key.to_owned(),
+                        zone: d.zone.clone(),
+                        status,
+                    });
                     return false;
                 }
                 Some(_) => {}
             },
             EdgeCertificateSource::Advanced if !d.advanced_certificate => {
-                errors.push(PlanError::DeepName { key: self.key.to_owned(), host: d.tracking_domain.clone(), zone: d.zone.clone() });
+                errors.push(PlanError::DeepName {
+                    key: self.key.to_owned(),
+                    host: d.tracking_domain.clone(),
+                    zone: d.zone.clone(),
+                });
                 return false;
             }
             EdgeCertificateSource::Advanced => {
                 let mine = self.res(Part::EdgeCertificate).and_then(|r| r.id.as_ref());
                 // A pack that failed validation or issuance never serves: order a new one.
                 let usable = |l: &Live| !l.outputs.status.as_deref().is_some_and(sslprov_cloudflare::pack_failed);
-                let live = self.inv.edge_certificates.iter().find(|l| covering(l) && usable(l) && mine.is_none_or(|id| &l.id == id));
+                let live = self
+                    .inv
+                    .edge_certificates
+                    .iter()
+                    .find(|l| covering(l) && usable(l) && mine.is_none_or(|id| &l.id == id));
                 self.note(Part::EdgeCertificate, live);
                 if live.is_none() {
-                    out.push(self.change(Part::EdgeCertificate, Action::Create, None, Some(Desired::EdgeCertificate(edge))));
+                    out.push(self.change(
+                        Part::EdgeCertificate,
+                        Action::Create,
+                        None,
+                        Some(Desired::EdgeCertificate(edge)),
+                    ));
                 }
             }
         }
         let want = Desired::ConfigRule(template::config_rule(d));
-        let live = self.inv.config_rules.iter().find(|l| matches!(&l.desired, Desired::ConfigRule(r) if r.zone == d.zone && r.host == d.tracking_domain));
+        let live =
+            self.inv.config_rules.iter().find(
+                |l| matches!(&l.desired, Desired::ConfigRule(r) if r.zone == d.zone && r.host == d.tracking_domain),
+            );
         self.note(Part::ConfigRule, live);
         self.converge(Part::ConfigRule, live, want, out);
         true
@@ -397,13 +432,15 @@ impl<'a> DomainCx<'a> {
             self.note(Part::TrackingRecord, live);
         }
         // Ours: made, adopted, or being made by a run that stopped (then it is not adopted).
-        let ours = self.res(Part::TrackingRecord).is_some_and(|r| r.id.is_some() || r.adopted.is_some() || r.intent.is_some());
+        let ours =
+            self.res(Part::TrackingRecord).is_some_and(|r| r.id.is_some() || r.adopted.is_some() || r.intent.is_some());
         match live {
             None => out.push(self.change(Part::TrackingRecord, Action::Create, None, Some(want))),
             Some(l) if !ours => {
                 let mut c = self.change(Part::TrackingRecord, Action::Update, Some(l), Some(want));
                 c.adopt = true;
-                c.reason = Some("adopts the existing record; it is switched to the CDN last, once the CDN is deployed".into());
+                c.reason =
+                    Some("adopts the existing record; it is switched to the CDN last, once the CDN is deployed".into());
                 out.push(c);
             }
             Some(l) if l.desired != want => {

@@ -10,8 +10,8 @@ mod diff;
 use serde::{Deserialize, Serialize};
 use sslprov_provider::{Desired, Kind};
 
-pub use build::{build, Mode, PlanError, PlanInput};
-pub use diff::{attribute_changes, AttributeChange};
+pub use build::{Mode, PlanError, PlanInput, build};
+pub use diff::{AttributeChange, attribute_changes};
 
 pub const FORMAT_VERSION: &str = "1";
 

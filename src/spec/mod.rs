@@ -66,7 +66,14 @@ impl Spec {
         let mut errors = Vec::new();
         let err = |field: &str, message: String, allowed: Option<&str>| {
             let (line, column) = locs.find(field);
-            SpecError { file: path.to_path_buf(), line, column, field: field.to_owned(), message, allowed: allowed.map(str::to_owned) }
+            SpecError {
+                file: path.to_path_buf(),
+                line,
+                column,
+                field: field.to_owned(),
+                message,
+                allowed: allowed.map(str::to_owned),
+            }
         };
 
         if raw.version != 1 {
@@ -91,19 +98,35 @@ impl Spec {
         for (key, d) in raw.domains {
             let at = |f: &str| format!("domains.{key}.{f}");
             if !valid_key(&key) {
-                errors.push(err(&format!("domains.{key}"), format!("invalid domain key `{key}`"), Some("lower-case letters, digits, `-` and `_`, starting with a letter or digit")));
+                errors.push(err(
+                    &format!("domains.{key}"),
+                    format!("invalid domain key `{key}`"),
+                    Some("lower-case letters, digits, `-` and `_`, starting with a letter or digit"),
+                ));
             }
             let tracking = d.tracking_domain.trim_end_matches('.').to_owned();
             if let Err(m) = check_dns_name(&tracking) {
-                errors.push(err(&at("tracking_domain"), format!("invalid domain name `{}`: {m}", d.tracking_domain), Some(DNS_ALLOWED)));
+                errors.push(err(
+                    &at("tracking_domain"),
+                    format!("invalid domain name `{}`: {m}", d.tracking_domain),
+                    Some(DNS_ALLOWED),
+                ));
                 continue;
             }
             if tracking.split('.').count() < 3 {
-                errors.push(err(&at("tracking_domain"), format!("`{tracking}` is a zone apex; a tracking domain is a subdomain such as url1234.{tracking}"), None));
+                errors.push(err(
+                    &at("tracking_domain"),
+                    format!("`{tracking}` is a zone apex; a tracking domain is a subdomain such as url1234.{tracking}"),
+                    None,
+                ));
                 continue;
             }
             if let Some(first) = seen.insert(tracking.clone(), key.clone()) {
-                errors.push(err(&at("tracking_domain"), format!("tracking domain `{tracking}` is already used by domain `{first}`"), Some("each tracking domain once")));
+                errors.push(err(
+                    &at("tracking_domain"),
+                    format!("tracking domain `{tracking}` is already used by domain `{first}`"),
+                    Some("each tracking domain once"),
+                ));
             }
             let zone = match &d.zone {
                 Some(z) => z.trim_end_matches('.').to_owned(),
@@ -114,7 +137,11 @@ impl Spec {
                 continue;
             }
             if !tracking.ends_with(&format!(".{zone}")) {
-                errors.push(err(&at("zone"), format!("tracking domain `{tracking}` is outside its zone `{zone}`"), Some("a zone that is a parent of the tracking domain")));
+                errors.push(err(
+                    &at("zone"),
+                    format!("tracking domain `{tracking}` is outside its zone `{zone}`"),
+                    Some("a zone that is a parent of the tracking domain"),
+                ));
                 continue;
             }
             let (cluster, region) = match (&d.braze_cluster, &default_cluster) {
@@ -128,7 +155,11 @@ impl Spec {
                 (None, Some((c, r))) => (c.clone(), *r),
                 (None, None) if cluster_reported => continue,
                 (None, None) => {
-                    errors.push(err(&format!("domains.{key}"), "no braze_cluster: set it at the top level or on the domain".into(), Some(CLUSTER_ALLOWED)));
+                    errors.push(err(
+                        &format!("domains.{key}"),
+                        "no braze_cluster: set it at the top level or on the domain".into(),
+                        Some(CLUSTER_ALLOWED),
+                    ));
                     continue;
                 }
             };
@@ -141,11 +172,19 @@ impl Spec {
                     (Some(_), None) => at("cdn"),
                     (None, None) => "defaults.cdn".into(),
                 };
-                errors.push(err(&f, format!("cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `{}`", dns.name()), Some("dns: cloudflare with cdn: cloudflare")));
+                errors.push(err(
+                    &f,
+                    format!("cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `{}`", dns.name()),
+                    Some("dns: cloudflare with cdn: cloudflare"),
+                ));
                 continue;
             }
             if d.advanced_certificate && cdn != CdnKind::Cloudflare {
-                errors.push(err(&at("advanced_certificate"), "advanced_certificate applies to cdn `cloudflare` only".into(), None));
+                errors.push(err(
+                    &at("advanced_certificate"),
+                    "advanced_certificate applies to cdn `cloudflare` only".into(),
+                    None,
+                ));
             }
             domains.insert(
                 key.clone(),

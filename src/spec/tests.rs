@@ -43,13 +43,19 @@ fn resolves_defaults_clusters_and_zones() {
 #[test]
 fn unknown_esp_names_position_field_and_allowed_values() {
     let e = error(&GOOD.replace("esp: sendgrid", "esp: mailgun"));
-    assert_eq!(e, "dir/sslprov.yaml:8:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)");
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:8:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)"
+    );
 }
 
 #[test]
 fn bad_cluster() {
     let e = error(&GOOD.replace("EU-01", "AP-01"));
-    assert_eq!(e, "dir/sslprov.yaml:13:5: domains.beta.braze_cluster: unknown Braze cluster `AP-01` (allowed: US-nn or EU-nn, e.g. US-05, EU-01)");
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:13:5: domains.beta.braze_cluster: unknown Braze cluster `AP-01` (allowed: US-nn or EU-nn, e.g. US-05, EU-01)"
+    );
     let e = error(&GOOD.replace("US-05", "US5"));
     assert!(e.starts_with("dir/sslprov.yaml:2:1: braze_cluster: invalid Braze cluster `US5`"), "{e}");
 }
@@ -68,7 +74,10 @@ fn invalid_domain_name() {
 #[test]
 fn tracking_domain_outside_its_zone() {
     let e = error(&GOOD.replace("zone: acme.com", "zone: acme.org"));
-    assert_eq!(e, "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is outside its zone `acme.org` (allowed: a zone that is a parent of the tracking domain)");
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is outside its zone `acme.org` (allowed: a zone that is a parent of the tracking domain)"
+    );
     // A suffix that is not on a label boundary is outside too.
     assert!(error(&GOOD.replace("zone: acme.com", "zone: cme.com")).contains("outside its zone"));
 }
@@ -76,7 +85,10 @@ fn tracking_domain_outside_its_zone() {
 #[test]
 fn duplicate_tracking_domains() {
     let e = error(&GOOD.replace("click.beta.io", "url1234.acme.com"));
-    assert_eq!(e, "dir/sslprov.yaml:11:5: domains.beta.tracking_domain: tracking domain `url1234.acme.com` is already used by domain `acme` (allowed: each tracking domain once)");
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:11:5: domains.beta.tracking_domain: tracking domain `url1234.acme.com` is already used by domain `acme` (allowed: each tracking domain once)"
+    );
 }
 
 #[test]
@@ -97,13 +109,22 @@ fn missing_field_and_missing_cluster() {
 #[test]
 fn apex_version_and_unsupported_providers() {
     assert!(error(&GOOD.replace("url1234.acme.com", "acme.com")).contains("is a zone apex"));
-    assert!(error(&GOOD.replace("version: 1", "version: 2")).starts_with("dir/sslprov.yaml:1:1: version: unsupported spec version 2"));
+    assert!(
+        error(&GOOD.replace("version: 1", "version: 2"))
+            .starts_with("dir/sslprov.yaml:1:1: version: unsupported spec version 2")
+    );
     let e = error(&GOOD.replace("cdn: cloudfront", "cdn: cloudflare"));
-    assert_eq!(e, "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)");
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)"
+    );
     let ok = parse(&GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: cloudflare, dns: cloudflare }")).unwrap();
     assert_eq!((ok.domains["acme"].cdn, ok.domains["acme"].dns), (CdnKind::Cloudflare, DnsKind::Cloudflare));
     let e = error(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n"));
-    assert!(e.contains("domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only"), "{e}");
+    assert!(
+        e.contains("domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -44,12 +44,14 @@ impl StateFile {
         struct Header {
             version: u32,
         }
-        let header: Header =
-            serde_json::from_slice(&bytes).map_err(|source| StateFileError::Parse { path: self.path.clone(), source })?;
+        let header: Header = serde_json::from_slice(&bytes)
+            .map_err(|source| StateFileError::Parse { path: self.path.clone(), source })?;
         if header.version != STATE_VERSION {
             return Err(StateFileError::Version { path: self.path.clone(), found: header.version });
         }
-        serde_json::from_slice(&bytes).map(Some).map_err(|source| StateFileError::Parse { path: self.path.clone(), source })
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StateFileError::Parse { path: self.path.clone(), source })
     }
 
     /// Writes `state` with its serial incremented.

@@ -31,7 +31,9 @@ impl std::fmt::Display for LockInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("state {path} is locked: {info}\nAnother sslprov run is using it; wait for it, or retry with --lock-timeout")]
+    #[error(
+        "state {path} is locked: {info}\nAnother sslprov run is using it; wait for it, or retry with --lock-timeout"
+    )]
     Held { path: PathBuf, info: LockInfo },
     #[error("state {path} is locked by another process (no lock details could be read)")]
     HeldUnknown { path: PathBuf },
@@ -52,7 +54,8 @@ impl Lock {
         let io = |source| LockError::Io { path: path.clone(), source };
         let state = state_path.to_path_buf();
         let deadline = Instant::now() + timeout;
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -73,7 +76,9 @@ impl Lock {
         let info = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_owned(),
-            holder: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown user".into()),
+            holder: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown user".into()),
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -114,7 +119,11 @@ mod tests {
             LockError::Held { info, .. } => assert_eq!(info, &first.info),
             other => panic!("unexpected {other}"),
         }
-        assert!(err.to_string().contains(&format!("operation `apply`, held by {} (pid {}", first.info.holder, std::process::id())));
+        assert!(err.to_string().contains(&format!(
+            "operation `apply`, held by {} (pid {}",
+            first.info.holder,
+            std::process::id()
+        )));
         drop(first);
         Lock::acquire(&state, "plan", Duration::ZERO).unwrap();
     }

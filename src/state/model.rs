@@ -71,7 +71,8 @@ impl State {
     /// was killed), or a new one derived from lineage, address and serial — so a retried or
     /// resumed create presents the same token and the vendor returns the same object.
     pub fn create_token(&self, address: &str) -> IdempotencyToken {
-        if let Some(Intent { op: Op::Create, token, .. }) = self.resources.get(address).and_then(|r| r.intent.as_ref()) {
+        if let Some(Intent { op: Op::Create, token, .. }) = self.resources.get(address).and_then(|r| r.intent.as_ref())
+        {
             return token.clone();
         }
         let digest = sha2::Sha256::digest(format!("{}/{}/{}", self.lineage, address, self.serial));

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sslprov_provider::{
     BehaviorSpec, CertificateSpec, ConfigRuleSpec, DistributionSpec, EdgeCertificateSource, EdgeCertificateSpec,
-    Forward, OriginSpec, RecordSpec, RecordType, KNOWN_AFTER_APPLY,
+    Forward, KNOWN_AFTER_APPLY, OriginSpec, RecordSpec, RecordType,
 };
 
 use crate::spec::{CdnKind, DnsKind, Domain, Esp, Region};
@@ -153,7 +153,13 @@ fn load<T: serde::de::DeserializeOwned>(i: usize) -> T {
 
 pub fn templates() -> &'static Templates {
     static T: OnceLock<Templates> = OnceLock::new();
-    T.get_or_init(|| Templates { sendgrid: load(0), sparkpost: load(1), ses: load(2), cloudfront: load(3), cloudflare: load(4) })
+    T.get_or_init(|| Templates {
+        sendgrid: load(0),
+        sparkpost: load(1),
+        ses: load(2),
+        cloudfront: load(3),
+        cloudflare: load(4),
+    })
 }
 
 impl Templates {
@@ -308,7 +314,10 @@ mod tests {
             let d = distribution(&domain(esp, Region::Us), Some("arn:aws:acm:us-east-1:1:certificate/x"));
             assert_eq!(d.aliases, set(&["url1234.acme.com"]));
             assert_eq!(d.certificate_arn, "arn:aws:acm:us-east-1:1:certificate/x");
-            assert_eq!((d.ssl_support_method.as_str(), d.minimum_protocol_version.as_str()), ("sni-only", "TLSv1.2_2021"));
+            assert_eq!(
+                (d.ssl_support_method.as_str(), d.minimum_protocol_version.as_str()),
+                ("sni-only", "TLSv1.2_2021")
+            );
             assert_eq!(d.behavior.viewer_protocol_policy, "allow-all", "old http:// links must keep working");
             assert_eq!(d.origin.custom_headers["X-Forwarded-Host"], "url1234.acme.com");
             assert_eq!(d.origin.ssl_protocols, set(&["TLSv1.2"]));
@@ -321,7 +330,10 @@ mod tests {
         assert_eq!(d.origin.domain_name, "sendgrid.net");
         assert_eq!(d.origin.protocol_policy, "https-only");
         assert_eq!(d.behavior.forward_headers, set(&["*"]));
-        assert_eq!((d.behavior.forward_query_strings.clone(), d.behavior.forward_cookies.clone()), (Forward::All, Forward::All));
+        assert_eq!(
+            (d.behavior.forward_query_strings.clone(), d.behavior.forward_cookies.clone()),
+            (Forward::All, Forward::All)
+        );
         assert_eq!((d.behavior.min_ttl, d.behavior.default_ttl, d.behavior.max_ttl), (0, 0, 0));
         assert_eq!(d.certificate_arn, KNOWN_AFTER_APPLY);
     }
@@ -346,7 +358,10 @@ mod tests {
         assert_eq!(us.origin.domain_name, "r.us-east-1.awstrack.me");
         assert_eq!(eu.origin.domain_name, "r.eu-central-1.awstrack.me");
         assert_eq!(us.behavior.forward_headers, set(&["*"]));
-        assert_eq!((us.behavior.forward_query_strings.clone(), us.behavior.forward_cookies.clone()), (Forward::All, Forward::None));
+        assert_eq!(
+            (us.behavior.forward_query_strings.clone(), us.behavior.forward_cookies.clone()),
+            (Forward::All, Forward::None)
+        );
     }
 
     #[test]
@@ -367,7 +382,10 @@ mod tests {
         assert_eq!(edge_certificate(&d).source, EdgeCertificateSource::Universal);
         d.tracking_domain = "url1234.email.acme.com".into();
         let deep = edge_certificate(&d);
-        assert_eq!((deep.source, deep.hosts), (EdgeCertificateSource::Advanced, set(&["acme.com", "url1234.email.acme.com"])));
+        assert_eq!(
+            (deep.source, deep.hosts),
+            (EdgeCertificateSource::Advanced, set(&["acme.com", "url1234.email.acme.com"]))
+        );
         assert_eq!(config_rule(&d).ssl, "full");
         // CloudFront with DNS at Cloudflare: DNS-only records.
         d.cdn = CdnKind::Cloudfront;
@@ -379,6 +397,9 @@ mod tests {
     #[test]
     fn tracking_record_points_at_the_cdn() {
         let r = tracking_record(&domain(Esp::Ses, Region::Us), Some("d1.cloudfront.net"));
-        assert_eq!((r.name.as_str(), r.rtype, r.values.clone()), ("url1234.acme.com", RecordType::Cname, vec!["d1.cloudfront.net".to_string()]));
+        assert_eq!(
+            (r.name.as_str(), r.rtype, r.values.clone()),
+            ("url1234.acme.com", RecordType::Cname, vec!["d1.cloudfront.net".to_string()])
+        );
     }
 }

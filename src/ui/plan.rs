@@ -5,12 +5,13 @@ use std::fmt::Write;
 use serde_json::Value;
 use sslprov_provider::KNOWN_AFTER_APPLY;
 
-use crate::plan::{attribute_changes, Action, Change, Mode, Plan};
+use crate::plan::{Action, Change, Mode, Plan, attribute_changes};
 
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::new();
     for r in &plan.recovered {
-        let _ = writeln!(out, "Recovered: {} is {} (made by an interrupted run; apply records it)", r.address, r.live.id);
+        let _ =
+            writeln!(out, "Recovered: {} is {} (made by an interrupted run; apply records it)", r.address, r.live.id);
     }
     if !plan.recovered.is_empty() {
         out.push('\n');
@@ -34,7 +35,11 @@ pub fn render_plan(plan: &Plan) -> String {
         out.push('\n');
     }
     let s = &plan.summary;
-    let _ = write!(out, "\nPlan: {} to add, {} to change, {} to replace, {} to destroy", s.add, s.change, s.replace, s.destroy);
+    let _ = write!(
+        out,
+        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy",
+        s.add, s.change, s.replace, s.destroy
+    );
     if s.forget > 0 {
         let _ = write!(out, ", {} to forget", s.forget);
     }
@@ -75,7 +80,8 @@ fn render_change(out: &mut String, c: &Change) {
                 let _ = writeln!(out, "      {sym} {:width$} = {text}", a.path);
             }
             if c.before.is_some() {
-                let total = c.after.as_ref().map(|d| leaf_count(&serde_json::to_value(d).expect("serializes"))).unwrap_or(0);
+                let total =
+                    c.after.as_ref().map(|d| leaf_count(&serde_json::to_value(d).expect("serializes"))).unwrap_or(0);
                 let hidden = total.saturating_sub(changes.len() + 1);
                 if hidden > 0 {
                     let _ = writeln!(out, "        # ({hidden} unchanged attributes hidden)");

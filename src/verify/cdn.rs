@@ -13,7 +13,10 @@ pub fn is_error_page(cdn: CdnKind, status: u16, headers: &HeaderMap) -> bool {
         CdnKind::Cloudfront => header("x-cache").contains("error from cloudfront"),
         // Cloudflare's own errors are its 52x codes, or 5xx pages it serves as `server: cloudflare`
         // without an origin answer; origin errors pass through with the origin's status.
-        CdnKind::Cloudflare => (520..=530).contains(&status) || (status >= 500 && header("server") == "cloudflare" && !headers.contains_key("cf-cache-status")),
+        CdnKind::Cloudflare => {
+            (520..=530).contains(&status)
+                || (status >= 500 && header("server") == "cloudflare" && !headers.contains_key("cf-cache-status"))
+        }
     }
 }
 
@@ -45,6 +48,8 @@ pub fn error_fix(cdn: CdnKind, status: u16) -> String {
 pub fn overwrites_forwarded_host(cdn: CdnKind) -> Result<&'static str, &'static str> {
     match cdn {
         CdnKind::Cloudfront => Ok("CloudFront replaces it with the distribution's origin header X-Forwarded-Host"),
-        CdnKind::Cloudflare => Err("Cloudflare passes a client's X-Forwarded-Host through to the origin and adds none (esp-cdn-facts §1.2)"),
+        CdnKind::Cloudflare => Err(
+            "Cloudflare passes a client's X-Forwarded-Host through to the origin and adds none (esp-cdn-facts §1.2)",
+        ),
     }
 }

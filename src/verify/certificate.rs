@@ -25,7 +25,8 @@ pub struct Leaf {
 
 impl Leaf {
     pub fn parse(der: &[u8]) -> Result<Leaf, String> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("cannot parse the certificate: {e}"))?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(der).map_err(|e| format!("cannot parse the certificate: {e}"))?;
         let names = match cert.subject_alternative_name() {
             Ok(Some(san)) => san
                 .value
@@ -68,7 +69,9 @@ pub fn covers(pattern: &str, host: &str) -> bool {
     }
     match pattern.strip_prefix("*.") {
         // `*.com` would cover a whole TLD; no authority issues that and no client accepts it.
-        Some(parent) if parent.contains('.') => host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+        Some(parent) if parent.contains('.') => {
+            host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent)
+        }
         _ => false,
     }
 }
@@ -83,7 +86,11 @@ pub fn days_left(not_after: i64, now: i64) -> i64 {
 }
 
 pub fn rfc3339(unix: i64) -> String {
-    let t = if unix >= 0 { SystemTime::UNIX_EPOCH + Duration::from_secs(unix.unsigned_abs()) } else { SystemTime::UNIX_EPOCH };
+    let t = if unix >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(unix.unsigned_abs())
+    } else {
+        SystemTime::UNIX_EPOCH
+    };
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -96,7 +103,11 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
         leaf.names.join(", ")
     };
     let covered = leaf.names.iter().any(|n| covers(n, host));
-    let mut saw = if covered { format!("covers {host} (names: {names})") } else { format!("does not cover {host} (names: {names})") };
+    let mut saw = if covered {
+        format!("covers {host} (names: {names})")
+    } else {
+        format!("does not cover {host} (names: {names})")
+    };
     if !covered {
         if let Some(w) = leaf.names.iter().find(|n| n.starts_with("*.") && host.ends_with(&n[1..])) {
             saw.push_str(&format!(": a wildcard covers one level only, and {w} is two or more levels above {host}"));
@@ -125,7 +136,9 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
         Check::warn(
             CheckKind::Certificate,
             saw,
-            format!("renewal looks stuck (ACM renews from 60 days ahead): check the certificate's validation record with `sslprov plan`; under {WARN_DAYS} days is a warning, expiry breaks every link"),
+            format!(
+                "renewal looks stuck (ACM renews from 60 days ahead): check the certificate's validation record with `sslprov plan`; under {WARN_DAYS} days is a warning, expiry breaks every link"
+            ),
         )
     } else {
         Check::pass(CheckKind::Certificate, saw)
@@ -188,7 +201,10 @@ mod tests {
         assert_eq!(wrong.status, Status::Fail);
         assert!(wrong.saw.starts_with("does not cover url1234.acme.com (names: other.example.com)"), "{wrong:?}");
         let deep = judge(&leaf(&["*.acme.com"], 90), "url1234.click.acme.com", NOW);
-        assert!(deep.saw.contains("a wildcard covers one level only, and *.acme.com is two or more levels above"), "{deep:?}");
+        assert!(
+            deep.saw.contains("a wildcard covers one level only, and *.acme.com is two or more levels above"),
+            "{deep:?}"
+        );
         assert_eq!(judge(&leaf(&["*.acme.com"], 90), "url1234.acme.com", NOW).status, Status::Pass);
     }
 }

@@ -5,11 +5,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::NetError;
-use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::NetError;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::report::{Check, CheckKind};
 use crate::spec::{CdnKind, Domain, Esp};
@@ -24,7 +24,10 @@ pub fn resolver(nameserver: Option<SocketAddr>, timeout: Duration) -> Result<Tok
                 c
             });
             let server = NameServerConfig::new(addr.ip(), true, connections.to_vec());
-            TokioResolver::builder_with_config(ResolverConfig::from_name_servers(vec![server]), TokioRuntimeProvider::default())
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(vec![server]),
+                TokioRuntimeProvider::default(),
+            )
         }
         None => TokioResolver::builder_tokio()?,
     };
@@ -104,35 +107,55 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
             "run `sslprov apply`: it points the CNAME at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
             d.zone
         ),
-        None => "run `sslprov apply`: it makes the certificate and distribution, then points the CNAME at the distribution".into(),
+        None => {
+            "run `sslprov apply`: it makes the certificate and distribution, then points the CNAME at the distribution"
+                .into()
+        }
     };
     match answer {
         Answer::Cname(target) => {
             if let Some((_, esp)) = esp_target(target) {
                 return Check::fail(
                     CheckKind::Dns,
-                    format!("CNAME → {target}: still points to the ESP ({esp}), not the CDN (the runbook's \"points to the ESP\" case): links bypass the CDN, so HTTPS cannot work"),
+                    format!(
+                        "CNAME → {target}: still points to the ESP ({esp}), not the CDN (the runbook's \"points to the ESP\" case): links bypass the CDN, so HTTPS cannot work"
+                    ),
                     apply,
                 );
             }
             match endpoint {
-                Some(e) if normal(e) == *target => Check::pass(CheckKind::Dns, format!("CNAME → {target} (the distribution)")),
-                Some(e) => Check::fail(CheckKind::Dns, format!("CNAME → {target}, not the distribution {e}"), format!("`sslprov plan` shows the drift; {apply}")),
-                None => Check::fail(CheckKind::Dns, format!("CNAME → {target}, and the state records no distribution for {name}"), apply),
+                Some(e) if normal(e) == *target => {
+                    Check::pass(CheckKind::Dns, format!("CNAME → {target} (the distribution)"))
+                }
+                Some(e) => Check::fail(
+                    CheckKind::Dns,
+                    format!("CNAME → {target}, not the distribution {e}"),
+                    format!("`sslprov plan` shows the drift; {apply}"),
+                ),
+                None => Check::fail(
+                    CheckKind::Dns,
+                    format!("CNAME → {target}, and the state records no distribution for {name}"),
+                    apply,
+                ),
             }
         }
         Answer::Addresses(addrs) => {
             let list = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             match endpoint {
-                Some(e) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => {
-                    Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME (a Route 53 alias): the addresses of {e}"))
-                }
+                Some(e) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => Check::pass(
+                    CheckKind::Dns,
+                    format!("A/AAAA {list} and no CNAME (a Route 53 alias): the addresses of {e}"),
+                ),
                 Some(e) => Check::warn(
                     CheckKind::Dns,
                     format!("A/AAAA {list} and no CNAME, none of them an address of {e}"),
                     format!("if the record is a Route 53 alias, check that it targets {e}; otherwise {apply}"),
                 ),
-                None => Check::fail(CheckKind::Dns, format!("A/AAAA {list} and no CNAME, and the state records no distribution for {name}"), apply),
+                None => Check::fail(
+                    CheckKind::Dns,
+                    format!("A/AAAA {list} and no CNAME, and the state records no distribution for {name}"),
+                    apply,
+                ),
             }
         }
         Answer::NxDomain => Check::fail(
@@ -140,8 +163,14 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
             format!("NXDOMAIN: {name} does not exist"),
             format!("check that the zone {} is delegated to its DNS host; {apply}", d.zone),
         ),
-        Answer::NoRecords => Check::fail(CheckKind::Dns, format!("{name} exists but has no CNAME, A or AAAA record"), apply),
-        Answer::Error(e) => Check::fail(CheckKind::Dns, format!("the lookup failed: {e}"), "check that the name server is reachable (`--nameserver` picks another)"),
+        Answer::NoRecords => {
+            Check::fail(CheckKind::Dns, format!("{name} exists but has no CNAME, A or AAAA record"), apply)
+        }
+        Answer::Error(e) => Check::fail(
+            CheckKind::Dns,
+            format!("the lookup failed: {e}"),
+            "check that the name server is reachable (`--nameserver` picks another)",
+        ),
     }
 }
 
@@ -157,14 +186,30 @@ fn judge_proxied(d: &Domain, answer: &Answer) -> Check {
         Answer::Cname(target) => match esp_target(target) {
             Some((_, esp)) => Check::fail(
                 CheckKind::Dns,
-                format!("CNAME → {target}: still points to the ESP ({esp}) unproxied, not through Cloudflare (the runbook's \"points to the ESP\" case)"),
+                format!(
+                    "CNAME → {target}: still points to the ESP ({esp}) unproxied, not through Cloudflare (the runbook's \"points to the ESP\" case)"
+                ),
                 apply,
             ),
-            None => Check::fail(CheckKind::Dns, format!("CNAME → {target}: the record is not proxied by Cloudflare"), apply),
+            None => {
+                Check::fail(CheckKind::Dns, format!("CNAME → {target}: the record is not proxied by Cloudflare"), apply)
+            }
         },
-        Answer::NxDomain => Check::fail(CheckKind::Dns, format!("NXDOMAIN: {} does not exist", d.tracking_domain), format!("check that the zone {} is on Cloudflare; {apply}", d.zone)),
-        Answer::NoRecords => Check::fail(CheckKind::Dns, format!("{} exists but has no CNAME, A or AAAA record", d.tracking_domain), apply),
-        Answer::Error(e) => Check::fail(CheckKind::Dns, format!("the lookup failed: {e}"), "check that the name server is reachable (`--nameserver` picks another)"),
+        Answer::NxDomain => Check::fail(
+            CheckKind::Dns,
+            format!("NXDOMAIN: {} does not exist", d.tracking_domain),
+            format!("check that the zone {} is on Cloudflare; {apply}", d.zone),
+        ),
+        Answer::NoRecords => Check::fail(
+            CheckKind::Dns,
+            format!("{} exists but has no CNAME, A or AAAA record", d.tracking_domain),
+            apply,
+        ),
+        Answer::Error(e) => Check::fail(
+            CheckKind::Dns,
+            format!("the lookup failed: {e}"),
+            "check that the name server is reachable (`--nameserver` picks another)",
+        ),
     }
 }
 
@@ -216,7 +261,10 @@ mod tests {
         let ip: IpAddr = "104.16.0.1".parse().unwrap();
         assert_eq!(judge(&d, None, &Answer::Addresses(vec![ip]), &[]).status, Status::Pass);
         let esp = judge(&d, None, &Answer::Cname("spgo.io".into()), &[]);
-        assert!(esp.status == Status::Fail && esp.saw.contains("still points to the ESP (SparkPost) unproxied"), "{esp:?}");
+        assert!(
+            esp.status == Status::Fail && esp.saw.contains("still points to the ESP (SparkPost) unproxied"),
+            "{esp:?}"
+        );
     }
 
     #[test]

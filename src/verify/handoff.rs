@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::report::{cdn_name, CertificateInfo, Check, Verification};
+use super::report::{CertificateInfo, Check, Verification, cdn_name};
 use crate::spec::{CdnKind, Esp, Spec};
 use crate::template::templates;
 
@@ -75,7 +75,12 @@ pub fn build(spec: &Spec, v: &Verification) -> Handoff {
                     None => format!("{}: {}", c.check.name(), c.saw),
                 })
                 .collect();
-            not_ready.push(NotReady { key: d.key.clone(), tracking_domain: d.tracking_domain.clone(), esp: d.esp, why });
+            not_ready.push(NotReady {
+                key: d.key.clone(),
+                tracking_domain: d.tracking_domain.clone(),
+                esp: d.esp,
+                why,
+            });
         }
     }
     Handoff { verified_at: v.checked_at.clone(), ready, not_ready }
@@ -108,7 +113,11 @@ pub fn render_markdown(h: &Handoff) -> String {
     if h.ready.is_empty() {
         out.push_str("No domain is ready for SSL click tracking yet.\n");
     } else {
-        let _ = writeln!(out, "Please turn on SSL click tracking for the domain(s) below. Each was verified end to end at {}.\n", h.verified_at);
+        let _ = writeln!(
+            out,
+            "Please turn on SSL click tracking for the domain(s) below. Each was verified end to end at {}.\n",
+            h.verified_at
+        );
     }
     for d in &h.ready {
         let _ = writeln!(out, "## {}\n", d.tracking_domain);
@@ -126,7 +135,14 @@ pub fn render_markdown(h: &Handoff) -> String {
             }
         }
         if let Some(c) = &d.certificate {
-            let _ = writeln!(out, "- Certificate: {} — expires {} ({} days left), issued by {}", c.names.join(", "), c.not_after, c.days_left, c.issuer);
+            let _ = writeln!(
+                out,
+                "- Certificate: {} — expires {} ({} days left), issued by {}",
+                c.names.join(", "),
+                c.not_after,
+                c.days_left,
+                c.issuer
+            );
         }
         out.push_str("- Verification:\n");
         for c in &d.evidence {

@@ -28,7 +28,9 @@ pub fn reflected(forged: &str, answer: &Fetched) -> Option<String> {
 
 pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetched, probe: &Fetched) -> Check {
     let seen = match reflected(forged, probe) {
-        Some(place) => Some(format!("the forged X-Forwarded-Host {forged} reached the origin: it came back in {place}")),
+        Some(place) => {
+            Some(format!("the forged X-Forwarded-Host {forged} reached the origin: it came back in {place}"))
+        }
         None if probe.status != baseline.status => Some(format!(
             "the answer changed with a forged X-Forwarded-Host ({} → {}): the forged value reached the origin",
             baseline.status, probe.status
@@ -38,15 +40,29 @@ pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetch
     match (cdn::overwrites_forwarded_host(cdn), seen) {
         (Ok(how), None) => Check::pass(
             CheckKind::HostHeader,
-            format!("a forged X-Forwarded-Host changed nothing ({} both ways, not reflected): {how} ({tracking_domain})", probe.status),
+            format!(
+                "a forged X-Forwarded-Host changed nothing ({} both ways, not reflected): {how} ({tracking_domain})",
+                probe.status
+            ),
         ),
         (Ok(_), Some(seen)) => Check::fail(
             CheckKind::HostHeader,
             seen,
-            format!("CloudFront overwrites a client's X-Forwarded-Host only with an origin custom header X-Forwarded-Host: {tracking_domain} on the distribution; `sslprov apply` restores it (gotcha 10)"),
+            format!(
+                "CloudFront overwrites a client's X-Forwarded-Host only with an origin custom header X-Forwarded-Host: {tracking_domain} on the distribution; `sslprov apply` restores it (gotcha 10)"
+            ),
         ),
-        (Err(what), None) => Check::pass(CheckKind::HostHeader, format!("a forged X-Forwarded-Host changed nothing and was not reflected; note: {what}")),
-        (Err(what), Some(seen)) => Check::warn(CheckKind::HostHeader, seen, format!("{what}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value")),
+        (Err(what), None) => Check::pass(
+            CheckKind::HostHeader,
+            format!("a forged X-Forwarded-Host changed nothing and was not reflected; note: {what}"),
+        ),
+        (Err(what), Some(seen)) => Check::warn(
+            CheckKind::HostHeader,
+            seen,
+            format!(
+                "{what}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value"
+            ),
+        ),
     }
 }
 
@@ -54,8 +70,8 @@ pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetch
 mod tests {
     use super::*;
     use crate::verify::report::Status;
-    use hyper::header::HeaderValue;
     use hyper::HeaderMap;
+    use hyper::header::HeaderValue;
 
     fn answer(status: u16, echo: &str) -> Fetched {
         let mut headers = HeaderMap::new();
@@ -70,7 +86,8 @@ mod tests {
         let base = answer(302, "url1234.acme.com");
         let ok = judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(302, "url1234.acme.com"));
         assert_eq!(ok.status, Status::Pass, "{ok:?}");
-        let echoed = judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(302, &forged.to_uppercase()));
+        let echoed =
+            judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(302, &forged.to_uppercase()));
         assert_eq!(echoed.status, Status::Fail);
         assert!(echoed.saw.contains("came back in the response header x-echo-forwarded-host"), "{echoed:?}");
         let changed = judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(404, "x"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use hyper::header::{HeaderValue, HOST, USER_AGENT};
+use hyper::header::{HOST, HeaderValue, USER_AGENT};
 use hyper::{HeaderMap, Request};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -52,9 +52,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let attempt = async {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
         let driver = tokio::spawn(conn);
-        let mut req = Request::get(path).header(HOST, host).header(USER_AGENT, concat!("sslprov/", env!("CARGO_PKG_VERSION"), " verify"));
+        let mut req = Request::get(path)
+            .header(HOST, host)
+            .header(USER_AGENT, concat!("sslprov/", env!("CARGO_PKG_VERSION"), " verify"));
         for (name, value) in extra {
             req = req.header(*name, HeaderValue::from_str(value).map_err(|e| e.to_string())?);
         }
@@ -76,7 +79,9 @@ where
         driver.abort();
         Ok(Fetched { status: parts.status.as_u16(), headers: parts.headers, body: kept })
     };
-    tokio::time::timeout(timeout, attempt).await.unwrap_or_else(|_| Err(format!("no answer within {}", humantime::format_duration(timeout))))
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {}", humantime::format_duration(timeout))))
 }
 
 /// Whether `answer` to `GET path` is the ESP's, through `cdn`. `Err` carries what is wrong and
@@ -85,7 +90,10 @@ pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, St
     let t = templates().esp(esp);
     let expect = &t.verify.answer;
     if cdn::is_error_page(cdn, answer.status, &answer.headers) {
-        return Err((format!("the CDN's own error page, not {}: {}", t.name, answer.summary()), cdn::error_fix(cdn, answer.status)));
+        return Err((
+            format!("the CDN's own error page, not {}: {}", t.name, answer.summary()),
+            cdn::error_fix(cdn, answer.status),
+        ));
     }
     let body = String::from_utf8_lossy(&answer.body);
     if let Some(w) = expect.wrong.iter().find(|w| body.contains(&w.body_contains)) {
@@ -104,7 +112,10 @@ pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, St
         }
         return Err((
             format!("{}, where {} answers {}", answer.summary(), t.name, want.join(" with ")),
-            format!("the request reached something other than {}: check that the distribution's origin is {}'s (`sslprov plan` shows drift)", t.name, t.name),
+            format!(
+                "the request reached something other than {}: check that the distribution's origin is {}'s (`sslprov plan` shows drift)",
+                t.name, t.name
+            ),
         ));
     }
     if answer.status >= 500 {
@@ -117,7 +128,13 @@ pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, St
 }
 
 /// One check from the answers on each path (`Err`: no answer at all).
-pub fn check(kind: CheckKind, esp: Esp, cdn: CdnKind, host: &str, answers: &[(String, Result<Fetched, String>)]) -> Check {
+pub fn check(
+    kind: CheckKind,
+    esp: Esp,
+    cdn: CdnKind,
+    host: &str,
+    answers: &[(String, Result<Fetched, String>)],
+) -> Check {
     let scheme = if kind == CheckKind::Http { "http" } else { "https" };
     let mut saw = Vec::new();
     let mut fixes = Vec::new();
@@ -187,19 +204,40 @@ mod tests {
 
     #[test]
     fn a_cdn_redirect_of_plain_http_to_https_is_a_warning() {
-        let redirect = answer(301, &[("location", "https://url1.acme.com/f/a"), ("x-cache", "Redirect from cloudfront")], "");
-        let c = check(CheckKind::Http, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(redirect.clone()))]);
+        let redirect =
+            answer(301, &[("location", "https://url1.acme.com/f/a"), ("x-cache", "Redirect from cloudfront")], "");
+        let c = check(
+            CheckKind::Http,
+            Esp::Sparkpost,
+            CdnKind::Cloudfront,
+            "url1.acme.com",
+            &[("/f/a".into(), Ok(redirect.clone()))],
+        );
         assert_eq!(c.status, crate::verify::Status::Warn, "{c:?}");
-        let elsewhere = answer(301, &[("location", "https://evil.example/"), ("x-cache", "Redirect from cloudfront")], "");
-        let c = check(CheckKind::Http, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(elsewhere))]);
+        let elsewhere =
+            answer(301, &[("location", "https://evil.example/"), ("x-cache", "Redirect from cloudfront")], "");
+        let c = check(
+            CheckKind::Http,
+            Esp::Sparkpost,
+            CdnKind::Cloudfront,
+            "url1.acme.com",
+            &[("/f/a".into(), Ok(elsewhere))],
+        );
         assert_eq!(c.status, crate::verify::Status::Fail, "{c:?}");
-        let c = check(CheckKind::Https, Esp::Sparkpost, CdnKind::Cloudfront, "url1.acme.com", &[("/f/a".into(), Ok(redirect))]);
+        let c = check(
+            CheckKind::Https,
+            Esp::Sparkpost,
+            CdnKind::Cloudfront,
+            "url1.acme.com",
+            &[("/f/a".into(), Ok(redirect))],
+        );
         assert_eq!(c.status, crate::verify::Status::Fail, "only plain HTTP may be redirected: {c:?}");
     }
 
     #[test]
     fn sendgrid_bad_hostname_means_host_is_not_forwarded() {
-        let (what, fix) = judge(Esp::Sendgrid, CdnKind::Cloudfront, &answer(400, &[], "Bad Hostname in Link")).unwrap_err();
+        let (what, fix) =
+            judge(Esp::Sendgrid, CdnKind::Cloudfront, &answer(400, &[], "Bad Hostname in Link")).unwrap_err();
         assert!(what.contains("Bad Hostname in Link"));
         assert!(fix.contains("forward Host"), "{fix}");
     }

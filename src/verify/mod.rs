@@ -4,8 +4,8 @@
 //!
 //! Resolver, trust roots and ports are options, so the same code runs against test servers.
 
-pub mod certificate;
 pub mod cdn;
+pub mod certificate;
 pub mod dns;
 pub mod handoff;
 pub mod host_header;
@@ -60,7 +60,11 @@ pub struct Probe {
 
 impl Probe {
     pub fn new(options: Options) -> Result<Probe, SetupError> {
-        Ok(Probe { resolver: dns::resolver(options.nameserver, options.timeout)?, tls: tls::Tls::new(options.ca_file.as_deref())?, options })
+        Ok(Probe {
+            resolver: dns::resolver(options.nameserver, options.timeout)?,
+            tls: tls::Tls::new(options.ca_file.as_deref())?,
+            options,
+        })
     }
 
     /// The DNS, TLS, certificate, HTTPS, HTTP and Host-header checks of one domain, in that
@@ -91,7 +95,11 @@ impl Probe {
             if dns_failed {
                 report.push(Check::skip(CheckKind::Tls, why.clone()));
             } else {
-                report.push(Check::fail(CheckKind::Tls, why.clone(), "the CNAME chain ends without an address: check that the CDN endpoint resolves"));
+                report.push(Check::fail(
+                    CheckKind::Tls,
+                    why.clone(),
+                    "the CNAME chain ends without an address: check that the CDN endpoint resolves",
+                ));
             }
             for kind in [CheckKind::Certificate, CheckKind::Https, CheckKind::Http, CheckKind::HostHeader] {
                 report.push(Check::skip(kind, why.clone()));
@@ -130,7 +138,11 @@ impl Probe {
                 let probe = self.get_https(https, host, path, &[("x-forwarded-host", forged.as_str())]).await;
                 report.push(match probe {
                     Ok(probe) => host_header::judge(d.cdn, host, &forged, baseline, &probe),
-                    Err(e) => Check::fail(CheckKind::HostHeader, format!("no answer to a request with a forged X-Forwarded-Host: {e}"), "check the CDN answers such requests like any other"),
+                    Err(e) => Check::fail(
+                        CheckKind::HostHeader,
+                        format!("no answer to a request with a forged X-Forwarded-Host: {e}"),
+                        "check the CDN answers such requests like any other",
+                    ),
                 });
             }
             _ => report.push(Check::skip(CheckKind::HostHeader, "not tried: needs an HTTPS answer to compare with")),
@@ -138,7 +150,13 @@ impl Probe {
         report
     }
 
-    async fn get_https(&self, addr: SocketAddr, host: &str, path: &str, extra: &[(&str, &str)]) -> Result<http::Fetched, String> {
+    async fn get_https(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<http::Fetched, String> {
         let stream = self.tls.connect(addr, host, self.options.timeout).await?;
         http::get(stream, host, path, extra, self.options.timeout).await
     }
@@ -158,5 +176,7 @@ fn pick(addresses: &[IpAddr]) -> Option<IpAddr> {
 }
 
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -166,7 +166,16 @@ pub fn render(v: &Verification) -> String {
             (crate::spec::CdnKind::Cloudflare, None) => "proxied",
             (_, None) => "no endpoint in the state",
         };
-        let _ = writeln!(out, "{} {}  ({}, {}, {} {})", d.key, d.tracking_domain, esp.name, d.braze_cluster, cdn_name(d.cdn), endpoint);
+        let _ = writeln!(
+            out,
+            "{} {}  ({}, {}, {} {})",
+            d.key,
+            d.tracking_domain,
+            esp.name,
+            d.braze_cluster,
+            cdn_name(d.cdn),
+            endpoint
+        );
         for c in &d.checks {
             let _ = writeln!(out, "  {} {:<12} {}", c.status.symbol(), c.check.name(), c.saw);
             if let Some(fix) = &c.fix {

@@ -15,7 +15,11 @@ pub fn endpoint(state: Option<&State>, key: &str) -> Option<String> {
 /// held, …).
 pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&Plan, &str>) -> Check {
     let Some(state) = state else {
-        return Check::fail(CheckKind::State, format!("no state at {state_path}: sslprov has not applied this spec"), "run `sslprov apply`");
+        return Check::fail(
+            CheckKind::State,
+            format!("no state at {state_path}: sslprov has not applied this spec"),
+            "run `sslprov apply`",
+        );
     };
     let mine: Vec<_> = state.resources.iter().filter(|(_, r)| r.domain == key).collect();
     if mine.is_empty() {
@@ -23,15 +27,34 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
     }
     if let Some((address, r)) = mine.iter().find(|(_, r)| r.intent.is_some()) {
         let started = r.intent.as_ref().map_or("", |i| i.started.as_str());
-        return Check::fail(CheckKind::State, format!("an interrupted run left {address} unfinished (since {started})"), "run `sslprov apply` to finish it");
+        return Check::fail(
+            CheckKind::State,
+            format!("an interrupted run left {address} unfinished (since {started})"),
+            "run `sslprov apply` to finish it",
+        );
     }
     let plan = match plan {
         Ok(p) => p,
-        Err(why) => return Check::fail(CheckKind::State, format!("cannot compare the state with the cloud: {why}"), "check the cloud credentials and network; the other checks do not need them"),
+        Err(why) => {
+            return Check::fail(
+                CheckKind::State,
+                format!("cannot compare the state with the cloud: {why}"),
+                "check the cloud credentials and network; the other checks do not need them",
+            );
+        }
     };
-    let recovered: Vec<&str> = plan.recovered.iter().filter(|r| r.address.starts_with(&format!("{key}."))).map(|r| r.address.as_str()).collect();
+    let recovered: Vec<&str> = plan
+        .recovered
+        .iter()
+        .filter(|r| r.address.starts_with(&format!("{key}.")))
+        .map(|r| r.address.as_str())
+        .collect();
     if !recovered.is_empty() {
-        return Check::fail(CheckKind::State, format!("an interrupted run made {} without recording it", recovered.join(", ")), "run `sslprov apply` to record it");
+        return Check::fail(
+            CheckKind::State,
+            format!("an interrupted run made {} without recording it", recovered.join(", ")),
+            "run `sslprov apply` to record it",
+        );
     }
     let changes: Vec<String> = plan
         .changes
@@ -58,7 +81,10 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
             "`sslprov plan` shows the difference; `sslprov apply` makes the cloud match",
         );
     }
-    Check::pass(CheckKind::State, format!("state serial {} matches the cloud: {} resources, no pending step, no drift", state.serial, mine.len()))
+    Check::pass(
+        CheckKind::State,
+        format!("state serial {} matches the cloud: {} resources, no pending step, no drift", state.serial, mine.len()),
+    )
 }
 
 #[cfg(test)]
@@ -82,7 +108,11 @@ mod tests {
                 id: Some("E1".into()),
                 desired: None,
                 outputs,
-                intent: intent.then(|| Intent { op: Op::Update, token: IdempotencyToken("t".into()), started: "2026-01-01T00:00:00Z".into() }),
+                intent: intent.then(|| Intent {
+                    op: Op::Update,
+                    token: IdempotencyToken("t".into()),
+                    started: "2026-01-01T00:00:00Z".into(),
+                }),
                 adopted: None,
                 deposed: Vec::new(),
             },
@@ -133,8 +163,15 @@ mod tests {
             deposed: false,
         };
         let other = Change { domain: "beta".into(), address: "beta.distribution".into(), ..drift.clone() };
-        assert_eq!(judge("acme", "s", Some(&s), Ok(&plan(vec![other.clone()]))).status, Status::Pass, "another domain's change");
+        assert_eq!(
+            judge("acme", "s", Some(&s), Ok(&plan(vec![other.clone()]))).status,
+            Status::Pass,
+            "another domain's change"
+        );
         let d = judge("acme", "s", Some(&s), Ok(&plan(vec![drift, other])));
-        assert_eq!(d.saw, "the cloud does not match the state: acme.distribution would be updated (changed outside sslprov)");
+        assert_eq!(
+            d.saw,
+            "the cloud does not match the state: acme.distribution would be updated (changed outside sslprov)"
+        );
     }
 }

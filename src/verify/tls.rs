@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 use super::certificate::Leaf;
 use super::report::{Check, CheckKind};
@@ -64,8 +64,7 @@ impl Tls {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider)).build()?;
         let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-?
+            .with_safe_default_protocol_versions()?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Observe(provider)))
             .with_no_client_auth();
@@ -73,13 +72,24 @@ impl Tls {
     }
 
     /// A TLS connection to `addr` with SNI = `host`, whatever certificate it presents.
-    pub async fn connect(&self, addr: SocketAddr, host: &str, timeout: Duration) -> Result<TlsStream<TcpStream>, String> {
-        let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host} is not a valid server name: {e}"))?;
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<TlsStream<TcpStream>, String> {
+        let name =
+            ServerName::try_from(host.to_owned()).map_err(|e| format!("{host} is not a valid server name: {e}"))?;
         let attempt = async {
             let tcp = TcpStream::connect(addr).await.map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-            self.connector.connect(name, tcp).await.map_err(|e| format!("TLS handshake with {addr} (SNI {host}) failed: {e}"))
+            self.connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {addr} (SNI {host}) failed: {e}"))
         };
-        tokio::time::timeout(timeout, attempt).await.unwrap_or_else(|_| Err(format!("no TLS answer from {addr} within {}", humantime::format_duration(timeout))))
+        tokio::time::timeout(timeout, attempt).await.unwrap_or_else(|_| {
+            Err(format!("no TLS answer from {addr} within {}", humantime::format_duration(timeout)))
+        })
     }
 
     /// Whether the chain leads to a trusted root. Judged at a moment inside the leaf's validity,
@@ -92,7 +102,9 @@ impl Tls {
         let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
         match self.verifier.verify_server_cert(ee, intermediates, &name, &[], at) {
             Ok(_) => Ok(()),
-            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })) => Ok(()),
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(()),
             Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
                 Err(format!("issued by {}, which is not a trusted authority", leaf.issuer))
             }
@@ -130,14 +142,30 @@ pub async fn check(tls: &Tls, addr: SocketAddr, host: &str, timeout: Duration, n
         Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
         _ => "TLS",
     };
-    let chain: Vec<CertificateDer<'static>> = conn.peer_certificates().unwrap_or_default().iter().map(|c| c.clone().into_owned()).collect();
+    let chain: Vec<CertificateDer<'static>> =
+        conn.peer_certificates().unwrap_or_default().iter().map(|c| c.clone().into_owned()).collect();
     let leaf = match chain.first().map(|c| Leaf::parse(c)) {
         Some(Ok(l)) => l,
-        Some(Err(e)) => return Handshake { tls: Check::fail(CheckKind::Tls, e, "the CDN serves a malformed certificate"), certificate: skip(), leaf: None },
-        None => return Handshake { tls: Check::fail(CheckKind::Tls, "the server sent no certificate", "check the CDN's certificate"), certificate: skip(), leaf: None },
+        Some(Err(e)) => {
+            return Handshake {
+                tls: Check::fail(CheckKind::Tls, e, "the CDN serves a malformed certificate"),
+                certificate: skip(),
+                leaf: None,
+            };
+        }
+        None => {
+            return Handshake {
+                tls: Check::fail(CheckKind::Tls, "the server sent no certificate", "check the CDN's certificate"),
+                certificate: skip(),
+                leaf: None,
+            };
+        }
     };
     let tls_check = match tls.trusted(&chain, host, &leaf, now) {
-        Ok(()) => Check::pass(CheckKind::Tls, format!("{version} with SNI {host} at {addr}; chain trusted (issuer {})", leaf.issuer)),
+        Ok(()) => Check::pass(
+            CheckKind::Tls,
+            format!("{version} with SNI {host} at {addr}; chain trusted (issuer {})", leaf.issuer),
+        ),
         Err(why) => Check::fail(
             CheckKind::Tls,
             format!("{version} with SNI {host} at {addr}; chain not trusted: {why}"),
@@ -165,11 +193,21 @@ impl ServerCertVerifier for Observe {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 

@@ -18,7 +18,10 @@ fn main() {
     let esps = ["sendgrid", "sparkpost", "ses"];
     for i in 0..n {
         let zone = format!("brand{}.example", i % 10);
-        spec.push_str(&format!("  d{i}:\n    tracking_domain: url{i}.{zone}\n    esp: {}\n    zone: {zone}\n", esps[i % 3]));
+        spec.push_str(&format!(
+            "  d{i}:\n    tracking_domain: url{i}.{zone}\n    esp: {}\n    zone: {zone}\n",
+            esps[i % 3]
+        ));
     }
     std::fs::write(dir.path().join("sslprov.yaml"), spec).expect("write spec");
     for z in 0..10.min(n) {

@@ -125,14 +125,20 @@ async fn a_deep_name_gets_an_advanced_certificate_only_when_the_spec_allows_it()
     assert!(refused.stderr.contains("url1234.email.acme.com is more than one level below acme.com"), "{refused:?}");
     assert!(refused.stderr.contains("advanced_certificate: true"), "{refused:?}");
 
-    std::fs::write(p.path("sslprov.yaml"), deep.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n")).unwrap();
+    std::fs::write(
+        p.path("sslprov.yaml"),
+        deep.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n"),
+    )
+    .unwrap();
     let planned = plan(&p, 2);
     assert!(planned.stdout.contains("+ edge_certificate \"acme.edge_certificate\""), "{planned:?}");
     let run = p.apply();
     assert!(run.stdout.contains("acme.edge_certificate: still waiting"), "{run:?}");
     let cf = p.cloudflare();
     let zone = p.cf_zone("acme.com");
-    let advanced = |cf: &sslprov_cf_emulator::Emulator| -> Vec<_> { cf.packs(&zone).into_iter().filter(|p| p.r#type == "advanced").collect() };
+    let advanced = |cf: &sslprov_cf_emulator::Emulator| -> Vec<_> {
+        cf.packs(&zone).into_iter().filter(|p| p.r#type == "advanced").collect()
+    };
     let packs = advanced(cf);
     assert_eq!(packs.len(), 1, "{packs:#?}");
     let mut hosts = packs[0].hosts.clone();
@@ -141,8 +147,12 @@ async fn a_deep_name_gets_an_advanced_certificate_only_when_the_spec_allows_it()
     assert_eq!(packs[0].status, "active");
     // The record goes proxied only after the pack is active.
     let log = cf.request_log();
-    let order = log.iter().position(|r| r.method == "POST" && r.path.ends_with("/ssl/certificate_packs/order")).expect("pack ordered");
-    let record = log.iter().rposition(|r| r.method == "POST" && r.path.ends_with("/dns_records")).expect("record created");
+    let order = log
+        .iter()
+        .position(|r| r.method == "POST" && r.path.ends_with("/ssl/certificate_packs/order"))
+        .expect("pack ordered");
+    let record =
+        log.iter().rposition(|r| r.method == "POST" && r.path.ends_with("/dns_records")).expect("record created");
     assert!(order < record, "{log:#?}");
     plan(&p, 0);
 
@@ -160,7 +170,11 @@ async fn a_deep_name_gets_an_advanced_certificate_only_when_the_spec_allows_it()
     let left = advanced(cf);
     assert_eq!(left.len(), 1, "the pack in use is deleted: {left:#?}");
     assert_eq!(left[0].status, "validation_timed_out");
-    assert_eq!(cf.packs(&zone).iter().filter(|p| p.r#type == "universal").count(), 1, "Universal SSL's pack is left alone");
+    assert_eq!(
+        cf.packs(&zone).iter().filter(|p| p.r#type == "universal").count(),
+        1,
+        "Universal SSL's pack is left alone"
+    );
     cf.assert_no_violations();
 }
 
@@ -215,7 +229,8 @@ async fn a_429_storm_is_sat_out_as_retry_after_says() {
 async fn a_token_that_cannot_edit_dns_is_refused_before_planning() {
     let p = Project::new(SENDGRID_ON_CLOUDFLARE).await;
     let cf = p.cloudflare();
-    let without: Vec<&str> = sslprov_cf_emulator::ALL_PERMISSIONS.iter().copied().filter(|p| *p != "#dns_records:edit").collect();
+    let without: Vec<&str> =
+        sslprov_cf_emulator::ALL_PERMISSIONS.iter().copied().filter(|p| *p != "#dns_records:edit").collect();
     cf.set_token_permissions(&without);
     let r = p.ok(&["plan", "-f", "sslprov.yaml"], 1);
     assert!(r.stderr.contains("the Cloudflare API token lacks permissions this spec needs"), "{r:?}");
@@ -231,7 +246,10 @@ async fn nothing_is_proxied_before_universal_ssl_is_active() {
     let universal = cf.packs(&zone).into_iter().find(|p| p.r#type == "universal").expect("a Universal SSL pack");
     cf.set_pack_status(&zone, &universal.id, "pending_validation");
     let r = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve"], 1);
-    assert!(r.stderr.contains("the Universal SSL certificate of zone acme.com is not active yet (pending_validation)"), "{r:?}");
+    assert!(
+        r.stderr.contains("the Universal SSL certificate of zone acme.com is not active yet (pending_validation)"),
+        "{r:?}"
+    );
     assert!(cf.records(&zone).is_empty(), "nothing written");
     cf.set_pack_status(&zone, &universal.id, "active");
     p.apply();

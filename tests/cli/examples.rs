@@ -1,6 +1,6 @@
 //! Every spec in examples/ validates and plans against the emulator.
 
-use crate::support::{examples_dir, Project};
+use crate::support::{Project, examples_dir};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_example_validates_and_plans() {

@@ -6,9 +6,18 @@ use crate::support::{Project, SENDGRID};
 async fn spec_errors_point_at_the_field() {
     let p = Project::new(SENDGRID).await;
     p.ok(&["validate", "-f", "sslprov.yaml"], 0);
-    std::fs::write(p.path("bad.yaml"), SENDGRID.replace("esp: sendgrid", "esp: mailgun").replace("acme.com\n", "acme.org\n")).unwrap();
+    std::fs::write(
+        p.path("bad.yaml"),
+        SENDGRID.replace("esp: sendgrid", "esp: mailgun").replace("acme.com\n", "acme.org\n"),
+    )
+    .unwrap();
     let r = p.ok(&["validate", "-f", "bad.yaml"], 1);
-    assert!(r.stderr.contains("bad.yaml:7:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)"), "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "bad.yaml:7:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)"
+        ),
+        "{r:?}"
+    );
     assert!(!r.stderr.contains("panicked"), "{r:?}");
 
     std::fs::write(p.path("bad.yaml"), SENDGRID.replace("zone: acme.com", "zone: acme.org")).unwrap();
@@ -47,6 +56,9 @@ async fn a_tracking_domain_is_never_moved_in_place() {
     p.apply();
     std::fs::write(p.path("sslprov.yaml"), SENDGRID.replace("url1234.acme.com", "url9999.acme.com")).unwrap();
     let r = p.ok(&["plan", "-f", "sslprov.yaml"], 1);
-    assert!(r.stderr.contains("domains.acme: tracking_domain changed from url1234.acme.com to url9999.acme.com"), "{r:?}");
+    assert!(
+        r.stderr.contains("domains.acme: tracking_domain changed from url1234.acme.com to url9999.acme.com"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains("Put url9999.acme.com under a new key"), "{r:?}");
 }

@@ -55,8 +55,18 @@ fn assert_common(c: &DistributionConfig, alias: &str, cert_arn: &str) {
     let b = c.default_cache_behavior().expect("behavior");
     assert_eq!(b.viewer_protocol_policy().as_str(), "allow-all", "old http:// links must keep working");
     let origin = &c.origins().expect("origins").items()[0];
-    let xfh: Vec<_> = origin.custom_headers().expect("custom headers").items().iter().map(|h| (h.header_name(), h.header_value())).collect();
-    assert_eq!(xfh, [("X-Forwarded-Host", alias)], "X-Forwarded-Host is set by CloudFront, overwriting any client value");
+    let xfh: Vec<_> = origin
+        .custom_headers()
+        .expect("custom headers")
+        .items()
+        .iter()
+        .map(|h| (h.header_name(), h.header_value()))
+        .collect();
+    assert_eq!(
+        xfh,
+        [("X-Forwarded-Host", alias)],
+        "X-Forwarded-Host is set by CloudFront, overwriting any client value"
+    );
     assert!(c.enabled());
 }
 
@@ -103,7 +113,12 @@ async fn sendgrid_adopts_the_http_record_applies_in_order_and_destroys_cleanly()
     assert_eq!(
         recs,
         [
-            (asked.name().trim_end_matches('.').to_owned(), "CNAME".into(), 300, vec![asked.value().trim_end_matches('.').to_owned()]),
+            (
+                asked.name().trim_end_matches('.').to_owned(),
+                "CNAME".into(),
+                300,
+                vec![asked.value().trim_end_matches('.').to_owned()]
+            ),
             ("url1234.acme.com".into(), "CNAME".into(), 300, vec![cdn.clone()]),
         ]
     );
@@ -114,11 +129,20 @@ async fn sendgrid_adopts_the_http_record_applies_in_order_and_destroys_cleanly()
 
     // Someone edits the origin by hand: the plan shows exactly that drift, and apply mends it.
     let (mut edited, _) = config(&p, &ids[0]).await;
-    let etag = p.aws.cloudfront().get_distribution_config().id(&ids[0]).send().await.unwrap().e_tag().unwrap().to_owned();
+    let etag =
+        p.aws.cloudfront().get_distribution_config().id(&ids[0]).send().await.unwrap().e_tag().unwrap().to_owned();
     let mut origins = edited.origins.take().unwrap();
     origins.items[0].domain_name = "evil.example.net".into();
     edited.origins = Some(origins);
-    p.aws.cloudfront().update_distribution().id(&ids[0]).if_match(etag).distribution_config(edited).send().await.unwrap();
+    p.aws
+        .cloudfront()
+        .update_distribution()
+        .id(&ids[0])
+        .if_match(etag)
+        .distribution_config(edited)
+        .send()
+        .await
+        .unwrap();
     let drift = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     assert!(drift.stdout.contains("# (changed outside sslprov)"), "{drift:?}");
     assert!(drift.stdout.contains(r#"~ origin.domain_name = "evil.example.net" -> "sendgrid.net""#), "{drift:?}");
@@ -184,7 +208,9 @@ domains:
         let b = c.default_cache_behavior().unwrap();
         assert_eq!((b.min_ttl(), b.default_ttl(), b.max_ttl()), (Some(1), Some(10), Some(10)));
     }
-    for (alias, host) in [("links.ses.example", "r.us-east-1.awstrack.me"), ("links-eu.ses.example", "r.eu-central-1.awstrack.me")] {
+    for (alias, host) in
+        [("links.ses.example", "r.us-east-1.awstrack.me"), ("links-eu.ses.example", "r.eu-central-1.awstrack.me")]
+    {
         let c = &by_alias[alias];
         assert_eq!(origin(alias).domain_name(), host);
         assert_eq!(headers(c), ["*"]);
@@ -207,8 +233,12 @@ async fn destroy_puts_an_adopted_record_back_only_when_asked() {
     let zid = zones.hosted_zones()[0].id().trim_start_matches("/hostedzone/").to_owned();
     p.aws.put_record(&zid, "url1234.acme.com", "CNAME", "sendgrid.net", 300).await;
     p.apply();
-    let destroy = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "200ms"], 0);
+    let destroy =
+        p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "200ms"], 0);
     assert!(destroy.stdout.contains("puts back the record sslprov found"), "{destroy:?}");
-    assert_eq!(records(&p, "acme.com").await, [("url1234.acme.com".to_owned(), "CNAME".to_owned(), 300, vec!["sendgrid.net".to_owned()])]);
+    assert_eq!(
+        records(&p, "acme.com").await,
+        [("url1234.acme.com".to_owned(), "CNAME".to_owned(), 300, vec!["sendgrid.net".to_owned()])]
+    );
     assert!(distribution_ids(&p).await.is_empty());
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sslprov_testsupport::{MotoOptions, MotoServer, Rule};
 
-use crate::support::{calls, kill, last_position, position, Project, SENDGRID};
+use crate::support::{Project, SENDGRID, calls, kill, last_position, position};
 
 async fn count(p: &Project) -> (usize, usize) {
     let d = p.aws.cloudfront().list_distributions().send().await.unwrap();
@@ -27,7 +27,10 @@ async fn the_cname_flips_only_after_the_certificate_is_issued_and_the_cdn_deploy
     let create = position(&log, "cloudfront:CreateDistribution");
     let flip = last_position(&log, "route53:ChangeResourceRecordSets");
     assert!(request < validation && validation < create && create < flip, "{log:?}");
-    assert!(log[validation..create].iter().filter(|c| *c == "acm:DescribeCertificate").count() >= 2, "polled the certificate until ISSUED: {log:?}");
+    assert!(
+        log[validation..create].iter().filter(|c| *c == "acm:DescribeCertificate").count() >= 2,
+        "polled the certificate until ISSUED: {log:?}"
+    );
     let polls = log[create..flip].iter().filter(|c| *c == "cloudfront:GetDistribution").count();
     assert!(polls >= 3, "waited for Deployed before the flip: {log:?}");
     assert_eq!(&log[flip - 1], "cloudfront:GetDistribution", "the flip follows the read that said Deployed: {log:?}");
@@ -44,7 +47,10 @@ async fn a_run_killed_during_the_wait_is_finished_by_the_next() {
     kill(&mut first);
 
     let state = p.state();
-    assert!(state["resources"]["acme.distribution"]["id"].is_string(), "the distribution was recorded before the wait: {state:#}");
+    assert!(
+        state["resources"]["acme.distribution"]["id"].is_string(),
+        "the distribution was recorded before the wait: {state:#}"
+    );
     assert!(state["resources"].get("acme.tracking_record").is_none(), "the CNAME was not touched before Deployed");
 
     p.aws.proxy().clear_rules();
@@ -144,7 +150,13 @@ async fn a_saved_plan_is_applied_as_shown_or_refused_when_stale() {
     let current = cf.get_distribution_config().id(&id).send().await.unwrap();
     let mut config = current.distribution_config().unwrap().clone();
     config.comment = "edited by hand".into();
-    cf.update_distribution().id(&id).if_match(current.e_tag().unwrap()).distribution_config(config).send().await.unwrap();
+    cf.update_distribution()
+        .id(&id)
+        .if_match(current.e_tag().unwrap())
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
     let stale = p.ok(&["apply", "destroy.bin"], 1);
     assert!(stale.stderr.contains("acme.distribution changed in the cloud since the plan was made"), "{stale:?}");
 
@@ -208,7 +220,11 @@ async fn a_certificate_replaced_by_a_run_that_stopped_is_finished_without_a_twin
     // The new certificate is made, but its answer is lost and the run stops there.
     p.aws.proxy().add_rule(Rule::forward_then_reset("acm", Some("RequestCertificate")).times(1));
     p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
-    assert_eq!(p.state()["resources"]["acme.certificate"]["deposed"], serde_json::json!([odd]), "the replaced certificate is on record");
+    assert_eq!(
+        p.state()["resources"]["acme.certificate"]["deposed"],
+        serde_json::json!([odd]),
+        "the replaced certificate is on record"
+    );
 
     let finish = p.apply();
     assert!(finish.stdout.contains("Recovered: acme.certificate is arn:aws:acm:"), "{finish:?}");

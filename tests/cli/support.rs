@@ -95,7 +95,6 @@ impl Project {
         self.dir.path().join(name)
     }
 
-
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));
         self.aws.apply_to(&mut c);

@@ -50,7 +50,13 @@ impl World {
     fn ready(endpoint: &str) -> World {
         let ca = TestCa::new("sslprov test CA");
         let certificate = ca.issue(&[DOMAIN], 90);
-        World { ca, zone: Zone::new().cname(DOMAIN, endpoint).address(endpoint, LOCAL), certificate, origin: Answer::sparkpost(), edge: |_| {} }
+        World {
+            ca,
+            zone: Zone::new().cname(DOMAIN, endpoint).address(endpoint, LOCAL),
+            certificate,
+            origin: Answer::sparkpost(),
+            edge: |_| {},
+        }
     }
 
     fn start(self, p: &Project) -> Running {
@@ -128,14 +134,30 @@ async fn a_ready_domain_passes_every_check() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(v["ready"], true);
     let d = &v["domains"][0];
-    assert_eq!((d["key"].as_str(), d["tracking_domain"].as_str(), d["esp"].as_str(), d["cdn"].as_str()), (Some("acme"), Some(DOMAIN), Some("sparkpost"), Some("cloudfront")));
+    assert_eq!(
+        (d["key"].as_str(), d["tracking_domain"].as_str(), d["esp"].as_str(), d["cdn"].as_str()),
+        (Some("acme"), Some(DOMAIN), Some("sparkpost"), Some("cloudfront"))
+    );
     assert_eq!(d["endpoint"].as_str(), Some(endpoint.as_str()));
     assert_eq!(d["certificate"]["names"][0], DOMAIN);
     assert!((88..=90).contains(&d["certificate"]["days_left"].as_i64().unwrap_or(0)), "{d:#}");
-    let checks: Vec<(&str, &str)> = d["checks"].as_array().unwrap().iter().map(|c| (c["check"].as_str().unwrap(), c["status"].as_str().unwrap())).collect();
+    let checks: Vec<(&str, &str)> = d["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(
         checks,
-        [("dns", "pass"), ("tls", "pass"), ("certificate", "pass"), ("https", "pass"), ("http", "pass"), ("host_header", "pass"), ("state", "pass")]
+        [
+            ("dns", "pass"),
+            ("tls", "pass"),
+            ("certificate", "pass"),
+            ("https", "pass"),
+            ("http", "pass"),
+            ("host_header", "pass"),
+            ("state", "pass")
+        ]
     );
 }
 
@@ -146,7 +168,10 @@ async fn a_certificate_for_another_name_fails() {
     w.certificate = w.ca.issue(&["other.example.com"], 90);
     let r = w.start(&p).run(&p, &["verify"], 3);
     assert_row(&r, "certificate", "✖", &format!("does not cover {DOMAIN} (names: other.example.com)"));
-    assert!(r.stdout.contains(&format!("fix: the CDN serves a certificate for other names: attach one for {DOMAIN}")), "{r:?}");
+    assert!(
+        r.stdout.contains(&format!("fix: the CDN serves a certificate for other names: attach one for {DOMAIN}")),
+        "{r:?}"
+    );
     assert_row(&r, "https", "-", "not tried: a mail client would refuse this TLS server");
     assert_row(&r, "dns", "✔", "CNAME");
     assert_row(&r, "state", "✔", "matches the cloud");
@@ -170,7 +195,12 @@ async fn a_wildcard_two_levels_up_does_not_cover_the_name() {
     let mut w = World::ready(&endpoint);
     w.certificate = w.ca.issue(&["*.acme.com"], 90);
     let r = w.start(&p).run(&p, &["verify"], 3);
-    assert_row(&r, "certificate", "✖", &format!("a wildcard covers one level only, and *.acme.com is two or more levels above {DOMAIN}"));
+    assert_row(
+        &r,
+        "certificate",
+        "✖",
+        &format!("a wildcard covers one level only, and *.acme.com is two or more levels above {DOMAIN}"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -198,7 +228,12 @@ async fn a_cname_still_at_the_esp_fails_loudly() {
     let mut w = World::ready("unused.cloudfront.net");
     w.zone = Zone::new().cname(DOMAIN, "spgo.io");
     let r = w.start(&p).run(&p, &["verify"], 3);
-    assert_row(&r, "dns", "✖", "CNAME → spgo.io: still points to the ESP (SparkPost), not the CDN (the runbook's \"points to the ESP\" case)");
+    assert_row(
+        &r,
+        "dns",
+        "✖",
+        "CNAME → spgo.io: still points to the ESP (SparkPost), not the CDN (the runbook's \"points to the ESP\" case)",
+    );
     assert!(r.stdout.contains(&format!("fix: run `sslprov apply`: it points the CNAME at {endpoint} (adopting the existing record); if `sslprov plan` shows no change")), "{r:?}");
     assert_row(&r, "tls", "-", &format!("{DOMAIN} resolves to no address"));
 }
@@ -209,7 +244,12 @@ async fn a_cdn_error_page_on_the_tracking_path_fails() {
     let mut w = World::ready(&endpoint);
     w.edge = |e| e.origin = None;
     let r = w.start(&p).run(&p, &["verify"], 3);
-    assert_row(&r, "https", "✖", "https://…/f/a/b/c/d → the CDN's own error page, not SparkPost: 502 (server: CloudFront, x-cache: Error from cloudfront)");
+    assert_row(
+        &r,
+        "https",
+        "✖",
+        "https://…/f/a/b/c/d → the CDN's own error page, not SparkPost: 502 (server: CloudFront, x-cache: Error from cloudfront)",
+    );
     assert_row(&r, "http", "✖", "http://…/f/a/b/c/d → the CDN's own error page, not SparkPost: 502");
     assert!(r.stdout.contains("fix: CloudFront got no usable answer from the ESP origin"), "{r:?}");
     assert_row(&r, "tls", "✔", "chain trusted");
@@ -232,7 +272,12 @@ async fn another_server_behind_the_cdn_is_not_the_esp() {
     let mut w = World::ready(&endpoint);
     w.origin = Answer { status: 200, server: "nginx".into(), body: "welcome".into() };
     let r = w.start(&p).run(&p, &["verify"], 3);
-    assert_row(&r, "https", "✖", "→ 200 (server: nginx, location: https://www.example.com/, x-cache: Miss from cloudfront), where SparkPost answers 302 with server: msys-http");
+    assert_row(
+        &r,
+        "https",
+        "✖",
+        "→ 200 (server: nginx, location: https://www.example.com/, x-cache: Miss from cloudfront), where SparkPost answers 302 with server: msys-http",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,7 +323,10 @@ async fn without_a_state_verify_says_apply_has_not_run() {
     let checks = &v["domains"][0]["checks"];
     assert_eq!(v["domains"][0]["endpoint"], serde_json::Value::Null);
     assert_eq!(checks[0]["status"], "fail");
-    assert!(checks[0]["fix"].as_str().unwrap().contains("it makes the certificate and distribution, then points the CNAME"), "{v:#}");
+    assert!(
+        checks[0]["fix"].as_str().unwrap().contains("it makes the certificate and distribution, then points the CNAME"),
+        "{v:#}"
+    );
     assert_eq!(checks[6]["check"], "state");
     assert!(checks[6]["saw"].as_str().unwrap().contains("sslprov has not applied this spec"), "{v:#}");
 }
@@ -317,7 +365,12 @@ async fn handoff_lists_the_ready_domain_with_evidence_and_the_other_with_why() {
     let r = net.run(&p, &["handoff"], 3);
     let md = &r.stdout;
     assert!(md.starts_with("# HTTPS click tracking: hand-off to Braze\n"), "{r:?}");
-    assert!(md.contains(&format!("## {DOMAIN}\n\n- ESP: SparkPost\n- Braze cluster: US-05\n- CDN: CloudFront (endpoint `{endpoint}`)\n")), "{r:?}");
+    assert!(
+        md.contains(&format!(
+            "## {DOMAIN}\n\n- ESP: SparkPost\n- Braze cluster: US-05\n- CDN: CloudFront (endpoint `{endpoint}`)\n"
+        )),
+        "{r:?}"
+    );
     assert!(md.contains(&format!("- Certificate: {DOMAIN} — expires ")), "{r:?}");
     assert!(md.contains("  - ✔ host_header: a forged X-Forwarded-Host changed nothing"), "{r:?}");
     assert!(md.contains("- Notes for SparkPost:\n  - Mark the tracking domain secure in SparkPost"), "{r:?}");
@@ -328,7 +381,10 @@ async fn handoff_lists_the_ready_domain_with_evidence_and_the_other_with_why() {
     let h: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(h["not_ready"], serde_json::json!([]));
     let d = &h["ready"][0];
-    assert_eq!((d["tracking_domain"].as_str(), d["esp_name"].as_str(), d["braze_cluster"].as_str()), (Some(DOMAIN), Some("SparkPost"), Some("US-05")));
+    assert_eq!(
+        (d["tracking_domain"].as_str(), d["esp_name"].as_str(), d["braze_cluster"].as_str()),
+        (Some(DOMAIN), Some("SparkPost"), Some("US-05"))
+    );
     assert_eq!((d["cdn_name"].as_str(), d["endpoint"].as_str()), (Some("CloudFront"), Some(endpoint.as_str())));
     assert_eq!(d["evidence"].as_array().map(Vec::len), Some(7));
     assert!(d["certificate"]["not_after"].as_str().is_some(), "{d:#}");
@@ -344,7 +400,12 @@ async fn handoff_of_a_ready_sendgrid_domain_lists_its_account_siblings() {
     w.zone = w.zone.cname("url99.beta.com", &beta).address(&beta, LOCAL);
     let net = w.start(&p);
     let r = net.run(&p, &["handoff", "--target", "beta"], 0);
-    assert!(r.stdout.contains("- Notes for SendGrid:\n  - SendGrid support switches SSL click and open tracking on per account"), "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "- Notes for SendGrid:\n  - SendGrid support switches SSL click and open tracking on per account"
+        ),
+        "{r:?}"
+    );
     assert!(r.stdout.contains("Never re-validate the link branding"), "{r:?}");
     assert!(r.stdout.contains("SendGrid branded links in this spec: url99.beta.com (ready)."), "{r:?}");
 }

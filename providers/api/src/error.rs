@@ -89,13 +89,18 @@ impl ProviderError {
             }
             (Some(c), _) if c.contains("AlreadyExists") => ErrorKind::AlreadyExists,
             (Some("PreconditionFailed" | "InvalidIfMatchVersion"), _) => ErrorKind::PreconditionFailed,
-            (Some(c), _) if c.contains("Throttl") || c == "TooManyRequestsException" || c == "PriorRequestNotComplete" => {
+            (Some(c), _)
+                if c.contains("Throttl") || c == "TooManyRequestsException" || c == "PriorRequestNotComplete" =>
+            {
                 ErrorKind::RateLimited
             }
-            (Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"), _) => ErrorKind::PermissionDenied,
-            (Some("InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken" | "SignatureDoesNotMatch"), _) => {
-                ErrorKind::Unauthenticated
+            (Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"), _) => {
+                ErrorKind::PermissionDenied
             }
+            (
+                Some("InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken" | "SignatureDoesNotMatch"),
+                _,
+            ) => ErrorKind::Unauthenticated,
             (Some(c), _) if c.starts_with("Invalid") || c.contains("Validation") || c == "IllegalUpdate" => {
                 ErrorKind::InvalidRequest
             }
@@ -129,8 +134,9 @@ impl ProviderError {
     {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
         let status = err.raw_response().map(|r| r.status().as_u16());
-        let message =
-            err.message().map_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), str::to_owned);
+        let message = err
+            .message()
+            .map_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), str::to_owned);
         let code = err.code().map(str::to_owned);
         ProviderError::from_aws(provider, op, code.as_deref(), status, message).with_source(err)
     }
@@ -157,7 +163,8 @@ mod tests {
 
     #[test]
     fn display_names_provider_op_and_code() {
-        let e = ProviderError::new(ErrorKind::Conflict, "cloudfront", "create", "alias in use").with_code("CNAMEAlreadyExists");
+        let e = ProviderError::new(ErrorKind::Conflict, "cloudfront", "create", "alias in use")
+            .with_code("CNAMEAlreadyExists");
         assert_eq!(e.to_string(), "cloudfront create: conflict (CNAMEAlreadyExists): alias in use");
     }
 }

@@ -144,7 +144,9 @@ impl Route53 {
                 .await
                 .map_err(|e| from_sdk("ListHostedZones", e))?;
             for z in page.hosted_zones().iter().filter(|z| !z.config().is_some_and(|c| c.private_zone())) {
-                seen.entry(rrset::name(z.name())).or_default().push(z.id().trim_start_matches("/hostedzone/").to_owned());
+                seen.entry(rrset::name(z.name()))
+                    .or_default()
+                    .push(z.id().trim_start_matches("/hostedzone/").to_owned());
             }
             let mut cache = self.zones.lock().unwrap_or_else(|e| e.into_inner());
             for zone in wanted {

@@ -241,7 +241,10 @@ async fn many_zones_are_found_in_one_sweep_not_one_lookup_each() {
     let mut scope = Scope::new(Kind::Record);
     scope.zones = ["a.example", "b.example", "c.example"].map(String::from).into();
     let found = r53.list(&scope).await.expect("list");
-    assert_eq!(found.iter().filter(|l| matches!(&l.desired, Desired::Record(r) if r.rtype == RecordType::Cname)).count(), 3);
+    assert_eq!(
+        found.iter().filter(|l| matches!(&l.desired, Desired::Record(r) if r.rtype == RecordType::Cname)).count(),
+        3
+    );
     assert_eq!(env.proxy().count("route53:ListHostedZones"), 1);
     assert_eq!(env.proxy().count("route53:ListHostedZonesByName"), 0);
     assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 3);

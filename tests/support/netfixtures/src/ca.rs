@@ -32,7 +32,8 @@ impl TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(3650);
         params.not_after = now + Duration::days(3650);
@@ -59,16 +60,14 @@ impl TestCa {
     /// # Panics
     /// If a name is invalid or signing fails.
     pub fn issue(&self, names: &[&str], days: i64) -> Leaf {
-        let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("leaf params");
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
         let now = OffsetDateTime::now_utc();
         params.not_after = now + Duration::days(days);
         params.not_before = (params.not_after - Duration::days(60)).min(now - Duration::days(1));
         let key = KeyPair::generate().expect("leaf key");
         let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
-        Leaf {
-            chain: vec![cert.der().clone(), self.issuer.der().clone()],
-            key: key.serialize_der(),
-        }
+        Leaf { chain: vec![cert.der().clone(), self.issuer.der().clone()], key: key.serialize_der() }
     }
 }

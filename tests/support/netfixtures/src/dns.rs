@@ -4,12 +4,12 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_server::Server;
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, SOA};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
-use hickory_server::Server;
 
 use crate::thread::Background;
 
@@ -59,7 +59,8 @@ impl DnsServer {
     pub fn start(zone: Zone) -> DnsServer {
         let (udp, tcp) = bind_pair();
         let addr = udp.local_addr().expect("udp address");
-        let mut handler = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(Name::root(), ZoneType::Primary, AxfrPolicy::Deny);
+        let mut handler =
+            InMemoryZoneHandler::<TokioRuntimeProvider>::empty(Name::root(), ZoneType::Primary, AxfrPolicy::Deny);
         let soa = SOA::new(fqdn("ns.test"), fqdn("hostmaster.test"), 1, 3600, 600, 86400, 0);
         assert!(handler.upsert_mut(Record::from_rdata(Name::root(), 60, RData::SOA(soa)), 1));
         for (name, data) in zone.records {
@@ -71,7 +72,11 @@ impl DnsServer {
             catalog.upsert(LowerName::new(&Name::root()), vec![handler]);
             let mut server = Server::new(catalog);
             server.register_socket(tokio::net::UdpSocket::from_std(udp).expect("tokio udp"));
-            server.register_listener(tokio::net::TcpListener::from_std(tcp).expect("tokio tcp"), Duration::from_secs(5), 64);
+            server.register_listener(
+                tokio::net::TcpListener::from_std(tcp).expect("tokio tcp"),
+                Duration::from_secs(5),
+                64,
+            );
             let _ = server.block_until_done().await;
         });
         DnsServer { addr, _background: background }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, HOST};
+use hyper::header::{HOST, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio_rustls::TlsAcceptor;
 
 use crate::ca::Leaf;
-use crate::thread::{tcp_listener, Background};
+use crate::thread::{Background, tcp_listener};
 
 /// What the edge does with a client's `X-Forwarded-Host`.
 #[derive(Clone, Debug)]
@@ -43,7 +43,12 @@ pub struct EdgeConfig {
 impl EdgeConfig {
     /// A CloudFront distribution as sslprov makes it, in front of `origin`.
     pub fn cloudfront(certificate: Leaf, origin: SocketAddr, tracking_domain: &str) -> EdgeConfig {
-        EdgeConfig { certificate, origin: Some(origin), forwarded_host: ForwardedHost::Overwrite(tracking_domain.into()), plain_http: true }
+        EdgeConfig {
+            certificate,
+            origin: Some(origin),
+            forwarded_host: ForwardedHost::Overwrite(tracking_domain.into()),
+            plain_http: true,
+        }
     }
 }
 
@@ -127,7 +132,10 @@ async fn handle(config: &EdgeConfig, secure: bool, mut req: Request<Incoming>) -
     }
 }
 
-async fn forward(origin: SocketAddr, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+async fn forward(
+    origin: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let stream = tokio::net::TcpStream::connect(origin).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::task::spawn_local(conn);

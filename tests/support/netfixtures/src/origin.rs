@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-use crate::thread::{tcp_listener, Background};
+use crate::thread::{Background, tcp_listener};
 use crate::{ECHO_FORWARDED_HOST, ECHO_HOST};
 
 /// What the ESP answers.

@@ -21,7 +21,8 @@ impl Background {
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("fixture runtime");
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("fixture runtime");
                 let local = tokio::task::LocalSet::new();
                 local.block_on(&runtime, async move {
                     tokio::select! {

@@ -8,17 +8,13 @@ use http::{HeaderMap, Method};
 /// comes from `X-Amz-Target` (awsJson services such as ACM) or from method and path (the restXml
 /// services CloudFront and Route 53). What is not recognised is `Unknown`.
 pub fn classify(method: &Method, path_and_query: &str, headers: &HeaderMap) -> (String, String) {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     // boto3 keeps trailing slashes and aws-sdk-rust drops them; count both the same.
     let path = path.trim_end_matches('/');
     let service = signing_service(headers).unwrap_or_else(|| guess_service(path, headers));
     let operation = match header(headers, "x-amz-target") {
         Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
-        None => rest_operation(method, path, query)
-            .unwrap_or("Unknown")
-            .to_owned(),
+        None => rest_operation(method, path, query).unwrap_or("Unknown").to_owned(),
     };
     (service, operation)
 }
@@ -32,36 +28,26 @@ fn signing_service(headers: &HeaderMap) -> Option<String> {
     let auth = header(headers, "authorization")?;
     let (_, credential) = auth.split_once("Credential=")?;
     let scope = credential.split([',', ' ']).next()?;
-    scope
-        .split('/')
-        .nth(3)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    scope.split('/').nth(3).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 fn guess_service(path: &str, headers: &HeaderMap) -> String {
-    let service =
-        if header(headers, "x-amz-target").is_some_and(|t| t.starts_with("CertificateManager.")) {
-            "acm"
-        } else if path.starts_with("/2020-05-31/") {
-            "cloudfront"
-        } else if path.starts_with("/2013-04-01/") {
-            "route53"
-        } else {
-            "unknown"
-        };
+    let service = if header(headers, "x-amz-target").is_some_and(|t| t.starts_with("CertificateManager.")) {
+        "acm"
+    } else if path.starts_with("/2020-05-31/") {
+        "cloudfront"
+    } else if path.starts_with("/2013-04-01/") {
+        "route53"
+    } else {
+        "unknown"
+    };
     service.to_owned()
 }
 
 fn rest_operation(method: &Method, path: &str, query: &str) -> Option<&'static str> {
     let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
-    let query_value = |key: &str| {
-        query.split('&').find_map(|kv| {
-            kv.split_once('=')
-                .filter(|(k, _)| *k == key)
-                .map(|(_, v)| v)
-        })
-    };
+    let query_value =
+        |key: &str| query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v));
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let m = method.as_str();
     let op = match segments.as_slice() {
@@ -122,72 +108,26 @@ mod tests {
     #[test]
     fn acm_operation_comes_from_the_target_header() {
         let mut headers = signed("acm");
-        headers.insert(
-            "x-amz-target",
-            "CertificateManager.RequestCertificate".parse().unwrap(),
-        );
-        assert_eq!(
-            classify(&Method::POST, "/", &headers),
-            ("acm".into(), "RequestCertificate".into())
-        );
+        headers.insert("x-amz-target", "CertificateManager.RequestCertificate".parse().unwrap());
+        assert_eq!(classify(&Method::POST, "/", &headers), ("acm".into(), "RequestCertificate".into()));
     }
 
     #[test]
     fn cloudfront_paths() {
         let cases = [
-            (
-                Method::GET,
-                "/2020-05-31/distribution?MaxItems=100",
-                "ListDistributions",
-            ),
-            (
-                Method::POST,
-                "/2020-05-31/distribution",
-                "CreateDistribution",
-            ),
-            (
-                Method::POST,
-                "/2020-05-31/distribution?WithTags",
-                "CreateDistributionWithTags",
-            ),
-            (
-                Method::GET,
-                "/2020-05-31/distribution/E1/",
-                "GetDistribution",
-            ),
-            (
-                Method::DELETE,
-                "/2020-05-31/distribution/E1",
-                "DeleteDistribution",
-            ),
-            (
-                Method::GET,
-                "/2020-05-31/distribution/E1/config",
-                "GetDistributionConfig",
-            ),
-            (
-                Method::PUT,
-                "/2020-05-31/distribution/E1/config",
-                "UpdateDistribution",
-            ),
-            (
-                Method::POST,
-                "/2020-05-31/tagging?Operation=Tag&Resource=arn",
-                "TagResource",
-            ),
-            (
-                Method::GET,
-                "/2020-05-31/tagging?Resource=arn",
-                "ListTagsForResource",
-            ),
+            (Method::GET, "/2020-05-31/distribution?MaxItems=100", "ListDistributions"),
+            (Method::POST, "/2020-05-31/distribution", "CreateDistribution"),
+            (Method::POST, "/2020-05-31/distribution?WithTags", "CreateDistributionWithTags"),
+            (Method::GET, "/2020-05-31/distribution/E1/", "GetDistribution"),
+            (Method::DELETE, "/2020-05-31/distribution/E1", "DeleteDistribution"),
+            (Method::GET, "/2020-05-31/distribution/E1/config", "GetDistributionConfig"),
+            (Method::PUT, "/2020-05-31/distribution/E1/config", "UpdateDistribution"),
+            (Method::POST, "/2020-05-31/tagging?Operation=Tag&Resource=arn", "TagResource"),
+            (Method::GET, "/2020-05-31/tagging?Resource=arn", "ListTagsForResource"),
             (Method::GET, "/2020-05-31/origin-request-policy", "Unknown"),
         ];
         for (method, path, want) in cases {
-            assert_eq!(
-                op(method, path, "cloudfront"),
-                format!("cloudfront:{want}"),
-                "{path}"
-            );
+            assert_eq!(op(method, path, "cloudfront"), format!("cloudfront:{want}"), "{path}");
         }
     }
 
@@ -195,55 +135,24 @@ mod tests {
     fn route53_paths() {
         let cases = [
             (Method::POST, "/2013-04-01/hostedzone", "CreateHostedZone"),
-            (
-                Method::GET,
-                "/2013-04-01/hostedzone?maxitems=100",
-                "ListHostedZones",
-            ),
-            (
-                Method::GET,
-                "/2013-04-01/hostedzonesbyname?dnsname=a.com",
-                "ListHostedZonesByName",
-            ),
+            (Method::GET, "/2013-04-01/hostedzone?maxitems=100", "ListHostedZones"),
+            (Method::GET, "/2013-04-01/hostedzonesbyname?dnsname=a.com", "ListHostedZonesByName"),
             (Method::GET, "/2013-04-01/hostedzone/Z1", "GetHostedZone"),
-            (
-                Method::DELETE,
-                "/2013-04-01/hostedzone/Z1/",
-                "DeleteHostedZone",
-            ),
-            (
-                Method::GET,
-                "/2013-04-01/hostedzone/Z1/rrset?maxitems=300",
-                "ListResourceRecordSets",
-            ),
-            (
-                Method::POST,
-                "/2013-04-01/hostedzone/Z1/rrset/",
-                "ChangeResourceRecordSets",
-            ),
+            (Method::DELETE, "/2013-04-01/hostedzone/Z1/", "DeleteHostedZone"),
+            (Method::GET, "/2013-04-01/hostedzone/Z1/rrset?maxitems=300", "ListResourceRecordSets"),
+            (Method::POST, "/2013-04-01/hostedzone/Z1/rrset/", "ChangeResourceRecordSets"),
             (Method::GET, "/2013-04-01/change/C1", "GetChange"),
         ];
         for (method, path, want) in cases {
-            assert_eq!(
-                op(method, path, "route53"),
-                format!("route53:{want}"),
-                "{path}"
-            );
+            assert_eq!(op(method, path, "route53"), format!("route53:{want}"), "{path}");
         }
     }
 
     #[test]
     fn unsigned_requests_fall_back_to_the_path() {
-        let (service, operation) =
-            classify(&Method::GET, "/2013-04-01/change/C1", &HeaderMap::new());
-        assert_eq!(
-            (service.as_str(), operation.as_str()),
-            ("route53", "GetChange")
-        );
+        let (service, operation) = classify(&Method::GET, "/2013-04-01/change/C1", &HeaderMap::new());
+        assert_eq!((service.as_str(), operation.as_str()), ("route53", "GetChange"));
         let (service, operation) = classify(&Method::GET, "/moto-api/", &HeaderMap::new());
-        assert_eq!(
-            (service.as_str(), operation.as_str()),
-            ("unknown", "Unknown")
-        );
+        assert_eq!((service.as_str(), operation.as_str()), ("unknown", "Unknown"));
     }
 }

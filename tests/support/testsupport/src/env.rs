@@ -7,9 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_route53::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 
 use crate::moto::MotoServer;
 use crate::proxy::FaultProxy;
@@ -64,17 +62,9 @@ impl AwsEnv {
         let config = sdk_config(&proxy.endpoint()).await;
         let direct_config = sdk_config(&moto.url()).await;
         let direct = aws_sdk_route53::Client::from_conf(
-            aws_sdk_route53::config::Builder::from(&direct_config)
-                .interceptor(MotoAccount(account.clone()))
-                .build(),
+            aws_sdk_route53::config::Builder::from(&direct_config).interceptor(MotoAccount(account.clone())).build(),
         );
-        AwsEnv {
-            moto: moto.clone(),
-            proxy,
-            account,
-            config,
-            direct,
-        }
+        AwsEnv { moto: moto.clone(), proxy, account, config, direct }
     }
 
     /// The proxy's URL: what the code under test must use as its endpoint.
@@ -136,10 +126,7 @@ impl AwsEnv {
 
     /// Set [`AwsEnv::env_vars`] on `command` and remove the variables that carry a developer's
     /// own identity (`AWS_PROFILE`, `AWS_SESSION_TOKEN`, …).
-    pub fn apply_to<'c>(
-        &self,
-        command: &'c mut std::process::Command,
-    ) -> &'c mut std::process::Command {
+    pub fn apply_to<'c>(&self, command: &'c mut std::process::Command) -> &'c mut std::process::Command {
         for var in LEAKY_VARS {
             command.env_remove(var);
         }
@@ -153,11 +140,7 @@ impl AwsEnv {
     /// If moto refuses.
     pub async fn create_zone(&self, name: &str) -> String {
         static N: AtomicU64 = AtomicU64::new(0);
-        let reference = format!(
-            "testsupport-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
+        let reference = format!("testsupport-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
         let out = self
             .direct
             .create_hosted_zone()
@@ -175,35 +158,17 @@ impl AwsEnv {
     ///
     /// # Panics
     /// If moto refuses.
-    pub async fn put_record(
-        &self,
-        zone_id: &str,
-        name: &str,
-        record_type: &str,
-        value: &str,
-        ttl: i64,
-    ) {
+    pub async fn put_record(&self, zone_id: &str, name: &str, record_type: &str, value: &str, ttl: i64) {
         let record = ResourceRecordSet::builder()
             .name(name)
             .r#type(RrType::from(record_type))
             .ttl(ttl)
-            .resource_records(
-                ResourceRecord::builder()
-                    .value(value)
-                    .build()
-                    .expect("record value"),
-            )
+            .resource_records(ResourceRecord::builder().value(value).build().expect("record value"))
             .build()
             .expect("record set");
-        let change = Change::builder()
-            .action(ChangeAction::Upsert)
-            .resource_record_set(record)
-            .build()
-            .expect("change");
-        let batch = ChangeBatch::builder()
-            .changes(change)
-            .build()
-            .expect("change batch");
+        let change =
+            Change::builder().action(ChangeAction::Upsert).resource_record_set(record).build().expect("change");
+        let batch = ChangeBatch::builder().changes(change).build().expect("change batch");
         self.direct
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
@@ -218,13 +183,7 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "sslprov-testsupport",
-        ))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "sslprov-testsupport"))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
@@ -240,10 +199,7 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
 fn fresh_account() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:012}",
-        200_000_000_000 + u64::from(std::process::id() % 1000) * 1_000_000 + n
-    )
+    format!("{:012}", 200_000_000_000 + u64::from(std::process::id() % 1000) * 1_000_000 + n)
 }
 
 /// Puts a request in a moto account, for clients that talk to moto without the proxy.
@@ -261,9 +217,7 @@ impl Intercept for MotoAccount {
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_route53::error::BoxError> {
-        ctx.request_mut()
-            .headers_mut()
-            .insert("x-moto-account-id", self.0.clone());
+        ctx.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
         Ok(())
     }
 }
@@ -276,10 +230,7 @@ mod tests {
     fn accounts_are_twelve_digits_and_fresh() {
         let (a, b) = (fresh_account(), fresh_account());
         assert_ne!(a, b);
-        assert!(
-            a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit()),
-            "{a}"
-        );
+        assert!(a.len() == 12 && a.bytes().all(|c| c.is_ascii_digit()), "{a}");
     }
 
     #[test]

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::control;
 
-const INSTALL: &str =
-    "python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.5'";
+const INSTALL: &str = "python3 -m venv .venv-moto && .venv-moto/bin/pip install 'moto[server]==5.2.5'";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How a dedicated server is started. The defaults are those of the shared server.
@@ -91,10 +90,7 @@ impl MotoServer {
     /// Back to moto's default: `InProgress` in the create response, `Deployed` on the next read.
     pub async fn unset_distribution_transition(&self) {
         let body = serde_json::json!({"model_name": "cloudfront::distribution"});
-        self.control(
-            "/moto-api/state-manager/unset-transition",
-            &body.to_string(),
-        );
+        self.control("/moto-api/state-manager/unset-transition", &body.to_string());
     }
 
     fn control(&self, path: &str, body: &str) {
@@ -112,7 +108,9 @@ impl Drop for Inner {
         // Return only once the port is closed, so a test that drops a server sees it gone (moto
         // exits a moment after SIGTERM); SIGKILL if it lingers.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok() && Instant::now() < deadline {
+        while std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok()
+            && Instant::now() < deadline
+        {
             if deadline - Instant::now() < Duration::from_secs(3) {
                 let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
             }
@@ -152,10 +150,7 @@ fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
         .arg(exe)
         .arg(port.to_string())
         .arg(&log)
-        .env(
-            "MOTO_ACM_VALIDATION_WAIT",
-            options.acm_validation_wait_secs.to_string(),
-        )
+        .env("MOTO_ACM_VALIDATION_WAIT", options.acm_validation_wait_secs.to_string())
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -166,22 +161,11 @@ fn launch(exe: &Path, options: &MotoOptions) -> Result<MotoServer, String> {
     if let Some(out) = watchdog.stdout.take() {
         let _ = BufReader::new(out).read_line(&mut line);
     }
-    let pid: u32 = line
-        .trim()
-        .parse()
-        .map_err(|_| format!("moto watchdog did not report a pid ({line:?})"))?;
+    let pid: u32 = line.trim().parse().map_err(|_| format!("moto watchdog did not report a pid ({line:?})"))?;
     loop {
         if let Ok((200, _)) = control::request(addr, "GET", "/moto-api/", "") {
             let started_in = launched.elapsed();
-            return Ok(MotoServer {
-                inner: Arc::new(Inner {
-                    addr,
-                    pid,
-                    started_in,
-                    log,
-                    watchdog,
-                }),
-            });
+            return Ok(MotoServer { inner: Arc::new(Inner { addr, pid, started_in, log, watchdog }) });
         }
         if !alive(pid) || launched.elapsed() > START_TIMEOUT {
             let tail = tail(&log, 30);
@@ -242,18 +226,14 @@ fn workspace_root() -> Option<PathBuf> {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 /// Whether the process runs (a zombie does not): saves waiting out the timeout when moto exits
 /// at once, e.g. on a missing Python module. Where `/proc` is absent the timeout decides.
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => !Path::new("/proc/self").exists(),
     }
 }

@@ -84,40 +84,27 @@ impl FaultProxy {
             .expect("bind a loopback port for the fault proxy");
         let addr = listener.local_addr().expect("listener address");
         let state = Arc::new(Mutex::new(State::default()));
-        let account =
-            account.map(|a| HeaderValue::from_str(a).expect("account id is a header value"));
+        let account = account.map(|a| HeaderValue::from_str(a).expect("account id is a header value"));
         let (shutdown, stop) = oneshot::channel();
         let for_thread = Arc::clone(&state);
         std::thread::Builder::new()
             .name(format!("fault-proxy-{}", addr.port()))
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fault proxy runtime");
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("fault proxy runtime");
                 runtime.block_on(async move {
                     let mut connector = HttpConnector::new();
                     connector.set_nodelay(true);
                     let client = Client::builder(TokioExecutor::new()).build(connector);
-                    let shared = Arc::new(Shared {
-                        state: for_thread,
-                        upstream,
-                        account,
-                        client,
-                    });
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let shared = Arc::new(Shared { state: for_thread, upstream, account, client });
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     serve(listener, shared, stop).await;
                 });
                 // Connections held by `hang` rules may never finish; don't wait for them.
                 runtime.shutdown_background();
             })
             .expect("start the fault proxy thread");
-        FaultProxy {
-            addr,
-            state,
-            shutdown: Some(shutdown),
-        }
+        FaultProxy { addr, state, shutdown: Some(shutdown) }
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint to give the SDK.
@@ -176,16 +163,10 @@ impl Drop for FaultProxy {
 
 // A test that panicked while holding the lock must not hide its own failure behind ours.
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn serve(
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    mut stop: oneshot::Receiver<()>,
-) {
+async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     loop {
         let stream = tokio::select! {
             _ = &mut stop => return,
@@ -200,43 +181,24 @@ async fn serve(
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = req.into_parts();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
     let (service, operation) = classify(&parts.method, &path_and_query, &parts.headers);
     let call = format!("{service}:{operation}");
     let (action, seq) = {
         let mut state = lock(&shared.state);
         *state.counts.entry(call.clone()).or_default() += 1;
-        let action = state
-            .rules
-            .iter_mut()
-            .find_map(|r| r.fire(&service, &operation).then(|| r.action.clone()));
+        let action = state.rules.iter_mut().find_map(|r| r.fire(&service, &operation).then(|| r.action.clone()));
         state.seq += 1;
         let seq = state.seq;
         let name = action.as_ref().map_or("forward", Action::name);
-        state.log.push((
-            seq,
-            Exchange {
-                call,
-                action: name,
-                status: None,
-            },
-        ));
+        state.log.push((seq, Exchange { call, action: name, status: None }));
         (action, seq)
     };
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
@@ -250,15 +212,9 @@ async fn handle(
             tokio::time::sleep(delay).await;
             (upstream(&shared, req).await, false)
         }
-        Some(Action::Error {
-            status,
-            code,
-            message,
-            retry_after,
-        }) => (
-            error_response(json, status, &code, message.as_deref(), retry_after, seq),
-            false,
-        ),
+        Some(Action::Error { status, code, message, retry_after }) => {
+            (error_response(json, status, &code, message.as_deref(), retry_after, seq), false)
+        }
         Some(Action::ForwardThenReset) => (upstream(&shared, req).await, true),
         Some(Action::Reset) => return Err(Dropped),
         Some(Action::Hang(hold)) => {
@@ -281,15 +237,8 @@ fn upstream_request(
     body: Bytes,
 ) -> Request<Full<Bytes>> {
     let uri = format!("http://{}{path_and_query}", shared.upstream);
-    parts.uri = uri
-        .parse()
-        .expect("a loopback address and a parsed path form a URI");
-    for hop in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::CONTENT_LENGTH,
-        header::EXPECT,
-    ] {
+    parts.uri = uri.parse().expect("a loopback address and a parsed path form a URI");
+    for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH, header::EXPECT] {
         parts.headers.remove(hop);
     }
     parts.headers.remove("keep-alive");
@@ -301,18 +250,10 @@ fn upstream_request(
 
 async fn upstream(shared: &Shared, req: Request<Full<Bytes>>) -> Response<Full<Bytes>> {
     let result = async {
-        let response = shared
-            .client
-            .request(req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let response = shared.client.request(req).await.map_err(|e| e.to_string())?;
         let (mut parts, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-        for hop in [
-            header::CONNECTION,
-            header::TRANSFER_ENCODING,
-            header::CONTENT_LENGTH,
-        ] {
+        for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
             parts.headers.remove(hop);
         }
         parts.headers.remove("keep-alive");
@@ -320,9 +261,7 @@ async fn upstream(shared: &Shared, req: Request<Full<Bytes>>) -> Response<Full<B
     }
     .await;
     result.unwrap_or_else(|e| {
-        let mut response = Response::new(Full::new(Bytes::from(format!(
-            "fault proxy: moto unreachable: {e}"
-        ))));
+        let mut response = Response::new(Full::new(Bytes::from(format!("fault proxy: moto unreachable: {e}"))));
         *response.status_mut() = StatusCode::BAD_GATEWAY;
         response
     })
@@ -339,13 +278,9 @@ fn error_response(
 ) -> Response<Full<Bytes>> {
     let message = message.unwrap_or("injected by the sslprov test fault proxy");
     let request_id = format!("00000000-0000-4000-8000-{seq:012}");
-    let mut builder = Response::builder()
-        .status(status)
-        .header("x-amzn-RequestId", &request_id);
+    let mut builder = Response::builder().status(status).header("x-amzn-RequestId", &request_id);
     let body = if json {
-        builder = builder
-            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
-            .header("x-amzn-ErrorType", code);
+        builder = builder.header(header::CONTENT_TYPE, "application/x-amz-json-1.1").header("x-amzn-ErrorType", code);
         serde_json::json!({"__type": code, "message": message}).to_string()
     } else {
         builder = builder.header(header::CONTENT_TYPE, "text/xml");
@@ -360,19 +295,15 @@ fn error_response(
     if let Some(secs) = retry_after {
         builder = builder.header(header::RETRY_AFTER, secs.to_string());
     }
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| {
-            let mut response = Response::new(Full::new(Bytes::from_static(b"bad injected error")));
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        })
+    builder.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"bad injected error")));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response
+    })
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -386,10 +317,7 @@ mod tests {
         assert_eq!(xml.headers()["retry-after"], "3");
         let body = xml.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8_lossy(&body);
-        assert!(
-            body.contains("<Code>CNAMEAlreadyExists</Code><Message>a&lt;b</Message>"),
-            "{body}"
-        );
+        assert!(body.contains("<Code>CNAMEAlreadyExists</Code><Message>a&lt;b</Message>"), "{body}");
 
         let json = error_response(true, 400, "ThrottlingException", None, None, 8);
         assert_eq!(json.headers()["x-amzn-errortype"], "ThrottlingException");

@@ -25,12 +25,7 @@ pub struct Rule {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
-    Error {
-        status: u16,
-        code: String,
-        message: Option<String>,
-        retry_after: Option<u64>,
-    },
+    Error { status: u16, code: String, message: Option<String>, retry_after: Option<u64> },
     Delay(Duration),
     Reset,
     ForwardThenReset,
@@ -66,12 +61,7 @@ impl Rule {
     /// awsJson `__type` plus `x-amzn-ErrorType` for ACM. `service` may be `*`; `None` is any
     /// operation.
     pub fn error(service: &str, operation: Option<&str>, status: u16, code: &str) -> Rule {
-        let action = Action::Error {
-            status,
-            code: code.to_owned(),
-            message: None,
-            retry_after: None,
-        };
+        let action = Action::Error { status, code: code.to_owned(), message: None, retry_after: None };
         Rule::new(service, operation, action)
     }
 
