@@ -8,6 +8,7 @@ pub mod error;
 pub mod plan;
 pub mod providers;
 pub mod refresh;
+pub mod registry;
 pub mod spec;
 pub mod state;
 pub mod template;

@@ -1,86 +1,47 @@
-//! The providers one run talks to, built from the standard AWS credential chain.
+//! The providers one run talks to: those its spec and state name, connected from the registry,
+//! sharing one call counter.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
-use sslprov_provider::{Budget, Calls, Provider, ProviderError};
+use sslprov_provider::{Calls, Connect, ErrorKind, Provider, ProviderError};
 
-/// AWS client settings a run can override (tests use fast retries against the emulator).
-#[derive(Clone, Debug)]
-pub struct AwsOptions {
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
-}
-
-impl Default for AwsOptions {
-    fn default() -> Self {
-        // Standard mode with more attempts than the SDK's 3: a pipeline that applies a thousand
-        // domains meets throttling, and a retried throttle is cheaper than a failed run.
-        AwsOptions { max_attempts: 8, initial_backoff: Duration::from_secs(1) }
-    }
-}
-
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Providers {
-    pub acm: Arc<dyn Provider>,
-    pub cloudfront: Arc<dyn Provider>,
-    pub route53: Arc<dyn Provider>,
-    /// Only when a spec or state uses Cloudflare, which needs `CLOUDFLARE_API_TOKEN`.
-    pub cloudflare: Option<Arc<dyn Provider>>,
-    /// The same, for what only Cloudflare does (the token check, a rule's warnings before it exists).
-    pub cloudflare_api: Option<Arc<sslprov_cloudflare::Cloudflare>>,
+    by_name: BTreeMap<String, Arc<dyn Provider>>,
     pub calls: Calls,
 }
 
 impl Providers {
-    /// Credentials and endpoint come from aws-config's default chain: environment, profiles, SSO,
-    /// and `AWS_ENDPOINT_URL`, so the same binary runs against a local emulator.
-    pub async fn new(opts: &AwsOptions, cloudflare: bool) -> Result<Providers, ProviderError> {
-        let retry = RetryConfig::standard()
-            .with_max_attempts(opts.max_attempts)
-            .with_initial_backoff(opts.initial_backoff)
-            .with_max_backoff(opts.initial_backoff.max(Duration::from_millis(1)) * 20);
-        let mut sdk = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).load().await;
-        if sdk.region().is_none() {
-            // CloudFront and Route 53 are global and ACM is pinned to us-east-1 by its provider;
-            // a region is still needed to sign.
-            sdk = sdk.into_builder().region(Region::new("us-east-1")).build();
-        }
+    /// Connects every provider in `names`, concurrently. A name no provider of this build has (a
+    /// hand-edited state, or one written by a newer sslprov) is an error.
+    pub async fn connect(names: &BTreeSet<String>) -> Result<Providers, ProviderError> {
         let calls = Calls::default();
-        // Documented limits: Route 53 5 requests/s per account; ACM 5-10/s per operation;
-        // CloudFront's control plane is lower still for writes. Stay under them by construction.
-        let budget = |per_second, burst| Budget::per_second(per_second, burst, calls.clone());
-        let cloudflare_api = match cloudflare {
-            false => None,
-            true => {
-                let config = sslprov_cloudflare::CloudflareConfig::from_env()?;
-                // Cloudflare allows 1,200 requests per 5 minutes per token and locks the token out
-                // for 5 minutes beyond that. A bucket of 20 refilled at 1,080 per 5 minutes passes
-                // at most 1,100 in any 5-minute window: room for the dashboard and other tools
-                // using the same token.
-                let window = Budget::per_window(1080, Duration::from_secs(300), 20, calls.clone());
-                Some(Arc::new(sslprov_cloudflare::Cloudflare::new(config, window)?))
+        let cx = Connect::new(calls.clone());
+        let connecting = names.iter().map(|name| {
+            let cx = cx.clone();
+            async move {
+                let registration = crate::registry::get(name).ok_or_else(|| {
+                    let known: Vec<&str> = crate::registry::PROVIDERS.iter().map(|r| r.info.name).collect();
+                    ProviderError::new(
+                        ErrorKind::Unsupported,
+                        "sslprov",
+                        "connect",
+                        format!("no provider `{name}` in this build of sslprov (it has {})", known.join(", ")),
+                    )
+                })?;
+                Ok::<_, ProviderError>((name.clone(), (registration.connect)(cx).await?))
             }
-        };
-        Ok(Providers {
-            acm: Arc::new(sslprov_acm::Acm::new(&sdk, budget(10, 10))),
-            cloudfront: Arc::new(sslprov_cloudfront::CloudFront::new(&sdk, budget(5, 5))),
-            route53: Arc::new(sslprov_route53::Route53::new(&sdk, budget(5, 5))),
-            cloudflare: cloudflare_api.clone().map(|c| c as Arc<dyn Provider>),
-            cloudflare_api,
-            calls,
-        })
+        });
+        let by_name = futures::future::try_join_all(connecting).await?.into_iter().collect();
+        Ok(Providers { by_name, calls })
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
-        match name {
-            "acm" => Some(&self.acm),
-            "cloudfront" => Some(&self.cloudfront),
-            "route53" => Some(&self.route53),
-            "cloudflare" => self.cloudflare.as_ref(),
-            _ => None,
-        }
+        self.by_name.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<dyn Provider>)> {
+        self.by_name.iter()
     }
 }

@@ -1,143 +1,97 @@
-//! Refresh: what exists, in a few list sweeps (one per kind; one per zone for records), never one
-//! read per resource.
+//! Refresh: what exists, in a few list sweeps (one per provider and kind, each sweeping by zone or
+//! name as its provider sees fit), never one read per resource.
+//!
+//! What to look for comes from the spec, rendered with what the state knows (fields no run has
+//! learnt yet are left out, and match anything), and from the state itself.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
-use sslprov_provider::{Desired, Kind, Live, Provider, ProviderError, Scope};
+use sslprov_provider::{Live, ProviderError, Scope};
 
+use crate::plan::address;
 use crate::providers::Providers;
-use crate::spec::{CdnKind, DnsKind, Spec};
+use crate::spec::Spec;
 use crate::state::State;
+use crate::template::{DomainTemplate, Lookup};
 
+/// Per provider, then per kind.
+pub type Scopes = BTreeMap<(String, String), Scope>;
+
+/// What exists, per provider and kind.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
-    pub certificates: Vec<Live>,
-    pub distributions: Vec<Live>,
-    pub records: Vec<Live>,
-    pub edge_certificates: Vec<Live>,
-    pub config_rules: Vec<Live>,
+    by_kind: BTreeMap<(String, String), Vec<Live>>,
 }
 
-/// What to look for, per provider and kind.
-#[derive(Debug)]
-struct Scopes {
-    certificates: Scope,
-    distributions: Scope,
-    route53: Scope,
-    cloudflare_records: Scope,
-    config_rules: Scope,
-    edge_certificates: Scope,
-}
-
-impl Scopes {
-    fn new() -> Self {
-        Scopes {
-            certificates: Scope::new(Kind::Certificate),
-            distributions: Scope::new(Kind::Distribution),
-            route53: Scope::new(Kind::Record),
-            cloudflare_records: Scope::new(Kind::Record),
-            config_rules: Scope::new(Kind::ConfigRule),
-            edge_certificates: Scope::new(Kind::EdgeCertificate),
-        }
+impl Inventory {
+    pub fn lives(&self, provider: &str, kind: &str) -> &[Live] {
+        self.by_kind.get(&(provider.to_owned(), kind.to_owned())).map_or(&[], Vec::as_slice)
     }
 
-    fn records(&mut self, dns: &str) -> &mut Scope {
-        if dns == "cloudflare" { &mut self.cloudflare_records } else { &mut self.route53 }
+    /// Everything of one provider, every kind.
+    pub fn of_provider(&self, provider: &str) -> Vec<Live> {
+        self.by_kind.iter().filter(|((p, _), _)| p == provider).flat_map(|(_, l)| l.iter().cloned()).collect()
     }
 
-    fn zone_and_name(scope: &mut Scope, zone: &str, name: &str) {
-        scope.zones.insert(zone.to_owned());
-        scope.names.insert(name.to_owned());
+    pub fn insert(&mut self, provider: &str, kind: &str, lives: Vec<Live>) {
+        self.by_kind.insert((provider.to_owned(), kind.to_owned()), lives);
     }
 }
 
-pub async fn refresh(
-    providers: &Providers,
-    spec: &Spec,
-    state: Option<&State>,
-    targets: &[String],
-) -> Result<Inventory, ProviderError> {
-    let selected = |key: &str| targets.is_empty() || targets.iter().any(|t| t == key);
-    let mut s = Scopes::new();
-    for d in spec.domains.values().filter(|d| selected(&d.key)) {
-        match d.cdn {
-            CdnKind::Cloudfront => {
-                s.certificates.names.insert(d.tracking_domain.clone());
-                s.distributions.names.insert(d.tracking_domain.clone());
-            }
-            CdnKind::Cloudflare => {
-                Scopes::zone_and_name(&mut s.config_rules, &d.zone, &d.tracking_domain);
-                Scopes::zone_and_name(&mut s.edge_certificates, &d.zone, &d.tracking_domain);
-            }
-        }
-        let dns = match d.dns {
-            DnsKind::Route53 => "route53",
-            DnsKind::Cloudflare => "cloudflare",
+/// Whether a run is limited to some domains, and which.
+pub fn selected(targets: &[String], key: &str) -> bool {
+    targets.is_empty() || targets.iter().any(|t| t == key)
+}
+
+/// What the selected domains want, and what the state holds for them, per provider and kind.
+pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes {
+    let mut scopes = Scopes::new();
+    fn scope<'s>(scopes: &'s mut Scopes, provider: &str, kind: &str) -> &'s mut Scope {
+        scopes.entry((provider.to_owned(), kind.to_owned())).or_insert_with(|| Scope::new(kind))
+    }
+    let resources = state.map(|s| &s.resources);
+    for d in spec.domains.values().filter(|d| selected(targets, &d.key)) {
+        let Some(t) = DomainTemplate::of(d) else { continue };
+        let outputs = |part: &str| match resources.and_then(|r| r.get(&address(&d.key, part))) {
+            Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
+            _ => Lookup::Unknown,
         };
-        Scopes::zone_and_name(s.records(dns), &d.zone, &d.tracking_domain);
-    }
-    for r in state.iter().flat_map(|s| s.resources.values()).filter(|r| selected(&r.domain)) {
-        match &r.desired {
-            Some(Desired::Certificate(c)) => {
-                s.certificates.names.insert(c.domain_name.clone());
+        for r in t.cdn.order() {
+            // A template defect is the plan's to report; refresh looks for what it can.
+            if let Ok(rendered) = t.render(r, &outputs) {
+                scope(&mut scopes, t.provider(r), &r.kind).wanted.push(rendered.known_desired(&r.kind));
             }
-            Some(Desired::Distribution(d)) => s.distributions.names.extend(d.aliases.iter().cloned()),
-            Some(Desired::Record(rec)) => Scopes::zone_and_name(s.records(&r.provider), &rec.zone, &rec.name),
-            Some(Desired::ConfigRule(c)) => Scopes::zone_and_name(&mut s.config_rules, &c.zone, &c.host),
-            Some(Desired::EdgeCertificate(e)) => {
-                s.edge_certificates.zones.insert(e.zone.clone());
-                s.edge_certificates.names.extend(e.hosts.iter().cloned());
-            }
-            None => {}
-        }
-        for v in r.outputs.validation_records.iter().flatten() {
-            s.route53.names.insert(v.name.clone());
-            s.cloudflare_records.names.insert(v.name.clone());
-        }
-        if r.kind == Kind::Certificate {
-            s.certificates.known_ids.extend(r.id.clone());
         }
     }
-
-    let Scopes { certificates, distributions, mut route53, mut cloudflare_records, config_rules, edge_certificates } =
-        s;
-    let cloudflare = providers.cloudflare.as_ref();
-    // Validation records are named by the certificates, so records are listed once ACM answered.
-    let certificates_then_records = async {
-        let certs = list(Some(&providers.acm), &certificates).await?;
-        for v in certs.iter().flat_map(|c| c.outputs.validation_records.iter().flatten()) {
-            route53.names.insert(v.name.clone());
-            cloudflare_records.names.insert(v.name.clone());
-        }
-        let (r53, cf) =
-            futures::try_join!(list(Some(&providers.route53), &route53), list(cloudflare, &cloudflare_records))?;
-        Ok::<_, ProviderError>((certs, [r53, cf].concat()))
-    };
-    let ((certificates, records), distributions, config_rules, edge_certificates) = futures::try_join!(
-        certificates_then_records,
-        list(Some(&providers.cloudfront), &distributions),
-        list(cloudflare, &config_rules),
-        list(cloudflare, &edge_certificates),
-    )?;
-    Ok(Inventory { certificates, distributions, records, edge_certificates, config_rules })
+    for r in resources.into_iter().flat_map(|r| r.values()).filter(|r| selected(targets, &r.domain)) {
+        let s = scope(&mut scopes, &r.provider, &r.kind);
+        s.wanted.extend(r.desired.clone());
+        s.known_ids.extend(r.id.iter().chain(&r.deposed).cloned());
+    }
+    scopes
 }
 
-/// One provider's sweep of one scope; nothing to look for, nothing asked.
-async fn list(provider: Option<&Arc<dyn Provider>>, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-    if scope.names.is_empty() && scope.zones.is_empty() {
-        return Ok(Vec::new());
+/// The providers the scopes name.
+pub fn provider_names(scopes: &Scopes) -> BTreeSet<String> {
+    scopes.keys().map(|(p, _)| p.clone()).collect()
+}
+
+/// Every scope's sweep, concurrently: the providers' budgets set the pace.
+pub async fn refresh(providers: &Providers, scopes: &Scopes) -> Result<Inventory, ProviderError> {
+    let sweeps = scopes.iter().filter(|(_, s)| !s.wanted.is_empty()).map(|((p, kind), scope)| async move {
+        let provider = providers.get(p).ok_or_else(|| {
+            ProviderError::new(
+                sslprov_provider::ErrorKind::Unexpected,
+                "sslprov",
+                "refresh",
+                format!("{p} is not connected"),
+            )
+        })?;
+        Ok::<_, ProviderError>((p.clone(), kind.clone(), provider.list(scope).await?))
+    });
+    let mut inventory = Inventory::default();
+    for (p, kind, lives) in futures::future::try_join_all(sweeps).await? {
+        inventory.insert(&p, &kind, lives);
     }
-    let needs_zones = scope.kind != Kind::Certificate && scope.kind != Kind::Distribution;
-    if needs_zones && scope.zones.is_empty() {
-        return Ok(Vec::new());
-    }
-    match provider {
-        Some(p) => p.list(scope).await,
-        None => Err(ProviderError::new(
-            sslprov_provider::ErrorKind::Unauthenticated,
-            "cloudflare",
-            "list",
-            "the spec or the state uses Cloudflare, and CLOUDFLARE_API_TOKEN is not set",
-        )),
-    }
+    Ok(inventory)
 }

@@ -1,10 +1,10 @@
 //! Apply: carry out a plan's changes in the safe order, recording intent before every mutating
 //! call and the result after it, so that a run killed at any instant is finished by the next.
 //!
-//! Per domain the order is fixed by what depends on what: certificate → validation record →
-//! (certificate issued) → distribution → (distribution deployed) → tracking record; destroy runs
-//! it backwards. Domains run in parallel up to `parallelism`; the providers' request budgets
-//! bound the request rate across all of them.
+//! Per domain the plan's order is the CDN template's (each resource after what it depends on,
+//! the tracking record last); a resource is written only once what it must wait for is ready
+//! (certificate issued, CDN deployed), and destroy runs backwards. Domains run in parallel up to
+//! `parallelism`; the providers' request budgets bound the request rate across all of them.
 
 mod wait;
 
@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sslprov_provider::{Deletion, Desired, KNOWN_AFTER_APPLY, Live, Outputs, Provider, ProviderError};
+use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError};
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::plan::{Action, Change, Mode, Part, Plan};
+use crate::plan::{Action, Change, Mode, Plan, address};
 use crate::providers::Providers;
 use crate::spec::Spec;
 use crate::state::{Intent, Op, ResourceState, State, StateFile, StateFileError};
-use crate::template;
+use crate::template::{DomainTemplate, Lookup};
 use crate::ui::Progress;
 
 pub use wait::WaitOptions;
@@ -34,15 +34,23 @@ pub struct ApplyOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("{address}: {source}")]
-    Provider { address: String, source: ProviderError },
+    Provider { address: String, source: Box<ProviderError> },
     #[error(transparent)]
     State(#[from] StateFileError),
     #[error("{address}: {message}")]
     Wait { address: String, message: String },
     #[error("{address}: cannot resolve {what}: the step it depends on has not run")]
-    Unresolved { address: String, what: &'static str },
+    Unresolved { address: String, what: String },
     #[error("{address}: stopped by an interrupt before this step finished")]
     Interrupted { address: String },
+}
+
+fn provider_error(address: &str, e: ProviderError) -> ApplyError {
+    ApplyError::Provider { address: address.to_owned(), source: Box::new(e) }
+}
+
+fn unresolved(address: &str, what: impl Into<String>) -> ApplyError {
+    ApplyError::Unresolved { address: address.to_owned(), what: what.into() }
 }
 
 /// What one apply did.
@@ -65,6 +73,7 @@ struct Run<'a> {
 
 /// Applies `plan`. `state` is the current state (a new one with the plan's lineage if none was
 /// written yet); it is written to `file` after every step.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     plan: &Plan,
     spec: &Spec,
@@ -106,6 +115,10 @@ impl Run<'_> {
         Ok(())
     }
 
+    fn provider(&self, address: &str, name: &str) -> Result<&dyn Provider, ApplyError> {
+        self.providers.get(name).map(|p| &**p).ok_or_else(|| unresolved(address, format!("its provider {name}")))
+    }
+
     /// Objects a stopped run made without recording them go into state first, so nothing below
     /// creates them twice.
     async fn record_recovered(&self, plan: &Plan) -> Result<(), ApplyError> {
@@ -114,11 +127,12 @@ impl Run<'_> {
         }
         let mut st = self.state.lock().await;
         for r in &plan.recovered {
-            let Some((domain, part)) = Part::of_address(&r.address) else { continue };
+            let Some((domain, _)) = r.address.rsplit_once('.') else { continue };
             let entry = st.resources.entry(r.address.clone()).or_insert_with(|| ResourceState {
-                kind: part.kind(),
+                kind: r.live.desired.kind.clone(),
                 provider: r.provider.clone(),
-                domain,
+                domain: domain.to_owned(),
+                cdn: self.spec.domains.get(domain).map(|d| d.cdn.clone()),
                 id: None,
                 desired: None,
                 outputs: Outputs::default(),
@@ -127,7 +141,7 @@ impl Run<'_> {
                 deposed: Vec::new(),
             });
             entry.id = Some(r.live.id.clone());
-            entry.outputs = merge(&entry.outputs, &r.live.outputs);
+            entry.outputs = entry.outputs.merged(&r.live.outputs);
             entry.desired = Some(r.live.desired.clone());
             entry.intent = None;
             self.progress.note(&r.address, &format!("recorded {} (found in the cloud, missing from state)", r.live.id));
@@ -149,31 +163,26 @@ impl Run<'_> {
                 Err(e) => return (done, Some(e)),
             }
         }
-        // Certificates replaced in this run go once nothing uses them any more.
-        for (address, old) in deposed {
-            if let Err(e) = self.delete_deposed(&address, &old).await {
+        // Objects replaced in this run go once nothing uses them any more.
+        for (c, old) in deposed {
+            if let Err(e) = self.delete_deposed(c, &old).await {
                 return (done, Some(e));
             }
         }
         (done, None)
     }
 
-    async fn change(&self, c: &Change, deposed: &mut Vec<(String, Live)>) -> Result<(), ApplyError> {
-        // A provider a hand-edited state or a newer sslprov names is an error, not a panic.
-        let provider = self
-            .providers
-            .get(&c.provider)
-            .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "its provider" })?;
-        let p = &**provider;
+    async fn change<'c>(&self, c: &'c Change, deposed: &mut Vec<(&'c Change, Live)>) -> Result<(), ApplyError> {
+        let p = self.provider(&c.address, &c.provider)?;
         match c.action {
             Action::Create | Action::Replace => {
                 self.ensure_dependencies_ready(c).await?;
-                let desired = self.resolve(c).await?;
+                let desired = self.resolve(c, p).await?;
                 let old = self.current_live(c).await;
                 let token = {
                     let mut st = self.state.lock().await;
                     let token = st.create_token(&c.address);
-                    let entry = st.resources.entry(c.address.clone()).or_insert_with(|| new_entry(c));
+                    let entry = st.resources.entry(c.address.clone()).or_insert_with(|| self.new_entry(c));
                     entry.intent = Some(intent(Op::Create, token.clone()));
                     entry.desired = Some(desired.clone());
                     match (c.action, &old) {
@@ -187,42 +196,33 @@ impl Run<'_> {
                     token
                 };
                 self.progress.start(&c.address, "creating");
-                let live = p
-                    .create(&desired, &token)
-                    .await
-                    .map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
+                let live = p.create(&desired, &token).await.map_err(|e| provider_error(&c.address, e))?;
                 self.record(c, &live, &desired).await?;
                 self.progress.finish(&c.address, &format!("created {}", live.id));
                 if c.action == Action::Replace {
-                    deposed.extend(old.map(|o| (c.address.clone(), o)));
+                    deposed.extend(old.map(|o| (c, o)));
                 }
             }
             Action::Update => {
                 self.ensure_dependencies_ready(c).await?;
-                let desired = self.resolve(c).await?;
-                let live = self
-                    .current_live(c)
-                    .await
-                    .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to update" })?;
+                let desired = self.resolve(c, p).await?;
+                let live = self.current_live(c).await.ok_or_else(|| unresolved(&c.address, "the object to update"))?;
                 {
                     let mut st = self.state.lock().await;
                     let token = st.create_token(&c.address);
-                    let entry = st.resources.entry(c.address.clone()).or_insert_with(|| new_entry(c));
+                    let entry = st.resources.entry(c.address.clone()).or_insert_with(|| self.new_entry(c));
                     entry.intent = Some(intent(Op::Update, token));
                     if entry.id.is_none() {
                         entry.id = Some(live.id.clone());
                     }
                     // Remember what was there before taking it over, before touching it.
                     if c.adopt {
-                        entry.adopted = c.before.clone();
+                        entry.adopted.clone_from(&c.before);
                     }
                     self.write(&mut st).await?;
                 }
                 self.progress.start(&c.address, "updating");
-                let new = p
-                    .update(&live, &desired)
-                    .await
-                    .map_err(|source| ApplyError::Provider { address: c.address.clone(), source })?;
+                let new = p.update(&live, &desired).await.map_err(|e| provider_error(&c.address, e))?;
                 self.record(c, &new, &desired).await?;
                 if self.mode == Mode::Destroy {
                     // A record restored on destroy is the user's again.
@@ -234,17 +234,13 @@ impl Run<'_> {
             }
             Action::Delete if c.deposed => {
                 let old = Live {
-                    id: c
-                        .id
-                        .clone()
-                        .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
-                    desired: c
-                        .before
-                        .clone()
-                        .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the replaced object" })?,
+                    id: c.id.clone().ok_or_else(|| unresolved(&c.address, "the replaced object"))?,
+                    desired: c.before.clone().ok_or_else(|| unresolved(&c.address, "the replaced object"))?,
                     outputs: Outputs::default(),
+                    readiness: Default::default(),
+                    marked: false,
                 };
-                self.delete_deposed(&c.address, &old).await?;
+                self.delete_deposed(c, &old).await?;
             }
             Action::Forget if c.deposed => {
                 let mut st = self.state.lock().await;
@@ -254,10 +250,7 @@ impl Run<'_> {
                 self.write(&mut st).await?;
             }
             Action::Delete => {
-                let live = self
-                    .current_live(c)
-                    .await
-                    .ok_or(ApplyError::Unresolved { address: c.address.clone(), what: "the object to delete" })?;
+                let live = self.current_live(c).await.ok_or_else(|| unresolved(&c.address, "the object to delete"))?;
                 {
                     let mut st = self.state.lock().await;
                     let token = st.create_token(&c.address);
@@ -281,21 +274,31 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Deletes an object `address` replaced, once the distribution serves the new one, and
-    /// takes it off the address's deposed list.
-    async fn delete_deposed(&self, address: &str, old: &Live) -> Result<(), ApplyError> {
-        let domain = Part::of_address(address).map(|(d, _)| d).unwrap_or_default();
-        let dist = Part::Distribution.address(&domain);
-        if let Some((live, provider)) = self.live_of(&dist).await {
-            let p = self
-                .providers
-                .get(&provider)
-                .ok_or(ApplyError::Unresolved { address: dist.clone(), what: "its provider" })?;
-            wait::until_ready(&**p, &live, &dist, &self.opts.wait, self.progress, self.stop).await?;
+    /// Deletes an object `c`'s address replaced, once what depends on it has moved to the new one
+    /// and is ready (a distribution deployed with the new certificate), and takes it off the
+    /// address's deposed list.
+    async fn delete_deposed(&self, c: &Change, old: &Live) -> Result<(), ApplyError> {
+        let dependents: Vec<String> = self
+            .spec
+            .domains
+            .get(&c.domain)
+            .and_then(DomainTemplate::of)
+            .map(|t| {
+                t.cdn
+                    .resources
+                    .iter()
+                    .filter(|r| r.dependencies().contains(&c.part))
+                    .map(|r| address(&c.domain, &r.part))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for dependent in dependents {
+            self.wait_for(&dependent).await?;
         }
-        self.delete_until_gone(address, &*self.providers.acm, old).await?;
+        let p = self.provider(&c.address, &c.provider)?;
+        self.delete_until_gone(&c.address, p, old).await?;
         let mut st = self.state.lock().await;
-        if let Some(entry) = st.resources.get_mut(address) {
+        if let Some(entry) = st.resources.get_mut(&c.address) {
             entry.deposed.retain(|id| id != &old.id);
         }
         self.write(&mut st).await
@@ -303,12 +306,13 @@ impl Run<'_> {
 
     async fn delete_until_gone(&self, address: &str, p: &dyn Provider, live: &Live) -> Result<(), ApplyError> {
         self.progress.start(address, "deleting");
-        let err = |source| ApplyError::Provider { address: address.to_owned(), source };
+        let err = |e| provider_error(address, e);
         loop {
             match p.delete(live).await.map_err(err)? {
                 Deletion::Done => break,
                 Deletion::InProgress => {
-                    wait::until_ready(p, live, address, &self.opts.wait, self.progress, self.stop).await?
+                    wait::until_ready(p, live, address, &self.opts.wait, self.progress, self.stop, wait::Gone::Done)
+                        .await?
                 }
             }
         }
@@ -318,12 +322,27 @@ impl Run<'_> {
 
     async fn record(&self, c: &Change, live: &Live, desired: &Desired) -> Result<(), ApplyError> {
         let mut st = self.state.lock().await;
-        let entry = st.resources.entry(c.address.clone()).or_insert_with(|| new_entry(c));
+        let entry = st.resources.entry(c.address.clone()).or_insert_with(|| self.new_entry(c));
         entry.id = Some(live.id.clone());
-        entry.outputs = merge(&entry.outputs, &live.outputs);
+        entry.outputs = entry.outputs.merged(&live.outputs);
         entry.desired = Some(desired.clone());
         entry.intent = None;
         self.write(&mut st).await
+    }
+
+    fn new_entry(&self, c: &Change) -> ResourceState {
+        ResourceState {
+            kind: c.kind.clone(),
+            provider: c.provider.clone(),
+            domain: c.domain.clone(),
+            cdn: self.spec.domains.get(&c.domain).map(|d| d.cdn.clone()),
+            id: None,
+            desired: None,
+            outputs: Outputs::default(),
+            intent: None,
+            adopted: None,
+            deposed: Vec::new(),
+        }
     }
 
     /// The object a change acts on, as the plan saw it, with the outputs state knows.
@@ -332,106 +351,78 @@ impl Run<'_> {
         let entry = st.resources.get(&c.address);
         let id = c.id.clone().or_else(|| entry.and_then(|e| e.id.clone()))?;
         let desired = c.before.clone().or_else(|| entry.and_then(|e| e.desired.clone()))?;
-        Some(Live { id, desired, outputs: entry.map(|e| e.outputs.clone()).unwrap_or_default() })
+        let outputs = entry.map(|e| e.outputs.clone()).unwrap_or_default();
+        Some(Live { id, desired, outputs, readiness: Default::default(), marked: false })
     }
 
-    /// The live object at `address` per state, and the provider that made it.
-    async fn live_of(&self, address: &str) -> Option<(Live, String)> {
-        let st = self.state.lock().await;
-        let e = st.resources.get(address)?;
-        Some((Live { id: e.id.clone()?, desired: e.desired.clone()?, outputs: e.outputs.clone() }, e.provider.clone()))
-    }
-
-    /// The safe order: a distribution is only created or changed on an issued certificate, and
-    /// the tracking record only moves onto a CDN that is ready (a deployed distribution, an active
-    /// edge certificate). Checked on every run, so a run stopped during a wait simply waits again.
-    async fn ensure_dependencies_ready(&self, c: &Change) -> Result<(), ApplyError> {
-        let (deps, required): (&[Part], bool) = match c.part {
-            Part::Distribution => (&[Part::Certificate], true),
-            // On destroy the record goes back to the ESP, which needs nothing to be ready.
-            Part::TrackingRecord if self.mode == Mode::Apply => (&[Part::Distribution, Part::EdgeCertificate], false),
-            _ => return Ok(()),
+    /// Waits until the object at `address` is ready, if the state has one (an object sslprov
+    /// only shares was checked when the plan was made).
+    async fn wait_for(&self, address: &str) -> Result<(), ApplyError> {
+        let found = {
+            let st = self.state.lock().await;
+            st.resources.get(address).and_then(|e| {
+                let live = Live {
+                    id: e.id.clone()?,
+                    desired: e.desired.clone()?,
+                    outputs: e.outputs.clone(),
+                    readiness: Default::default(),
+                    marked: false,
+                };
+                Some((live, e.provider.clone(), e.kind.clone()))
+            })
         };
-        for dep in deps {
-            let address = dep.address(&c.domain);
-            let Some((live, provider)) = self.live_of(&address).await else {
-                if required {
-                    return Err(ApplyError::Unresolved { address: c.address.clone(), what: "its dependency" });
-                }
-                // Universal SSL has no state entry; a domain has a distribution or an edge certificate.
-                continue;
-            };
-            let p = self
-                .providers
-                .get(&provider)
-                .ok_or(ApplyError::Unresolved { address: address.clone(), what: "its provider" })?;
-            wait::until_ready(&**p, &live, &address, &self.opts.wait, self.progress, self.stop).await?;
+        let Some((live, provider, kind)) = found else { return Ok(()) };
+        let p = self.provider(address, &provider)?;
+        if !p.info().kind(&kind).is_some_and(|k| k.becomes_ready) {
+            return Ok(());
+        }
+        wait::until_ready(p, &live, address, &self.opts.wait, self.progress, self.stop, wait::Gone::Fails).await
+    }
+
+    /// The safe order: a resource is written only once everything its template says it must wait
+    /// for is ready (a distribution on an issued certificate, the tracking record on a deployed
+    /// CDN). Checked on every run, so a run stopped during a wait simply waits again. On destroy,
+    /// a record goes back to the ESP, which needs nothing to be ready.
+    async fn ensure_dependencies_ready(&self, c: &Change) -> Result<(), ApplyError> {
+        if self.mode != Mode::Apply {
+            return Ok(());
+        }
+        let Some(t) = self.spec.domains.get(&c.domain).and_then(DomainTemplate::of) else { return Ok(()) };
+        let Some(res) = t.cdn.resource(&c.part) else { return Ok(()) };
+        for dep in &res.ready {
+            self.wait_for(&address(&c.domain, dep)).await?;
         }
         Ok(())
     }
 
-    /// The change's target with every "(known after apply)" filled from what earlier steps recorded.
-    async fn resolve(&self, c: &Change) -> Result<Desired, ApplyError> {
-        let st = self.state.lock().await;
-        let unresolved = |what| ApplyError::Unresolved { address: c.address.clone(), what };
-        let after = c.after.clone().ok_or(unresolved("the target"))?;
-        let dep = |part: Part| st.resources.get(&part.address(&c.domain));
-        let resolved = match after {
-            Desired::Distribution(mut d) if d.certificate_arn == KNOWN_AFTER_APPLY => {
-                d.certificate_arn =
-                    dep(Part::Certificate).and_then(|r| r.id.clone()).ok_or(unresolved("the certificate ARN"))?;
-                Desired::Distribution(d)
-            }
-            Desired::Record(r) if c.part == Part::ValidationRecord && r.name == KNOWN_AFTER_APPLY => {
-                let asked = dep(Part::Certificate)
-                    .and_then(|r| r.outputs.validation_records.as_ref())
-                    .and_then(|v| v.first())
-                    .ok_or(unresolved("the validation record"))?;
-                let domain = self.spec.domains.get(&c.domain).ok_or(unresolved("the domain"))?;
-                Desired::Record(template::validation_record(domain, asked))
-            }
-            Desired::Record(mut r) if r.values.iter().any(|v| v == KNOWN_AFTER_APPLY) => {
-                let target = dep(Part::Distribution)
-                    .and_then(|r| r.outputs.domain_name.clone())
-                    .ok_or(unresolved("the distribution's domain name"))?;
-                r.values = vec![target];
-                Desired::Record(r)
-            }
-            other => other,
+    /// What the change writes: as the plan showed it, with the fields the plan could not know
+    /// rendered from the template now that the steps they come from have recorded their outputs.
+    async fn resolve(&self, c: &Change, p: &dyn Provider) -> Result<Desired, ApplyError> {
+        let after = c.after.clone().ok_or_else(|| unresolved(&c.address, "the target"))?;
+        if c.after_unknown.is_empty() {
+            return Ok(after);
+        }
+        let what = || c.after_unknown.join(", ");
+        let domain = self.spec.domains.get(&c.domain).ok_or_else(|| unresolved(&c.address, what()))?;
+        let t = DomainTemplate::of(domain).ok_or_else(|| unresolved(&c.address, what()))?;
+        let res = t.cdn.resource(&c.part).ok_or_else(|| unresolved(&c.address, what()))?;
+        let rendered = {
+            let st = self.state.lock().await;
+            let outputs = |part: &str| match st.resources.get(&address(&c.domain, part)) {
+                Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
+                _ => Lookup::Unknown,
+            };
+            t.render(res, &outputs).map_err(|e| unresolved(&c.address, e.to_string()))?
         };
-        Ok(resolved)
-    }
-}
-
-fn new_entry(c: &Change) -> ResourceState {
-    ResourceState {
-        kind: c.part.kind(),
-        provider: c.provider.clone(),
-        domain: c.domain.clone(),
-        id: None,
-        desired: None,
-        outputs: Outputs::default(),
-        intent: None,
-        adopted: None,
-        deposed: Vec::new(),
+        if !rendered.is_complete() {
+            return Err(unresolved(&c.address, rendered.unknown.into_iter().collect::<Vec<_>>().join(", ")));
+        }
+        p.normalise(&rendered.desired(&c.kind)).map_err(|e| provider_error(&c.address, e))
     }
 }
 
 fn intent(op: Op, token: sslprov_provider::IdempotencyToken) -> Intent {
     Intent { op, token, started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string() }
-}
-
-/// New outputs, keeping what an undescribed object did not report again.
-fn merge(old: &Outputs, new: &Outputs) -> Outputs {
-    Outputs {
-        arn: new.arn.clone().or_else(|| old.arn.clone()),
-        domain_name: new.domain_name.clone().or_else(|| old.domain_name.clone()),
-        status: new.status.clone().or_else(|| old.status.clone()),
-        validation_records: new.validation_records.clone().or_else(|| old.validation_records.clone()),
-        token: new.token.clone().or_else(|| old.token.clone()),
-        warnings: new.warnings.clone(),
-        zone_id: new.zone_id.clone().or_else(|| old.zone_id.clone()),
-    }
 }
 
 pub fn default_wait() -> WaitOptions {

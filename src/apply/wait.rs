@@ -14,6 +14,15 @@ pub struct WaitOptions {
     pub timeout: Duration,
 }
 
+/// What a wait makes of an object that will never be ready (failed, or gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gone {
+    /// The wait is over: waiting for a deletion to progress, an object gone is what was wanted.
+    Done,
+    /// An error: what depends on it cannot go ahead.
+    Fails,
+}
+
 pub async fn until_ready(
     p: &dyn Provider,
     live: &Live,
@@ -21,11 +30,15 @@ pub async fn until_ready(
     opts: &WaitOptions,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    gone: Gone,
 ) -> Result<(), ApplyError> {
     let start = Instant::now();
     loop {
-        let readiness =
-            p.readiness(live).await.map_err(|source| ApplyError::Provider { address: address.to_owned(), source })?;
+        let answer = p
+            .readiness(std::slice::from_ref(live))
+            .await
+            .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
+        let readiness = answer.into_iter().next().unwrap_or(Readiness::Failed { reason: "no answer".into() });
         match readiness {
             Readiness::Ready => {
                 if start.elapsed() > opts.poll {
@@ -36,6 +49,7 @@ pub async fn until_ready(
                 }
                 return Ok(());
             }
+            Readiness::Failed { .. } if gone == Gone::Done => return Ok(()),
             Readiness::Failed { reason } => {
                 return Err(ApplyError::Wait { address: address.to_owned(), message: reason });
             }

@@ -1,5 +1,5 @@
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -9,7 +9,7 @@ use clap::Args;
 use super::{Planned, RunArgs};
 use crate::apply::{ApplyOptions, WaitOptions};
 use crate::error::{Report, exit};
-use crate::plan::{Mode, Plan, PlanInput};
+use crate::plan::{Mode, Plan};
 use crate::state::{Lock, State, StateFile};
 
 #[derive(Debug, Args)]
@@ -97,7 +97,7 @@ pub async fn exec_destroy(a: DestroyArgs) -> Result<u8, Report> {
 
 /// A saved plan is carried out only if nothing moved since it was made: the spec (hash), the
 /// state (lineage and serial) and the cloud (a fresh plan must come out the same).
-async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) -> Result<Planned, Report> {
+async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> Result<Planned, Report> {
     let saved = super::show::read_plan(path)?;
     let spec_path = spec_file.cloned().unwrap_or_else(|| saved.spec.path.clone());
     let spec = super::load_spec(&spec_path)?;
@@ -131,21 +131,16 @@ async fn saved_plan(path: &PathBuf, spec_file: Option<&PathBuf>, run: &RunArgs) 
         _ => {}
     }
     let run = RunArgs { targets: saved.targets.clone(), ..run.clone() };
-    let providers =
-        crate::providers::Providers::new(&run.aws.options(), super::uses_cloudflare(&spec, state.as_ref())).await?;
-    let inventory = crate::refresh::refresh(&providers, &spec, state.as_ref(), &run.targets).await?;
-    let fresh = crate::plan::build(PlanInput {
-        spec: &spec,
-        state: state.as_ref(),
-        inventory: &inventory,
-        mode: saved.mode,
-        targets: &run.targets,
-        restore_adopted: saved.restore_adopted,
-        new_lineage: &saved.state.lineage,
-        created: saved.created.clone(),
-    })
-    .map_err(|errs| Report::new(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
-    let mut fresh = fresh;
+    let (providers, mut fresh) = super::refreshed_plan(
+        &spec,
+        state.as_ref(),
+        &run,
+        saved.mode,
+        saved.restore_adopted,
+        &saved.state.lineage,
+        saved.created.clone(),
+    )
+    .await?;
     fresh.warnings = saved.warnings.clone();
     if let Some(address) = first_difference(&saved, &fresh) {
         return Err(stale(format!("{address} changed in the cloud since the plan was made")));

@@ -18,8 +18,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan, PlanInput};
-use crate::providers::{AwsOptions, Providers};
-use crate::spec::{CdnKind, DnsKind, Spec};
+use crate::providers::Providers;
+use crate::refresh::Scopes;
+use crate::spec::Spec;
 use crate::state::{Lock, State, StateFile};
 
 #[derive(Debug, Parser)]
@@ -66,24 +67,6 @@ struct RunArgs {
     /// How long to wait for the state lock held by another run.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     lock_timeout: Duration,
-    #[command(flatten)]
-    aws: AwsArgs,
-}
-
-#[derive(Debug, Args, Clone)]
-struct AwsArgs {
-    /// Attempts per AWS request (throttling and 5xx are retried with backoff).
-    #[arg(long, env = "SSLPROV_AWS_MAX_ATTEMPTS", default_value_t = 8, hide = true)]
-    aws_max_attempts: u32,
-    /// First retry backoff, in milliseconds.
-    #[arg(long, env = "SSLPROV_AWS_BACKOFF_MS", default_value_t = 1000, hide = true)]
-    aws_backoff_ms: u64,
-}
-
-impl AwsArgs {
-    fn options(&self) -> AwsOptions {
-        AwsOptions { max_attempts: self.aws_max_attempts, initial_backoff: Duration::from_millis(self.aws_backoff_ms) }
-    }
 }
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -147,93 +130,59 @@ async fn make_plan(
     let file = StateFile::new(&spec.state_path);
     let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
     let state = file.read()?;
-    let providers = Providers::new(&run.aws.options(), uses_cloudflare(spec, state.as_ref())).await?;
-    check_cloudflare_token(&providers, spec, &run.targets).await?;
-    let inventory = crate::refresh::refresh(&providers, spec, state.as_ref(), &run.targets).await?;
     let lineage = state.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
-    let plan = crate::plan::build(PlanInput {
-        spec,
-        state: state.as_ref(),
-        inventory: &inventory,
-        mode,
-        targets: &run.targets,
-        restore_adopted,
-        new_lineage: &lineage,
-        created: now(),
-    })
-    .map_err(|errs| Report::new(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
-    let mut plan = plan;
-    plan.warnings = warnings(&providers, &plan, &inventory).await?;
-    tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
+    let (providers, plan) = refreshed_plan(spec, state.as_ref(), run, mode, restore_adopted, &lineage, now()).await?;
     Ok(Planned { plan, spec: spec.clone(), state, file, lock, providers })
 }
 
-fn uses_cloudflare(spec: &Spec, state: Option<&State>) -> bool {
-    spec.domains.values().any(|d| d.cdn == CdnKind::Cloudflare || d.dns == DnsKind::Cloudflare)
-        || state.is_some_and(|s| s.resources.values().any(|r| r.provider == "cloudflare"))
+/// Connect what the spec and state need, check the credentials, sweep what exists, and plan.
+async fn refreshed_plan(
+    spec: &Spec,
+    state: Option<&State>,
+    run: &RunArgs,
+    mode: Mode,
+    restore_adopted: bool,
+    lineage: &str,
+    created: String,
+) -> Result<(Providers, Plan), Report> {
+    let scopes = crate::refresh::scopes(spec, state, &run.targets);
+    let providers = Providers::connect(&crate::refresh::provider_names(&scopes)).await?;
+    let notes = preflight(&providers, &scopes).await?;
+    let inventory = crate::refresh::refresh(&providers, &scopes).await?;
+    let mut plan = crate::plan::build(PlanInput {
+        spec,
+        state,
+        inventory: &inventory,
+        providers: &providers,
+        mode,
+        targets: &run.targets,
+        restore_adopted,
+        new_lineage: lineage,
+        created,
+    })
+    .map_err(|errs| Report::new(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    for n in notes {
+        tracing::warn!("{n}");
+    }
+    tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
+    plan.warnings.sort();
+    Ok((providers, plan))
 }
 
-/// Before planning: is the Cloudflare token active, and may it do what the spec needs? A plan
-/// that would fail half-way through apply for a missing permission is worse than no plan.
-async fn check_cloudflare_token(providers: &Providers, spec: &Spec, targets: &[String]) -> Result<(), Report> {
-    use sslprov_cloudflare::{Access, Permission};
-    use sslprov_provider::Kind;
-    let Some(cf) = &providers.cloudflare_api else { return Ok(()) };
-    let mut needs = Vec::new();
-    for d in spec.domains.values().filter(|d| targets.is_empty() || targets.contains(&d.key)) {
-        let mut kinds = Vec::new();
-        if d.dns == DnsKind::Cloudflare {
-            kinds.push(Kind::Record);
-        }
-        if d.cdn == CdnKind::Cloudflare {
-            kinds.extend([Kind::ConfigRule, Kind::EdgeCertificate]);
-            if d.advanced_certificate {
-                needs.push(Permission::new(&d.zone, Access::SslEdit));
-            }
-        }
-        for k in kinds {
-            needs.extend(Access::for_kind(k).iter().map(|a| Permission::new(&d.zone, *a)));
-        }
-    }
-    if needs.is_empty() {
-        return Ok(());
-    }
-    let check = cf.check_token(&needs).await?;
-    for p in &check.unverified {
-        tracing::warn!("cannot tell without changing something whether the Cloudflare token has {p}");
-    }
-    if !check.is_ok() {
-        let missing: Vec<String> = check.missing.iter().map(|p| format!("  - {p}")).collect();
-        return Err(Report::new(format!(
-            "the Cloudflare API token lacks permissions this spec needs:\n{}\nAdd them to the token in Cloudflare's dashboard (My Profile → API Tokens → Edit), then plan again.",
-            missing.join("\n")
-        )));
-    }
-    Ok(())
-}
-
-/// What a person should know before applying: the providers' observations on what exists, and
-/// on what a new config rule will meet in its zone.
-async fn warnings(
-    providers: &Providers,
-    plan: &Plan,
-    inventory: &crate::refresh::Inventory,
-) -> Result<Vec<String>, Report> {
-    use sslprov_provider::Desired;
-    let mut out: Vec<String> = Vec::new();
-    for live in inventory.config_rules.iter().chain(&inventory.edge_certificates) {
-        out.extend(live.outputs.warnings.iter().cloned());
-    }
-    if let Some(cf) = &providers.cloudflare_api {
-        for c in plan.changes.iter().filter(|c| c.action == crate::plan::Action::Create) {
-            if let Some(Desired::ConfigRule(rule)) = &c.after {
-                out.extend(cf.config_rule_warnings(rule).await?.into_iter().map(|w| format!("{}: {w}", c.address)));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+/// Before planning: may each provider's credentials do what the spec needs? A plan that would
+/// fail half-way through apply for a missing permission is worse than no plan. Returns what could
+/// not be verified.
+async fn preflight(providers: &Providers, scopes: &Scopes) -> Result<Vec<String>, Report> {
+    let checks = providers.iter().map(|(name, p)| async move {
+        let wanted: Vec<_> = scopes
+            .iter()
+            .filter(|((provider, _), _)| provider == name)
+            .flat_map(|(_, scope)| scope.wanted.iter().filter_map(|d| p.normalise(d).ok()))
+            .collect();
+        p.preflight(&wanted).await
+    });
+    let notes = futures::future::try_join_all(checks).await.map_err(|e| Report::new(e.message))?;
+    Ok(notes.into_iter().flatten().collect())
 }
 
 fn load_spec(path: &Path) -> Result<Spec, Report> {

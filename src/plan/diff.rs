@@ -56,14 +56,17 @@ mod tests {
     use sslprov_provider::{RecordSpec, RecordType};
 
     fn record(values: &[&str]) -> Desired {
-        Desired::Record(RecordSpec {
-            zone: "acme.com".into(),
-            name: "url1234.acme.com".into(),
-            rtype: RecordType::Cname,
-            ttl: 300,
-            values: values.iter().map(|v| v.to_string()).collect(),
-            proxied: None,
-        })
+        Desired::of(
+            sslprov_provider::RECORD,
+            &RecordSpec {
+                zone: "acme.com".into(),
+                name: "url1234.acme.com".into(),
+                rtype: RecordType::Cname,
+                ttl: 300,
+                values: values.iter().map(|v| v.to_string()).collect(),
+                proxied: None,
+            },
+        )
     }
 
     #[test]

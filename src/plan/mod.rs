@@ -8,67 +8,16 @@ mod build;
 mod diff;
 
 use serde::{Deserialize, Serialize};
-use sslprov_provider::{Desired, Kind};
+use sslprov_provider::Desired;
 
 pub use build::{Mode, PlanError, PlanInput, build};
 pub use diff::{AttributeChange, attribute_changes};
 
 pub const FORMAT_VERSION: &str = "1";
 
-/// The resources one tracking domain needs. On CloudFront: certificate, validation record,
-/// distribution, tracking record; on Cloudflare: edge certificate, config rule, tracking record.
-/// `ALL` is in the order apply creates them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Part {
-    Certificate,
-    ValidationRecord,
-    Distribution,
-    EdgeCertificate,
-    ConfigRule,
-    TrackingRecord,
-}
-
-impl Part {
-    pub const ALL: [Part; 6] = [
-        Part::Certificate,
-        Part::ValidationRecord,
-        Part::Distribution,
-        Part::EdgeCertificate,
-        Part::ConfigRule,
-        Part::TrackingRecord,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Certificate => "certificate",
-            Part::ValidationRecord => "validation_record",
-            Part::Distribution => "distribution",
-            Part::EdgeCertificate => "edge_certificate",
-            Part::ConfigRule => "config_rule",
-            Part::TrackingRecord => "tracking_record",
-        }
-    }
-
-    pub fn kind(self) -> Kind {
-        match self {
-            Part::Certificate => Kind::Certificate,
-            Part::Distribution => Kind::Distribution,
-            Part::EdgeCertificate => Kind::EdgeCertificate,
-            Part::ConfigRule => Kind::ConfigRule,
-            Part::ValidationRecord | Part::TrackingRecord => Kind::Record,
-        }
-    }
-
-    pub fn address(self, domain: &str) -> String {
-        format!("{domain}.{}", self.name())
-    }
-
-    pub fn of_address(address: &str) -> Option<(String, Part)> {
-        let (domain, part) = address.rsplit_once('.')?;
-        let part = Part::ALL.into_iter().find(|p| p.name() == part)?;
-        Some((domain.to_owned(), part))
-    }
+/// `<domain key>.<part>`: a resource's address in plans and state.
+pub fn address(domain: &str, part: &str) -> String {
+    format!("{domain}.{part}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,8 +48,11 @@ impl Action {
 pub struct Change {
     pub address: String,
     pub domain: String,
-    pub part: Part,
+    /// The template's part: the address suffix.
+    pub part: String,
     pub provider: String,
+    /// The provider's kind of object.
+    pub kind: String,
     pub action: Action,
     /// Why, when it is not obvious: drift, adoption, a failed certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +64,10 @@ pub struct Change {
     pub before: Option<Desired>,
     /// What it will be; fields only known once an earlier step ran read "(known after apply)".
     pub after: Option<Desired>,
+    /// Those fields, by path: apply renders them from the template once the steps they come from
+    /// have run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_unknown: Vec<String>,
     /// An existing object sslprov takes over (an HTTP-era tracking record).
     #[serde(default)]
     pub adopt: bool,
@@ -199,18 +155,5 @@ impl Plan {
     /// Whether apply has anything to do, in the cloud or in the state.
     pub fn has_changes(&self) -> bool {
         !self.summary.is_empty() || !self.recovered.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_round_trip() {
-        for p in Part::ALL {
-            assert_eq!(Part::of_address(&p.address("acme-eu")), Some(("acme-eu".to_owned(), p)));
-        }
-        assert_eq!(Part::of_address("acme.bogus"), None);
     }
 }

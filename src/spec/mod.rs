@@ -9,7 +9,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
-pub use raw::{CdnKind, DnsKind, Esp};
+
+use crate::template::templates;
 
 /// Braze data-centre region, which picks the ESP's regional origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -38,18 +39,22 @@ pub struct Spec {
     pub domains: BTreeMap<String, Domain>,
 }
 
+/// One tracking domain, resolved: what templates see as `${domain.*}`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Domain {
     pub key: String,
     pub tracking_domain: String,
-    pub esp: Esp,
+    /// An ESP template's name.
+    pub esp: String,
     pub braze_cluster: String,
     pub region: Region,
-    pub cdn: CdnKind,
-    pub dns: DnsKind,
+    /// A CDN template's name.
+    pub cdn: String,
+    /// The DNS host: a provider that holds DNS records.
+    pub dns: String,
     pub zone: String,
-    /// Cloudflare: an advanced certificate pack may be ordered for a name Universal SSL does not
-    /// cover (a paid feature, so never without being asked).
+    /// A CDN may order a paid certificate for a name its free one does not cover (only CDNs whose
+    /// template lists this option).
     pub advanced_certificate: bool,
 }
 
@@ -163,26 +168,54 @@ impl Spec {
                     continue;
                 }
             };
-            let cdn = d.cdn.or(defaults.cdn).unwrap_or(CdnKind::Cloudfront);
-            let dns = d.dns.or(defaults.dns).unwrap_or(DnsKind::Route53);
-            // Cloudflare proxies only what it also resolves: its CDN needs its DNS.
-            if cdn == CdnKind::Cloudflare && dns != DnsKind::Cloudflare {
-                let f = match (d.cdn, d.dns) {
+            let t = templates();
+            if !t.esp.contains_key(&d.esp) {
+                errors.push(err(&at("esp"), format!("unknown ESP `{}`", d.esp), Some(&allowed(t.esp.keys()))));
+                continue;
+            }
+            let (cdn, cdn_field) = match (&d.cdn, &defaults.cdn) {
+                (Some(c), _) => (c.clone(), at("cdn")),
+                (None, Some(c)) => (c.clone(), "defaults.cdn".to_owned()),
+                (None, None) => (t.defaults.cdn.clone(), at("cdn")),
+            };
+            let (dns, dns_field) = match (&d.dns, &defaults.dns) {
+                (Some(c), _) => (c.clone(), at("dns")),
+                (None, Some(c)) => (c.clone(), "defaults.dns".to_owned()),
+                (None, None) => (t.defaults.dns.clone(), at("dns")),
+            };
+            let Some(cdn_template) = t.cdn.get(&cdn) else {
+                errors.push(err(&cdn_field, format!("unknown CDN `{cdn}`"), Some(&allowed(t.cdn.keys()))));
+                continue;
+            };
+            let dns_hosts = crate::registry::dns_hosts();
+            if !dns_hosts.contains(&dns.as_str()) {
+                errors.push(err(&dns_field, format!("unknown DNS host `{dns}`"), Some(&allowed(&dns_hosts))));
+                continue;
+            }
+            // A proxying CDN serves only names it also resolves.
+            let needs = &cdn_template.requires.dns;
+            if !needs.is_empty() && !needs.contains(&dns) {
+                let f = match (&d.cdn, &d.dns) {
                     (_, Some(_)) => at("dns"),
                     (Some(_), None) => at("cdn"),
-                    (None, None) => "defaults.cdn".into(),
+                    (None, None) => cdn_field.clone(),
                 };
+                let titles: Vec<&str> =
+                    needs.iter().map(|n| crate::registry::get(n).map_or(n.as_str(), |r| r.info.title)).collect();
+                let needs = needs.join(" or ");
                 errors.push(err(
                     &f,
-                    format!("cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `{}`", dns.name()),
-                    Some("dns: cloudflare with cdn: cloudflare"),
+                    format!("cdn `{cdn}` needs the zone's DNS at {}, but dns is `{dns}`", titles.join(" or ")),
+                    Some(&format!("dns: {needs} with cdn: {cdn}")),
                 ));
                 continue;
             }
-            if d.advanced_certificate && cdn != CdnKind::Cloudflare {
+            if d.advanced_certificate && !cdn_template.options.iter().any(|o| o == ADVANCED_CERTIFICATE) {
+                let honoured = t.cdn.iter().filter(|(_, c)| c.options.iter().any(|o| o == ADVANCED_CERTIFICATE));
+                let list = allowed(honoured.map(|(n, _)| n));
                 errors.push(err(
-                    &at("advanced_certificate"),
-                    "advanced_certificate applies to cdn `cloudflare` only".into(),
+                    &at(ADVANCED_CERTIFICATE),
+                    format!("advanced_certificate applies to cdn {list} only"),
                     None,
                 ));
             }
@@ -191,7 +224,7 @@ impl Spec {
                 Domain {
                     key,
                     tracking_domain: tracking,
-                    esp: d.esp,
+                    esp: d.esp.clone(),
                     braze_cluster: cluster,
                     region,
                     cdn,
@@ -216,6 +249,14 @@ impl Spec {
         })
     }
 }
+
+/// `` `a`, `b`, `c` ``.
+fn allowed<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    names.into_iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+/// A domain option a CDN template may honour (`options:`).
+const ADVANCED_CERTIFICATE: &str = "advanced_certificate";
 
 const CLUSTER_ALLOWED: &str = "US-nn or EU-nn, e.g. US-05, EU-01";
 const DNS_ALLOWED: &str = "lower-case labels of letters, digits and `-`, separated by dots";

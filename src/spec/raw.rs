@@ -1,10 +1,9 @@
 //! The spec's YAML as written: plain serde types, unknown fields refused.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::error::{SpecError, SpecErrors};
 use super::locate::Locations;
@@ -34,67 +33,28 @@ pub struct RawState {
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     #[serde(default)]
-    pub cdn: Option<CdnKind>,
+    pub cdn: Option<String>,
     #[serde(default)]
-    pub dns: Option<DnsKind>,
+    pub dns: Option<String>,
 }
 
+/// ESP, CDN and DNS host are names checked against the templates and the provider registry, not
+/// a fixed list: a new CDN is a new template.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDomain {
     pub tracking_domain: String,
-    pub esp: Esp,
+    pub esp: String,
     #[serde(default)]
     pub zone: Option<String>,
     #[serde(default)]
     pub braze_cluster: Option<String>,
     #[serde(default)]
-    pub cdn: Option<CdnKind>,
+    pub cdn: Option<String>,
     #[serde(default)]
-    pub dns: Option<DnsKind>,
+    pub dns: Option<String>,
     #[serde(default)]
     pub advanced_certificate: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Esp {
-    Sendgrid,
-    Sparkpost,
-    Ses,
-}
-
-impl fmt::Display for Esp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Esp::Sendgrid => "sendgrid",
-            Esp::Sparkpost => "sparkpost",
-            Esp::Ses => "ses",
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CdnKind {
-    Cloudfront,
-    Cloudflare,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DnsKind {
-    Route53,
-    Cloudflare,
-}
-
-impl DnsKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            DnsKind::Route53 => "route53",
-            DnsKind::Cloudflare => "cloudflare",
-        }
-    }
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<RawSpec, SpecErrors> {

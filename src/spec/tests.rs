@@ -34,7 +34,7 @@ fn resolves_defaults_clusters_and_zones() {
     let spec = parse(GOOD).unwrap();
     assert_eq!(spec.state_path, Path::new("dir/sslprov.state.json"));
     let acme = &spec.domains["acme"];
-    assert_eq!((acme.esp, acme.region, acme.zone.as_str()), (Esp::Sendgrid, Region::Us, "acme.com"));
+    assert_eq!((acme.esp.as_str(), acme.region, acme.zone.as_str()), ("sendgrid", Region::Us, "acme.com"));
     let beta = &spec.domains["beta"];
     assert_eq!((beta.region, beta.braze_cluster.as_str(), beta.zone.as_str()), (Region::Eu, "EU-01", "beta.io"));
     assert_eq!(spec.hash.len(), 64);
@@ -45,7 +45,7 @@ fn unknown_esp_names_position_field_and_allowed_values() {
     let e = error(&GOOD.replace("esp: sendgrid", "esp: mailgun"));
     assert_eq!(
         e,
-        "dir/sslprov.yaml:8:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)"
+        "dir/sslprov.yaml:8:5: domains.acme.esp: unknown ESP `mailgun` (allowed: `sendgrid`, `ses`, `sparkpost`)"
     );
 }
 
@@ -119,7 +119,7 @@ fn apex_version_and_unsupported_providers() {
         "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)"
     );
     let ok = parse(&GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: cloudflare, dns: cloudflare }")).unwrap();
-    assert_eq!((ok.domains["acme"].cdn, ok.domains["acme"].dns), (CdnKind::Cloudflare, DnsKind::Cloudflare));
+    assert_eq!((ok.domains["acme"].cdn.as_str(), ok.domains["acme"].dns.as_str()), ("cloudflare", "cloudflare"));
     let e = error(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n"));
     assert!(
         e.contains("domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only"),

@@ -34,7 +34,7 @@ pub enum LockError {
     #[error(
         "state {path} is locked: {info}\nAnother sslprov run is using it; wait for it, or retry with --lock-timeout"
     )]
-    Held { path: PathBuf, info: LockInfo },
+    Held { path: PathBuf, info: Box<LockInfo> },
     #[error("state {path} is locked by another process (no lock details could be read)")]
     HeldUnknown { path: PathBuf },
     #[error("cannot lock state {path}: {source}")]
@@ -66,7 +66,7 @@ impl Lock {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
                 return Err(match serde_json::from_str(&text) {
-                    Ok(info) => LockError::Held { path: state, info },
+                    Ok(info) => LockError::Held { path: state, info: Box::new(info) },
                     Err(_) => LockError::HeldUnknown { path: state },
                 });
             }
@@ -116,7 +116,7 @@ mod tests {
         let first = Lock::acquire(&state, "apply", Duration::ZERO).unwrap();
         let err = Lock::acquire(&state, "plan", Duration::from_millis(300)).unwrap_err();
         match &err {
-            LockError::Held { info, .. } => assert_eq!(info, &first.info),
+            LockError::Held { info, .. } => assert_eq!(**info, first.info),
             other => panic!("unexpected {other}"),
         }
         assert!(err.to_string().contains(&format!(

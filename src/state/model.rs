@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use sslprov_provider::{Desired, IdempotencyToken, Kind, Outputs};
+use sslprov_provider::{Desired, IdempotencyToken, Outputs};
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -20,24 +20,30 @@ pub struct State {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceState {
-    pub kind: Kind,
+    /// The provider's kind.
+    pub kind: String,
     pub provider: String,
     /// The spec's domain key this resource serves.
     pub domain: String,
+    /// The CDN template the domain's resources come from: how a domain removed from the spec is
+    /// destroyed in the right order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdn: Option<String>,
     /// Provider id; `None` while the create that will give it one is in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The owned fields as last applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<Desired>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Outputs::is_empty")]
     pub outputs: Outputs,
     /// Recorded before every mutating call and cleared when its result is recorded. A resource
     /// with an intent was being changed when a run stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<Intent>,
     /// The object as it was before sslprov adopted it (an existing tracking record), so destroy
-    /// can put it back when asked. Adopted objects are never deleted.
+    /// can put it back when asked (`--restore-adopted`) or, for an object the template shares
+    /// rather than takes over, leave it in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<Desired>,
     /// Ids of objects this one replaced, still to be deleted once nothing uses them (a
@@ -95,9 +101,10 @@ mod tests {
         s.resources.insert(
             "acme.certificate".into(),
             ResourceState {
-                kind: Kind::Certificate,
-                provider: "acm".into(),
+                kind: "certificate".into(),
+                provider: "p".into(),
                 domain: "acme".into(),
+                cdn: None,
                 id: None,
                 desired: None,
                 outputs: Outputs::default(),

@@ -3,9 +3,9 @@
 use std::fmt::Write;
 
 use serde_json::Value;
-use sslprov_provider::KNOWN_AFTER_APPLY;
 
 use crate::plan::{Action, Change, Mode, Plan, attribute_changes};
+use crate::template::KNOWN_AFTER_APPLY;
 
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::new();
@@ -60,7 +60,7 @@ fn render_change(out: &mut String, c: &Change) {
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
-    let kind = c.part.kind();
+    let kind = &c.kind;
     let _ = writeln!(out, "  {} {kind} \"{}\" {{", c.action.symbol(), c.address);
     if let Some(id) = &c.id {
         let _ = writeln!(out, "        id = {}", quote(id));

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::report::{CertificateInfo, Check, CheckKind};
+use crate::template::CertificateFixes;
 
 /// Warn this many days before expiry: ACM starts renewing 60 days ahead, so a certificate this
 /// close to its end is one whose renewal is stuck (gotcha 19: an expired one drops open rates).
@@ -95,7 +96,7 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 /// The certificate check: the name is covered, it is in date, and not close to its end.
-pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
+pub fn judge(leaf: &Leaf, host: &str, now: i64, cdn: &CertificateFixes) -> Check {
     let mut fixes: Vec<String> = Vec::new();
     let names = if leaf.names.is_empty() {
         format!("no DNS names (subject CN={}, which clients ignore)", leaf.common_name.as_deref().unwrap_or("none"))
@@ -112,15 +113,14 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
         if let Some(w) = leaf.names.iter().find(|n| n.starts_with("*.") && host.ends_with(&n[1..])) {
             saw.push_str(&format!(": a wildcard covers one level only, and {w} is two or more levels above {host}"));
         }
-        fixes.push(format!(
-            "the CDN serves a certificate for other names: attach one for {host} (`sslprov apply` provides it: ACM's on CloudFront, an edge certificate on Cloudflare)"
-        ));
+        fixes
+            .push(format!("the CDN serves a certificate for other names: {}", cdn.wrong_names.replace("{host}", host)));
     }
     let days = days_left(leaf.not_after, now);
     let until = rfc3339(leaf.not_after);
     let warn = if now > leaf.not_after {
         saw.push_str(&format!("; expired on {until} ({} days ago)", (now - leaf.not_after).div_euclid(DAY)));
-        fixes.push("renew it: ACM renews a DNS-validated certificate in use while its validation record stays; run `sslprov plan` to see whether the record or certificate is gone, then `sslprov apply`".into());
+        fixes.push(cdn.expired.replace("{host}", host));
         false
     } else if now < leaf.not_before {
         saw.push_str(&format!("; not valid before {}", rfc3339(leaf.not_before)));
@@ -137,7 +137,8 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
             CheckKind::Certificate,
             saw,
             format!(
-                "renewal looks stuck (ACM renews from 60 days ahead): check the certificate's validation record with `sslprov plan`; under {WARN_DAYS} days is a warning, expiry breaks every link"
+                "{}; under {WARN_DAYS} days is a warning, expiry breaks every link",
+                cdn.renewal.replace("{host}", host)
             ),
         )
     } else {
@@ -148,6 +149,10 @@ pub fn judge(leaf: &Leaf, host: &str, now: i64) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixes() -> &'static CertificateFixes {
+        &crate::template::templates().cdn["cloudfront"].verify.certificate
+    }
     use crate::verify::report::Status;
 
     #[test]
@@ -185,26 +190,26 @@ mod tests {
 
     #[test]
     fn expiry_passes_warns_under_21_days_and_fails_once_expired() {
-        assert_eq!(judge(&leaf(&["a.acme.com"], 90), "a.acme.com", NOW).status, Status::Pass);
-        assert_eq!(judge(&leaf(&["a.acme.com"], 21), "a.acme.com", NOW).status, Status::Pass);
-        let soon = judge(&leaf(&["a.acme.com"], 20), "a.acme.com", NOW);
+        assert_eq!(judge(&leaf(&["a.acme.com"], 90), "a.acme.com", NOW, fixes()).status, Status::Pass);
+        assert_eq!(judge(&leaf(&["a.acme.com"], 21), "a.acme.com", NOW, fixes()).status, Status::Pass);
+        let soon = judge(&leaf(&["a.acme.com"], 20), "a.acme.com", NOW, fixes());
         assert_eq!(soon.status, Status::Warn);
         assert!(soon.saw.contains("(20 days left)"), "{soon:?}");
-        let expired = judge(&leaf(&["a.acme.com"], -3), "a.acme.com", NOW);
+        let expired = judge(&leaf(&["a.acme.com"], -3), "a.acme.com", NOW, fixes());
         assert_eq!(expired.status, Status::Fail);
         assert!(expired.saw.contains("expired on") && expired.saw.contains("(3 days ago)"), "{expired:?}");
     }
 
     #[test]
     fn a_name_not_covered_fails_and_says_why() {
-        let wrong = judge(&leaf(&["other.example.com"], 90), "url1234.acme.com", NOW);
+        let wrong = judge(&leaf(&["other.example.com"], 90), "url1234.acme.com", NOW, fixes());
         assert_eq!(wrong.status, Status::Fail);
         assert!(wrong.saw.starts_with("does not cover url1234.acme.com (names: other.example.com)"), "{wrong:?}");
-        let deep = judge(&leaf(&["*.acme.com"], 90), "url1234.click.acme.com", NOW);
+        let deep = judge(&leaf(&["*.acme.com"], 90), "url1234.click.acme.com", NOW, fixes());
         assert!(
             deep.saw.contains("a wildcard covers one level only, and *.acme.com is two or more levels above"),
             "{deep:?}"
         );
-        assert_eq!(judge(&leaf(&["*.acme.com"], 90), "url1234.acme.com", NOW).status, Status::Pass);
+        assert_eq!(judge(&leaf(&["*.acme.com"], 90), "url1234.acme.com", NOW, fixes()).status, Status::Pass);
     }
 }

@@ -12,8 +12,8 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::report::{Check, CheckKind};
-use crate::spec::{CdnKind, Domain, Esp};
-use crate::template::templates;
+use crate::spec::Domain;
+use crate::template::{DnsShape, templates};
 
 /// A resolver that asks `nameserver` (UDP, then TCP), or the system's when `None`.
 pub fn resolver(nameserver: Option<SocketAddr>, timeout: Duration) -> Result<TokioResolver, NetError> {
@@ -81,17 +81,16 @@ fn normal(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// The ESP whose tracking host `target` is (the name or one below it), if any.
-pub fn esp_target(target: &str) -> Option<(Esp, &'static str)> {
+/// The ESP whose tracking host `target` is (the name or one below it), if any: its template's
+/// name and what people call it.
+pub fn esp_target(target: &str) -> Option<(&'static str, &'static str)> {
     let target = normal(target);
-    let t = templates();
-    [Esp::Sendgrid, Esp::Sparkpost, Esp::Ses].into_iter().find_map(|esp| {
-        let tpl = t.esp(esp);
+    templates().esp.iter().find_map(|(name, tpl)| {
         tpl.verify
             .dns_targets
             .iter()
             .any(|s| target == *s || target.ends_with(&format!(".{s}")))
-            .then_some((esp, tpl.name.as_str()))
+            .then_some((name.as_str(), tpl.name.as_str()))
     })
 }
 
@@ -99,17 +98,18 @@ pub fn esp_target(target: &str) -> Option<(Esp, &'static str)> {
 /// resolves to (asked only when the answer has no CNAME).
 pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addresses: &[IpAddr]) -> Check {
     let name = &d.tracking_domain;
-    if d.cdn == CdnKind::Cloudflare {
-        return judge_proxied(d, answer);
+    let cdn = &templates().cdn[&d.cdn];
+    if cdn.verify.dns == DnsShape::Proxied {
+        return judge_proxied(d, &cdn.name, answer);
     }
+    let what = &cdn.verify.endpoint;
     let apply = match endpoint {
         Some(e) => format!(
             "run `sslprov apply`: it points the CNAME at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
             d.zone
         ),
         None => {
-            "run `sslprov apply`: it makes the certificate and distribution, then points the CNAME at the distribution"
-                .into()
+            format!("run `sslprov apply`: it makes the certificate and {what}, then points the CNAME at the {what}")
         }
     };
     match answer {
@@ -125,16 +125,16 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
             }
             match endpoint {
                 Some(e) if normal(e) == *target => {
-                    Check::pass(CheckKind::Dns, format!("CNAME → {target} (the distribution)"))
+                    Check::pass(CheckKind::Dns, format!("CNAME → {target} (the {what})"))
                 }
                 Some(e) => Check::fail(
                     CheckKind::Dns,
-                    format!("CNAME → {target}, not the distribution {e}"),
+                    format!("CNAME → {target}, not the {what} {e}"),
                     format!("`sslprov plan` shows the drift; {apply}"),
                 ),
                 None => Check::fail(
                     CheckKind::Dns,
-                    format!("CNAME → {target}, and the state records no distribution for {name}"),
+                    format!("CNAME → {target}, and the state records no {what} for {name}"),
                     apply,
                 ),
             }
@@ -144,16 +144,16 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
             match endpoint {
                 Some(e) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => Check::pass(
                     CheckKind::Dns,
-                    format!("A/AAAA {list} and no CNAME (a Route 53 alias): the addresses of {e}"),
+                    format!("A/AAAA {list} and no CNAME (an alias record): the addresses of {e}"),
                 ),
                 Some(e) => Check::warn(
                     CheckKind::Dns,
                     format!("A/AAAA {list} and no CNAME, none of them an address of {e}"),
-                    format!("if the record is a Route 53 alias, check that it targets {e}; otherwise {apply}"),
+                    format!("if the record is an alias, check that it targets {e}; otherwise {apply}"),
                 ),
                 None => Check::fail(
                     CheckKind::Dns,
-                    format!("A/AAAA {list} and no CNAME, and the state records no distribution for {name}"),
+                    format!("A/AAAA {list} and no CNAME, and the state records no {what} for {name}"),
                     apply,
                 ),
             }
@@ -174,31 +174,29 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
     }
 }
 
-/// Cloudflare as the CDN: the record is a proxied CNAME to the ESP, so resolvers see Cloudflare's
-/// addresses and no CNAME (cloudflare.md §4.2). A visible CNAME means the record is not proxied.
-fn judge_proxied(d: &Domain, answer: &Answer) -> Check {
-    let apply = "run `sslprov apply`: it makes the record proxied, behind Cloudflare's edge";
+/// A proxying CDN: the record is a proxied CNAME to the ESP, so resolvers see the CDN's addresses
+/// and no CNAME (cloudflare.md §4.2). A visible CNAME means the record is not proxied.
+fn judge_proxied(d: &Domain, cdn: &str, answer: &Answer) -> Check {
+    let apply = format!("run `sslprov apply`: it makes the record proxied, behind {cdn}'s edge");
     match answer {
         Answer::Addresses(addrs) => {
             let list = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME: a Cloudflare-proxied record"))
+            Check::pass(CheckKind::Dns, format!("A/AAAA {list} and no CNAME: a {cdn}-proxied record"))
         }
         Answer::Cname(target) => match esp_target(target) {
             Some((_, esp)) => Check::fail(
                 CheckKind::Dns,
                 format!(
-                    "CNAME → {target}: still points to the ESP ({esp}) unproxied, not through Cloudflare (the runbook's \"points to the ESP\" case)"
+                    "CNAME → {target}: still points to the ESP ({esp}) unproxied, not through {cdn} (the runbook's \"points to the ESP\" case)"
                 ),
                 apply,
             ),
-            None => {
-                Check::fail(CheckKind::Dns, format!("CNAME → {target}: the record is not proxied by Cloudflare"), apply)
-            }
+            None => Check::fail(CheckKind::Dns, format!("CNAME → {target}: the record is not proxied by {cdn}"), apply),
         },
         Answer::NxDomain => Check::fail(
             CheckKind::Dns,
             format!("NXDOMAIN: {} does not exist", d.tracking_domain),
-            format!("check that the zone {} is on Cloudflare; {apply}", d.zone),
+            format!("check that the zone {} is on {cdn}; {apply}", d.zone),
         ),
         Answer::NoRecords => Check::fail(
             CheckKind::Dns,
@@ -220,13 +218,13 @@ mod tests {
 
     #[test]
     fn esp_targets_are_recognised_with_their_subdomains() {
-        assert_eq!(esp_target("sendgrid.net"), Some((Esp::Sendgrid, "SendGrid")));
-        assert_eq!(esp_target("click.sendgrid.net."), Some((Esp::Sendgrid, "SendGrid")));
-        assert_eq!(esp_target("spgo.io").map(|e| e.0), Some(Esp::Sparkpost));
-        assert_eq!(esp_target("eu.spgo.io").map(|e| e.0), Some(Esp::Sparkpost));
-        assert_eq!(esp_target("acme.et.e.sparkpost.com").map(|e| e.0), Some(Esp::Sparkpost));
-        assert_eq!(esp_target("r.us-east-1.awstrack.me").map(|e| e.0), Some(Esp::Ses));
-        assert_eq!(esp_target("R.EU-CENTRAL-1.AWSTRACK.ME").map(|e| e.0), Some(Esp::Ses));
+        assert_eq!(esp_target("sendgrid.net"), Some(("sendgrid", "SendGrid")));
+        assert_eq!(esp_target("click.sendgrid.net."), Some(("sendgrid", "SendGrid")));
+        assert_eq!(esp_target("spgo.io").map(|e| e.0), Some("sparkpost"));
+        assert_eq!(esp_target("eu.spgo.io").map(|e| e.0), Some("sparkpost"));
+        assert_eq!(esp_target("acme.et.e.sparkpost.com").map(|e| e.0), Some("sparkpost"));
+        assert_eq!(esp_target("r.us-east-1.awstrack.me").map(|e| e.0), Some("ses"));
+        assert_eq!(esp_target("R.EU-CENTRAL-1.AWSTRACK.ME").map(|e| e.0), Some("ses"));
         assert_eq!(esp_target("d111.cloudfront.net"), None);
         assert_eq!(esp_target("notsendgrid.net"), None, "a suffix must be a whole label");
     }
@@ -257,7 +255,7 @@ mod tests {
     #[test]
     fn behind_cloudflare_only_a_proxied_answer_passes() {
         let mut d = domain();
-        d.cdn = CdnKind::Cloudflare;
+        d.cdn = "cloudflare".into();
         let ip: IpAddr = "104.16.0.1".parse().unwrap();
         assert_eq!(judge(&d, None, &Answer::Addresses(vec![ip]), &[]).status, Status::Pass);
         let esp = judge(&d, None, &Answer::Cname("spgo.io".into()), &[]);

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::report::{CertificateInfo, Check, Verification, cdn_name};
-use crate::spec::{CdnKind, Esp, Spec};
+use super::report::{CertificateInfo, Check, Verification, cdn_name, proxied};
+use crate::spec::Spec;
 use crate::template::templates;
 
 #[derive(Clone, Debug, Serialize)]
@@ -22,10 +22,10 @@ pub struct Handoff {
 pub struct ReadyDomain {
     pub key: String,
     pub tracking_domain: String,
-    pub esp: Esp,
+    pub esp: String,
     pub esp_name: String,
     pub braze_cluster: String,
-    pub cdn: CdnKind,
+    pub cdn: String,
     pub cdn_name: String,
     pub endpoint: Option<String>,
     pub certificate: Option<CertificateInfo>,
@@ -37,7 +37,7 @@ pub struct ReadyDomain {
 pub struct NotReady {
     pub key: String,
     pub tracking_domain: String,
-    pub esp: Esp,
+    pub esp: String,
     /// `check: what it saw (fix: …)`, one per failed check.
     pub why: Vec<String>,
 }
@@ -46,20 +46,20 @@ pub fn build(spec: &Spec, v: &Verification) -> Handoff {
     let mut ready = Vec::new();
     let mut not_ready = Vec::new();
     for d in &v.domains {
-        let t = templates().esp(d.esp);
+        let Some(t) = templates().esp.get(&d.esp) else { continue };
         if d.ready {
             let mut notes = t.handoff.clone();
-            if d.esp == Esp::Sendgrid {
-                notes.push(sendgrid_siblings(spec, v));
+            if let Some(note) = &t.handoff_account {
+                notes.push(account_note(note, &d.esp, spec, v));
             }
             ready.push(ReadyDomain {
                 key: d.key.clone(),
                 tracking_domain: d.tracking_domain.clone(),
-                esp: d.esp,
+                esp: d.esp.clone(),
                 esp_name: t.name.clone(),
                 braze_cluster: d.braze_cluster.clone(),
-                cdn: d.cdn,
-                cdn_name: cdn_name(d.cdn).to_owned(),
+                cdn: d.cdn.clone(),
+                cdn_name: cdn_name(&d.cdn).to_owned(),
                 endpoint: d.endpoint.clone(),
                 certificate: d.certificate.clone(),
                 evidence: d.checks.clone(),
@@ -78,7 +78,7 @@ pub fn build(spec: &Spec, v: &Verification) -> Handoff {
             not_ready.push(NotReady {
                 key: d.key.clone(),
                 tracking_domain: d.tracking_domain.clone(),
-                esp: d.esp,
+                esp: d.esp.clone(),
                 why,
             });
         }
@@ -86,13 +86,14 @@ pub fn build(spec: &Spec, v: &Verification) -> Handoff {
     Handoff { verified_at: v.checked_at.clone(), ready, not_ready }
 }
 
-/// SendGrid switches SSL on for a whole account (gotcha 13): every branded link of it needs its
-/// CDN first. The spec does not know accounts, so every SendGrid domain in it is listed.
-fn sendgrid_siblings(spec: &Spec, v: &Verification) -> String {
+/// An ESP that switches HTTPS on for a whole account (SendGrid, gotcha 13) needs every domain of
+/// the account ready first. The spec does not know accounts, so every domain of the ESP in it is
+/// listed with its state, into the template's note.
+fn account_note(note: &str, esp: &str, spec: &Spec, v: &Verification) -> String {
     let list: Vec<String> = spec
         .domains
         .values()
-        .filter(|d| d.esp == Esp::Sendgrid)
+        .filter(|d| d.esp == esp)
         .map(|d| {
             let state = match v.domains.iter().find(|r| r.key == d.key) {
                 Some(r) if r.ready => "ready",
@@ -102,10 +103,7 @@ fn sendgrid_siblings(spec: &Spec, v: &Verification) -> String {
             format!("{} ({state})", d.tracking_domain)
         })
         .collect();
-    format!(
-        "SendGrid branded links in this spec: {}. Any other branded link of the same SendGrid account or subuser needs a working CDN before SSL is switched on.",
-        list.join(", ")
-    )
+    note.replace("{domains}", &list.join(", "))
 }
 
 pub fn render_markdown(h: &Handoff) -> String {
@@ -123,14 +121,14 @@ pub fn render_markdown(h: &Handoff) -> String {
         let _ = writeln!(out, "## {}\n", d.tracking_domain);
         let _ = writeln!(out, "- ESP: {}", d.esp_name);
         let _ = writeln!(out, "- Braze cluster: {}", d.braze_cluster);
-        match (&d.endpoint, d.cdn) {
-            (Some(e), _) => {
+        match &d.endpoint {
+            Some(e) => {
                 let _ = writeln!(out, "- CDN: {} (endpoint `{e}`)", d.cdn_name);
             }
-            (None, CdnKind::Cloudflare) => {
+            None if proxied(&d.cdn) => {
                 let _ = writeln!(out, "- CDN: {} (proxied record)", d.cdn_name);
             }
-            (None, _) => {
+            None => {
                 let _ = writeln!(out, "- CDN: {}", d.cdn_name);
             }
         }

@@ -5,10 +5,9 @@
 //! links from it) or when the answer changes (an ESP that picks the customer by it, as SparkPost
 //! does, answers differently for a domain it does not know).
 
-use super::cdn;
 use super::http::Fetched;
 use super::report::{Check, CheckKind};
-use crate::spec::CdnKind;
+use crate::template::CdnVerify;
 
 /// A value no origin can know: a `.invalid` name (RFC 2606), unique per run.
 pub fn forged_value() -> String {
@@ -26,7 +25,7 @@ pub fn reflected(forged: &str, answer: &Fetched) -> Option<String> {
     String::from_utf8_lossy(&answer.body).to_ascii_lowercase().contains(&forged).then(|| "the response body".to_owned())
 }
 
-pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetched, probe: &Fetched) -> Check {
+pub fn judge(cdn: &CdnVerify, tracking_domain: &str, forged: &str, baseline: &Fetched, probe: &Fetched) -> Check {
     let seen = match reflected(forged, probe) {
         Some(place) => {
             Some(format!("the forged X-Forwarded-Host {forged} reached the origin: it came back in {place}"))
@@ -37,30 +36,29 @@ pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetch
         )),
         None => None,
     };
-    match (cdn::overwrites_forwarded_host(cdn), seen) {
-        (Ok(how), None) => Check::pass(
+    let fh = &cdn.forwarded_host;
+    match (fh.overwritten, seen) {
+        (true, None) => Check::pass(
             CheckKind::HostHeader,
             format!(
-                "a forged X-Forwarded-Host changed nothing ({} both ways, not reflected): {how} ({tracking_domain})",
-                probe.status
+                "a forged X-Forwarded-Host changed nothing ({} both ways, not reflected): {} ({tracking_domain})",
+                probe.status, fh.says
             ),
         ),
-        (Ok(_), Some(seen)) => Check::fail(
+        (true, Some(seen)) => {
+            let fix = fh.fix.as_deref().unwrap_or("`sslprov apply` restores what overwrites it at the CDN");
+            Check::fail(CheckKind::HostHeader, seen, fix.replace("{tracking_domain}", tracking_domain))
+        }
+        (false, None) => Check::pass(
+            CheckKind::HostHeader,
+            format!("a forged X-Forwarded-Host changed nothing and was not reflected; note: {}", fh.says),
+        ),
+        (false, Some(seen)) => Check::warn(
             CheckKind::HostHeader,
             seen,
             format!(
-                "CloudFront overwrites a client's X-Forwarded-Host only with an origin custom header X-Forwarded-Host: {tracking_domain} on the distribution; `sslprov apply` restores it (gotcha 10)"
-            ),
-        ),
-        (Err(what), None) => Check::pass(
-            CheckKind::HostHeader,
-            format!("a forged X-Forwarded-Host changed nothing and was not reflected; note: {what}"),
-        ),
-        (Err(what), Some(seen)) => Check::warn(
-            CheckKind::HostHeader,
-            seen,
-            format!(
-                "{what}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value"
+                "{}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value",
+                fh.says
             ),
         ),
     }
@@ -69,6 +67,11 @@ pub fn judge(cdn: CdnKind, tracking_domain: &str, forged: &str, baseline: &Fetch
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::templates;
+
+    fn cdn(name: &str) -> &'static CdnVerify {
+        &templates().cdn[name].verify
+    }
     use crate::verify::report::Status;
     use hyper::HeaderMap;
     use hyper::header::HeaderValue;
@@ -84,20 +87,19 @@ mod tests {
         let forged = forged_value();
         assert!(forged.ends_with(".invalid") && forged.len() > 25);
         let base = answer(302, "url1234.acme.com");
-        let ok = judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(302, "url1234.acme.com"));
+        let ok = judge(cdn("cloudfront"), "url1234.acme.com", &forged, &base, &answer(302, "url1234.acme.com"));
         assert_eq!(ok.status, Status::Pass, "{ok:?}");
-        let echoed =
-            judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(302, &forged.to_uppercase()));
+        let echoed = judge(cdn("cloudfront"), "url1234.acme.com", &forged, &base, &answer(302, &forged.to_uppercase()));
         assert_eq!(echoed.status, Status::Fail);
         assert!(echoed.saw.contains("came back in the response header x-echo-forwarded-host"), "{echoed:?}");
-        let changed = judge(CdnKind::Cloudfront, "url1234.acme.com", &forged, &base, &answer(404, "x"));
+        let changed = judge(cdn("cloudfront"), "url1234.acme.com", &forged, &base, &answer(404, "x"));
         assert!(changed.saw.contains("the answer changed with a forged X-Forwarded-Host (302 → 404)"), "{changed:?}");
     }
 
     #[test]
     fn cloudflare_passing_it_through_is_a_warning_that_says_so() {
         let forged = forged_value();
-        let c = judge(CdnKind::Cloudflare, "url1234.acme.com", &forged, &answer(302, ""), &answer(302, &forged));
+        let c = judge(cdn("cloudflare"), "url1234.acme.com", &forged, &answer(302, ""), &answer(302, &forged));
         assert_eq!(c.status, Status::Warn);
         assert!(c.fix.unwrap().contains("Cloudflare passes a client's X-Forwarded-Host through"));
     }

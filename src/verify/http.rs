@@ -13,8 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::cdn;
 use super::report::{Check, CheckKind};
-use crate::spec::{CdnKind, Esp};
-use crate::template::templates;
+use crate::template::{CdnVerify, EspTemplate};
 
 /// How much of a body is kept: enough for an error page or a reflected header value.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -86,8 +85,7 @@ where
 
 /// Whether `answer` to `GET path` is the ESP's, through `cdn`. `Err` carries what is wrong and
 /// the fix.
-pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, String)> {
-    let t = templates().esp(esp);
+pub fn judge(t: &EspTemplate, cdn: &CdnVerify, answer: &Fetched) -> Result<(), (String, String)> {
     let expect = &t.verify.answer;
     if cdn::is_error_page(cdn, answer.status, &answer.headers) {
         return Err((
@@ -130,8 +128,8 @@ pub fn judge(esp: Esp, cdn: CdnKind, answer: &Fetched) -> Result<(), (String, St
 /// One check from the answers on each path (`Err`: no answer at all).
 pub fn check(
     kind: CheckKind,
-    esp: Esp,
-    cdn: CdnKind,
+    esp: &EspTemplate,
+    cdn: &CdnVerify,
     host: &str,
     answers: &[(String, Result<Fetched, String>)],
 ) -> Check {
@@ -173,6 +171,15 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::templates;
+
+    fn esp(name: &str) -> &'static EspTemplate {
+        &templates().esp[name]
+    }
+
+    fn cdn(name: &str) -> &'static CdnVerify {
+        &templates().cdn[name].verify
+    }
 
     fn answer(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> Fetched {
         let mut h = HeaderMap::new();
@@ -184,22 +191,22 @@ mod tests {
 
     #[test]
     fn sparkpost_must_answer_302_from_msys_http() {
-        let cf = CdnKind::Cloudfront;
-        assert!(judge(Esp::Sparkpost, cf, &answer(302, &[("server", "msys-http")], "")).is_ok());
-        let (what, _) = judge(Esp::Sparkpost, cf, &answer(200, &[("server", "nginx")], "")).unwrap_err();
+        let cf = cdn("cloudfront");
+        assert!(judge(esp("sparkpost"), cf, &answer(302, &[("server", "msys-http")], "")).is_ok());
+        let (what, _) = judge(esp("sparkpost"), cf, &answer(200, &[("server", "nginx")], "")).unwrap_err();
         assert_eq!(what, "200 (server: nginx), where SparkPost answers 302 with server: msys-http");
     }
 
     #[test]
     fn a_cloudfront_error_page_is_not_the_esp() {
         let page = answer(502, &[("server", "CloudFront"), ("x-cache", "Error from cloudfront")], "<H1>502 ERROR</H1>");
-        for esp in [Esp::Sendgrid, Esp::Sparkpost, Esp::Ses] {
-            let (what, fix) = judge(esp, CdnKind::Cloudfront, &page).unwrap_err();
+        for e in ["sendgrid", "sparkpost", "ses"] {
+            let (what, fix) = judge(esp(e), cdn("cloudfront"), &page).unwrap_err();
             assert!(what.starts_with("the CDN's own error page"), "{what}");
             assert!(fix.contains("gotcha 2"), "{fix}");
         }
         // The same status from the origin, passed through, is the ESP's answer.
-        assert!(judge(Esp::Ses, CdnKind::Cloudfront, &answer(403, &[("x-cache", "Miss from cloudfront")], "")).is_ok());
+        assert!(judge(esp("ses"), cdn("cloudfront"), &answer(403, &[("x-cache", "Miss from cloudfront")], "")).is_ok());
     }
 
     #[test]
@@ -208,8 +215,8 @@ mod tests {
             answer(301, &[("location", "https://url1.acme.com/f/a"), ("x-cache", "Redirect from cloudfront")], "");
         let c = check(
             CheckKind::Http,
-            Esp::Sparkpost,
-            CdnKind::Cloudfront,
+            esp("sparkpost"),
+            cdn("cloudfront"),
             "url1.acme.com",
             &[("/f/a".into(), Ok(redirect.clone()))],
         );
@@ -218,16 +225,16 @@ mod tests {
             answer(301, &[("location", "https://evil.example/"), ("x-cache", "Redirect from cloudfront")], "");
         let c = check(
             CheckKind::Http,
-            Esp::Sparkpost,
-            CdnKind::Cloudfront,
+            esp("sparkpost"),
+            cdn("cloudfront"),
             "url1.acme.com",
             &[("/f/a".into(), Ok(elsewhere))],
         );
         assert_eq!(c.status, crate::verify::Status::Fail, "{c:?}");
         let c = check(
             CheckKind::Https,
-            Esp::Sparkpost,
-            CdnKind::Cloudfront,
+            esp("sparkpost"),
+            cdn("cloudfront"),
             "url1.acme.com",
             &[("/f/a".into(), Ok(redirect))],
         );
@@ -237,7 +244,7 @@ mod tests {
     #[test]
     fn sendgrid_bad_hostname_means_host_is_not_forwarded() {
         let (what, fix) =
-            judge(Esp::Sendgrid, CdnKind::Cloudfront, &answer(400, &[], "Bad Hostname in Link")).unwrap_err();
+            judge(esp("sendgrid"), cdn("cloudfront"), &answer(400, &[], "Bad Hostname in Link")).unwrap_err();
         assert!(what.contains("Bad Hostname in Link"));
         assert!(fix.contains("forward Host"), "{fix}");
     }

@@ -109,20 +109,23 @@ impl Probe {
 
         let now = unix_now();
         let https = SocketAddr::new(ip, self.options.https_port);
-        let handshake = tls::check(&self.tls, https, host, timeout, now).await;
+        let t = templates();
+        let (Some(esp), Some(cdn)) = (t.esp.get(&d.esp), t.cdn.get(&d.cdn)) else { return report };
+        let cdn = &cdn.verify;
+        let handshake = tls::check(&self.tls, https, host, timeout, now, &cdn.certificate).await;
         report.certificate = handshake.leaf.as_ref().map(|l| l.info(now));
         let usable = handshake.usable();
         report.push(handshake.tls);
         report.push(handshake.certificate);
 
-        let paths = &templates().esp(d.esp).verify.paths;
+        let paths = &esp.verify.paths;
         let http = SocketAddr::new(ip, self.options.http_port);
         let mut secure = Vec::new();
         if usable {
             for p in paths {
                 secure.push((p.clone(), self.get_https(https, host, p, &[]).await));
             }
-            report.push(http::check(CheckKind::Https, d.esp, d.cdn, host, &secure));
+            report.push(http::check(CheckKind::Https, esp, cdn, host, &secure));
         } else {
             report.push(Check::skip(CheckKind::Https, "not tried: a mail client would refuse this TLS server"));
         }
@@ -130,14 +133,14 @@ impl Probe {
         for p in paths {
             plain.push((p.clone(), self.get_http(http, host, p).await));
         }
-        report.push(http::check(CheckKind::Http, d.esp, d.cdn, host, &plain));
+        report.push(http::check(CheckKind::Http, esp, cdn, host, &plain));
 
         match secure.first() {
             Some((path, Ok(baseline))) => {
                 let forged = host_header::forged_value();
                 let probe = self.get_https(https, host, path, &[("x-forwarded-host", forged.as_str())]).await;
                 report.push(match probe {
-                    Ok(probe) => host_header::judge(d.cdn, host, &forged, baseline, &probe),
+                    Ok(probe) => host_header::judge(cdn, host, &forged, baseline, &probe),
                     Err(e) => Check::fail(
                         CheckKind::HostHeader,
                         format!("no answer to a request with a forged X-Forwarded-Host: {e}"),

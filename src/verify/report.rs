@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::spec::{CdnKind, Domain, Esp};
+use crate::spec::Domain;
+use crate::template::{DnsShape, templates};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,10 +98,12 @@ pub struct CertificateInfo {
 pub struct DomainReport {
     pub key: String,
     pub tracking_domain: String,
-    pub esp: Esp,
+    /// The ESP template's name.
+    pub esp: String,
     pub braze_cluster: String,
-    pub cdn: CdnKind,
-    /// The CDN endpoint recorded in the state (the distribution's domain name).
+    /// The CDN template's name.
+    pub cdn: String,
+    /// The CDN endpoint the state's tracking record points at (a distribution's domain name).
     pub endpoint: Option<String>,
     pub ready: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,9 +116,9 @@ impl DomainReport {
         DomainReport {
             key: d.key.clone(),
             tracking_domain: d.tracking_domain.clone(),
-            esp: d.esp,
+            esp: d.esp.clone(),
             braze_cluster: d.braze_cluster.clone(),
-            cdn: d.cdn,
+            cdn: d.cdn.clone(),
             endpoint,
             ready: false,
             certificate: None,
@@ -149,31 +152,34 @@ impl Verification {
     }
 }
 
-pub fn cdn_name(cdn: CdnKind) -> &'static str {
-    match cdn {
-        CdnKind::Cloudfront => "CloudFront",
-        CdnKind::Cloudflare => "Cloudflare",
-    }
+/// What people call the CDN of a template.
+pub fn cdn_name(cdn: &str) -> &str {
+    templates().cdn.get(cdn).map_or(cdn, |t| t.name.as_str())
+}
+
+/// Whether the CDN proxies a record rather than being the target of a CNAME.
+pub fn proxied(cdn: &str) -> bool {
+    templates().cdn.get(cdn).is_some_and(|t| t.verify.dns == DnsShape::Proxied)
 }
 
 /// A compact table per domain: a row per check with ✔/!/✖/-, what it saw, and the fix.
 pub fn render(v: &Verification) -> String {
     let mut out = String::new();
     for d in &v.domains {
-        let esp = crate::template::templates().esp(d.esp);
-        let endpoint = match (d.cdn, d.endpoint.as_deref()) {
-            (_, Some(e)) => e,
-            (crate::spec::CdnKind::Cloudflare, None) => "proxied",
-            (_, None) => "no endpoint in the state",
+        let esp = templates().esp.get(&d.esp).map_or(d.esp.as_str(), |t| t.name.as_str());
+        let endpoint = match d.endpoint.as_deref() {
+            Some(e) => e,
+            None if proxied(&d.cdn) => "proxied",
+            None => "no endpoint in the state",
         };
         let _ = writeln!(
             out,
             "{} {}  ({}, {}, {} {})",
             d.key,
             d.tracking_domain,
-            esp.name,
+            esp,
             d.braze_cluster,
-            cdn_name(d.cdn),
+            cdn_name(&d.cdn),
             endpoint
         );
         for c in &d.checks {

@@ -5,10 +5,16 @@ use super::report::{Check, CheckKind};
 use crate::plan::{Action, Plan};
 use crate::state::State;
 
-/// The CDN endpoint the state recorded for domain `key` (the distribution's domain name).
+/// The CDN endpoint the state's tracking record of domain `key` points at (a distribution's
+/// domain name); `None` for a proxied record, whose value is the origin, not an endpoint.
 pub fn endpoint(state: Option<&State>, key: &str) -> Option<String> {
-    let r = state?.resources.get(&crate::plan::Part::Distribution.address(key))?;
-    r.outputs.domain_name.clone()
+    let r = state?.resources.get(&crate::plan::address(key, crate::template::TRACKING))?;
+    let desired = r.desired.as_ref()?;
+    if desired.get("proxied").and_then(serde_json::Value::as_bool) == Some(true) {
+        return None;
+    }
+    let values = desired.get("values")?.as_array()?;
+    values.first()?.as_str().map(str::to_owned)
 }
 
 /// `plan` is the fresh plan, or why there is none (the cloud could not be reached, the lock is
@@ -90,33 +96,40 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Change, Part, SpecRef, StateRef, Summary};
+    use crate::plan::{Change, SpecRef, StateRef, Summary};
     use crate::state::{Intent, Op, ResourceState};
     use crate::verify::Status;
-    use sslprov_provider::{IdempotencyToken, Kind, Outputs};
+    use sslprov_provider::{Desired, IdempotencyToken, Outputs};
+
+    fn entry(kind: &str, desired: Option<Desired>, intent: bool) -> ResourceState {
+        ResourceState {
+            kind: kind.into(),
+            provider: "p".into(),
+            domain: "acme".into(),
+            cdn: None,
+            id: Some("E1".into()),
+            desired,
+            outputs: Outputs::default(),
+            intent: intent.then(|| Intent {
+                op: Op::Update,
+                token: IdempotencyToken("t".into()),
+                started: "2026-01-01T00:00:00Z".into(),
+            }),
+            adopted: None,
+            deposed: Vec::new(),
+        }
+    }
 
     fn state(intent: bool) -> State {
         let mut s = State::new("lin".into());
         s.serial = 4;
-        let outputs = Outputs { domain_name: Some("d1.cloudfront.net".into()), ..Outputs::default() };
-        s.resources.insert(
-            Part::Distribution.address("acme"),
-            ResourceState {
-                kind: Kind::Distribution,
-                provider: "cloudfront".into(),
-                domain: "acme".into(),
-                id: Some("E1".into()),
-                desired: None,
-                outputs,
-                intent: intent.then(|| Intent {
-                    op: Op::Update,
-                    token: IdempotencyToken("t".into()),
-                    started: "2026-01-01T00:00:00Z".into(),
-                }),
-                adopted: None,
-                deposed: Vec::new(),
-            },
-        );
+        s.resources.insert("acme.distribution".into(), entry("distribution", None, intent));
+        let record = serde_json::from_value(serde_json::json!({
+            "kind": "record", "zone": "acme.com", "name": "url1234.acme.com", "type": "CNAME", "ttl": 300,
+            "values": ["d1.cloudfront.net"]
+        }))
+        .unwrap();
+        s.resources.insert("acme.tracking_record".into(), entry("record", Some(record), false));
         s
     }
 
@@ -152,13 +165,15 @@ mod tests {
         let drift = Change {
             address: "acme.distribution".into(),
             domain: "acme".into(),
-            part: Part::Distribution,
-            provider: "cloudfront".into(),
+            part: "distribution".into(),
+            provider: "p".into(),
+            kind: "distribution".into(),
             action: Action::Update,
             reason: Some("changed outside sslprov".into()),
             id: None,
             before: None,
             after: None,
+            after_unknown: Vec::new(),
             adopt: false,
             deposed: false,
         };

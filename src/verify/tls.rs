@@ -127,12 +127,19 @@ impl Handshake {
     }
 }
 
-pub async fn check(tls: &Tls, addr: SocketAddr, host: &str, timeout: Duration, now: i64) -> Handshake {
+pub async fn check(
+    tls: &Tls,
+    addr: SocketAddr,
+    host: &str,
+    timeout: Duration,
+    now: i64,
+    fixes: &crate::template::CertificateFixes,
+) -> Handshake {
     let skip = || Check::skip(CheckKind::Certificate, "no certificate: the TLS handshake failed");
     let stream = match tls.connect(addr, host, timeout).await {
         Ok(s) => s,
         Err(e) => {
-            let fix = "the CDN must answer HTTPS for this name with a certificate for it (on CloudFront: an alternate domain name of the distribution); `sslprov plan` shows drift";
+            let fix = format!("the CDN must answer HTTPS for this name with a certificate for it ({})", fixes.no_tls);
             return Handshake { tls: Check::fail(CheckKind::Tls, e, fix), certificate: skip(), leaf: None };
         }
     };
@@ -169,10 +176,13 @@ pub async fn check(tls: &Tls, addr: SocketAddr, host: &str, timeout: Duration, n
         Err(why) => Check::fail(
             CheckKind::Tls,
             format!("{version} with SNI {host} at {addr}; chain not trusted: {why}"),
-            "serve a certificate from a public authority (ACM's on CloudFront, Cloudflare's edge certificate), as `sslprov apply` sets up; mail clients refuse others",
+            format!(
+                "serve a certificate from a public authority ({}), as `sslprov apply` sets up; mail clients refuse others",
+                fixes.untrusted
+            ),
         ),
     };
-    let certificate = super::certificate::judge(&leaf, host, now);
+    let certificate = super::certificate::judge(&leaf, host, now, fixes);
     Handshake { tls: tls_check, certificate, leaf: Some(leaf) }
 }
 

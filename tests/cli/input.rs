@@ -14,7 +14,7 @@ async fn spec_errors_point_at_the_field() {
     let r = p.ok(&["validate", "-f", "bad.yaml"], 1);
     assert!(
         r.stderr.contains(
-            "bad.yaml:7:5: domains.acme.esp: unknown variant `mailgun` (allowed: `sendgrid`, `sparkpost`, `ses`)"
+            "bad.yaml:7:5: domains.acme.esp: unknown ESP `mailgun` (allowed: `sendgrid`, `ses`, `sparkpost`)"
         ),
         "{r:?}"
     );

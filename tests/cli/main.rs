@@ -2,6 +2,7 @@
 //! and AWS account), read back with the AWS SDK. They read like the README.
 
 mod cloudflare;
+mod engine;
 mod examples;
 mod input;
 mod lifecycle;

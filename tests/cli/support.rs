@@ -51,7 +51,7 @@ impl Project {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("sslprov.yaml"), spec).expect("write spec");
         let spec = sslprov::spec::Spec::load(&dir.path().join("sslprov.yaml")).expect("test spec is valid");
-        let at_cloudflare = |d: &&sslprov::spec::Domain| d.dns == sslprov::spec::DnsKind::Cloudflare;
+        let at_cloudflare = |d: &&sslprov::spec::Domain| d.dns == "cloudflare";
         let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(Emulator::start);
         let mut p = Project { dir, aws, cf, cf_zones: Default::default(), extra_env: Vec::new() };
         let mut zones = std::collections::BTreeMap::new();

@@ -12,17 +12,46 @@ mod normalise;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_sdk_acm::config::Region;
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, KeyAlgorithm, Tag, ValidationMethod};
 use sslprov_provider::{
-    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Provider, ProviderError, Readiness, Result,
-    Scope,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Provider, ProviderError, ProviderInfo,
+    Rate, Registration, Result, Scope,
 };
 
 use crate::error::from_sdk;
+pub use crate::normalise::CertificateSpec;
 
 const NAME: &str = "acm";
+/// The kind this provider holds.
+pub const KIND: &str = "certificate";
+
+pub static INFO: ProviderInfo = ProviderInfo {
+    name: NAME,
+    title: "AWS Certificate Manager",
+    kinds: &[KindInfo {
+        name: KIND,
+        // A certificate's names never change after it is requested.
+        replace_on: &["*"],
+        // Only certificates carrying sslprov's token tag are ever taken for the spec's.
+        adoptable: false,
+        becomes_ready: true,
+    }],
+    budget: Rate::per_second(10, 10),
+};
+
+pub static REGISTRATION: Registration = Registration {
+    info: &INFO,
+    connect: |cx| {
+        Box::pin(async move {
+            let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
+            Ok(Arc::new(Acm::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+        })
+    },
+};
 /// The tag that records which idempotency token requested a certificate.
 pub const TOKEN_TAG: &str = "sslprov:token";
 
@@ -97,32 +126,33 @@ fn incomplete(op: &'static str, arn: &str) -> ProviderError {
     ProviderError::new(ErrorKind::Unexpected, NAME, op, format!("ACM described {arn} without its ARN or domain name"))
 }
 
-fn certificate(desired: &Desired) -> Result<&sslprov_provider::CertificateSpec> {
-    match desired {
-        Desired::Certificate(spec) => Ok(spec),
-        other => Err(ProviderError::new(
-            ErrorKind::InvalidRequest,
-            NAME,
-            "create",
-            format!("acm cannot hold a {}", other.kind()),
-        )),
+fn certificate(desired: &Desired, op: &'static str) -> Result<CertificateSpec> {
+    if desired.kind != KIND {
+        let message = format!("acm holds certificates, not a {}", desired.kind);
+        return Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, op, message));
     }
+    Ok(desired.parse::<CertificateSpec>(NAME, op)?.normalised())
 }
 
 #[async_trait]
 impl Provider for Acm {
-    fn name(&self) -> &'static str {
-        NAME
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::Certificate]
+    fn normalise(&self, desired: &Desired) -> Result<Desired> {
+        Ok(Desired::of(KIND, &certificate(desired, "normalise")?))
+    }
+
+    fn key(&self, desired: &Desired) -> Option<String> {
+        desired.str("domain_name").map(normalise::name)
     }
 
     /// One ListCertificates sweep, then DescribeCertificate for each certificate of a wanted name
-    /// (every name when `scope.names` is empty) except known issued ones whose list entry says
+    /// (every name when a wanted one is not known yet) except known issued ones whose list entry says
     /// everything, and ListTagsForCertificate only for those the engine does not know.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
+        let names = scope.field("domain_name").map(|n| n.iter().map(|d| normalise::name(d)).collect::<Vec<_>>());
         let mut found = Vec::new();
         let mut to_observe = Vec::new();
         let mut next_token = None;
@@ -141,7 +171,7 @@ impl Provider for Acm {
                 .map_err(|e| from_sdk("ListCertificates", e))?;
             for summary in page.certificate_summary_list() {
                 let (Some(arn), Some(domain)) = (summary.certificate_arn(), summary.domain_name()) else { continue };
-                if !scope.names.is_empty() && !scope.names.contains(&normalise::name(domain)) {
+                if names.as_ref().is_some_and(|n| !n.contains(&normalise::name(domain))) {
                     continue;
                 }
                 match normalise::settled(summary, &scope.known_ids) {
@@ -168,7 +198,7 @@ impl Provider for Acm {
     /// certificate it first made, whatever names are sent; the returned `Live` shows the names
     /// that certificate really has.
     async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live> {
-        let spec = certificate(desired)?;
+        let spec = certificate(desired, "RequestCertificate")?;
         let tag =
             Tag::builder().key(TOKEN_TAG).value(token.as_str()).build().map_err(|e| {
                 ProviderError::new(ErrorKind::InvalidRequest, NAME, "RequestCertificate", e.to_string())
@@ -195,8 +225,9 @@ impl Provider for Acm {
         loop {
             let detail = self.describe(arn).await?;
             let mut live = normalise::described(&detail, &[]).ok_or_else(|| incomplete("DescribeCertificate", arn))?;
-            live.outputs.token = Some(token.as_str().to_owned());
-            if live.outputs.validation_records.is_some() || attempt == RECORD_ATTEMPTS {
+            live.outputs.set("token", token.as_str());
+            live.marked = true;
+            if live.outputs.get("validation_records").is_some() || attempt == RECORD_ATTEMPTS {
                 return Ok(live);
             }
             tracing::debug!(arn, attempt, "validation records not yet attached");
@@ -223,9 +254,5 @@ impl Provider for Acm {
                 e => Err(e),
             },
         }
-    }
-
-    async fn readiness(&self, live: &Live) -> Result<Readiness> {
-        Ok(normalise::readiness(&self.describe(&live.id).await?))
     }
 }

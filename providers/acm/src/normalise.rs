@@ -1,12 +1,37 @@
-//! ACM's certificate shapes projected onto the contract's types, normalised so that a certificate
-//! created from a [`CertificateSpec`] lists as exactly that spec.
+//! ACM's certificate shapes projected onto [`CertificateSpec`], normalised so that a certificate
+//! created from a spec lists as exactly that spec.
 
 use std::collections::BTreeSet;
 
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, CertificateSummary, Tag};
-use sslprov_provider::{CertificateSpec, Desired, Live, Outputs, Readiness, RecordSpec, RecordType};
+use serde::{Deserialize, Serialize};
+use sslprov_provider::{Desired, Live, Outputs, Readiness, RecordSpec, RecordType};
 
-use crate::TOKEN_TAG;
+use crate::{KIND, TOKEN_TAG};
+
+/// A DNS-validated certificate for CloudFront (in us-east-1). Kind `certificate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    pub domain_name: String,
+    /// Names beyond `domain_name`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub subject_alternative_names: BTreeSet<String>,
+}
+
+impl CertificateSpec {
+    /// As ACM lists it: lower case, no trailing dots, the domain name not repeated in the SANs.
+    pub fn normalised(&self) -> CertificateSpec {
+        let domain_name = name(&self.domain_name);
+        let subject_alternative_names = extra_names(&domain_name, &self.subject_alternative_names);
+        CertificateSpec { domain_name, subject_alternative_names }
+    }
+}
+
+fn certificate(arn: &str, spec: &CertificateSpec, outputs: Outputs, readiness: Readiness) -> Live {
+    let marked = outputs.token().is_some();
+    Live { id: arn.to_owned(), desired: Desired::of(KIND, spec), outputs, readiness, marked }
+}
 
 /// The TTL sslprov gives validation records; ACM does not say, and any value works.
 const VALIDATION_TTL: u32 = 300;
@@ -27,17 +52,13 @@ pub(crate) fn described(detail: &CertificateDetail, tags: &[Tag]) -> Option<Live
     let arn = detail.certificate_arn()?;
     let domain_name = name(detail.domain_name()?);
     let subject_alternative_names = extra_names(&domain_name, detail.subject_alternative_names());
-    Some(Live {
-        id: arn.to_owned(),
-        desired: Desired::Certificate(CertificateSpec { domain_name, subject_alternative_names }),
-        outputs: Outputs {
-            arn: Some(arn.to_owned()),
-            status: detail.status().map(|s| s.as_str().to_owned()),
-            validation_records: validation_records(detail),
-            token: tags.iter().find(|t| t.key() == TOKEN_TAG).and_then(|t| t.value()).map(str::to_owned),
-            ..Outputs::default()
-        },
-    })
+    let outputs = Outputs::default()
+        .with("arn", arn)
+        .with("status", detail.status().map(CertificateStatus::as_str))
+        .with("validation_records", validation_records(detail))
+        .with("token", tags.iter().find(|t| t.key() == TOKEN_TAG).and_then(|t| t.value()));
+    let spec = CertificateSpec { domain_name, subject_alternative_names };
+    Some(certificate(arn, &spec, outputs, readiness(detail)))
 }
 
 /// The validation CNAMEs, one per distinct record (a name and its wildcard share one). `None`
@@ -82,15 +103,9 @@ pub(crate) fn settled(summary: &CertificateSummary, known_ids: &BTreeSet<String>
     }
     let domain_name = name(summary.domain_name()?);
     let subject_alternative_names = extra_names(&domain_name, names);
-    Some(Live {
-        id: arn.to_owned(),
-        desired: Desired::Certificate(CertificateSpec { domain_name, subject_alternative_names }),
-        outputs: Outputs {
-            arn: Some(arn.to_owned()),
-            status: Some(CertificateStatus::Issued.as_str().to_owned()),
-            ..Outputs::default()
-        },
-    })
+    let outputs = Outputs::default().with("arn", arn).with("status", CertificateStatus::Issued.as_str());
+    let spec = CertificateSpec { domain_name, subject_alternative_names };
+    Some(certificate(arn, &spec, outputs, Readiness::Ready))
 }
 
 pub(crate) fn readiness(detail: &CertificateDetail) -> Readiness {
@@ -165,14 +180,21 @@ mod tests {
         let live = described(&d, &tags).expect("complete");
         assert_eq!(
             live.desired,
-            Desired::Certificate(CertificateSpec {
-                domain_name: "click.acme.com".into(),
-                subject_alternative_names: ["*.click.acme.com".to_owned(), "links.acme.com".to_owned()].into(),
-            })
+            Desired::of(
+                KIND,
+                &CertificateSpec {
+                    domain_name: "click.acme.com".into(),
+                    subject_alternative_names: ["*.click.acme.com".to_owned(), "links.acme.com".to_owned()].into(),
+                }
+            )
         );
-        assert_eq!(live.outputs.token.as_deref(), Some("tok_1"));
-        assert_eq!(live.outputs.status.as_deref(), Some("PENDING_VALIDATION"));
-        let records = live.outputs.validation_records.expect("all names have records");
+        assert_eq!(live.outputs.token(), Some("tok_1"));
+        assert!(live.marked, "the token tag is sslprov's mark");
+        assert_eq!(live.outputs.status(), Some("PENDING_VALIDATION"));
+        assert!(matches!(live.readiness, Readiness::Pending { .. }));
+        let records: Vec<RecordSpec> =
+            serde_json::from_value(live.outputs.get("validation_records").expect("all names have records").clone())
+                .unwrap();
         let names: Vec<_> = records.iter().map(|r| (r.name.as_str(), r.values[0].as_str())).collect();
         assert_eq!(
             names,
@@ -187,12 +209,12 @@ mod tests {
             CertificateStatus::PendingValidation,
             vec![validation("click.acme.com", Some("click.acme.com")), validation("links.acme.com", None)],
         );
-        assert_eq!(described(&d, &[]).expect("complete").outputs.validation_records, None);
+        assert_eq!(described(&d, &[]).expect("complete").outputs.get("validation_records"), None);
         assert_eq!(
             described(&detail(CertificateStatus::PendingValidation, vec![]), &[])
                 .expect("x")
                 .outputs
-                .validation_records,
+                .get("validation_records"),
             None
         );
     }
@@ -214,12 +236,16 @@ mod tests {
             .expect("settled");
         assert_eq!(
             live.desired,
-            Desired::Certificate(CertificateSpec {
-                domain_name: "click.acme.com".into(),
-                subject_alternative_names: ["links.acme.com".to_owned()].into(),
-            })
+            Desired::of(
+                KIND,
+                &CertificateSpec {
+                    domain_name: "click.acme.com".into(),
+                    subject_alternative_names: ["links.acme.com".to_owned()].into(),
+                }
+            )
         );
-        assert_eq!((live.outputs.validation_records, live.outputs.token), (None, None));
+        assert_eq!((live.outputs.get("validation_records"), live.outputs.token()), (None, None));
+        assert_eq!(live.readiness, Readiness::Ready);
 
         let names = ["click.acme.com"];
         assert!(settled(&summary(CertificateStatus::Issued, &names, false), &BTreeSet::new()).is_none(), "unknown id");

@@ -3,10 +3,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use sslprov_acm::{Acm, TOKEN_TAG};
+use async_trait::async_trait;
+use sslprov_acm::{Acm, CertificateSpec, KIND, TOKEN_TAG};
+use sslprov_provider::conformance::{self, Fixture};
 use sslprov_provider::{
-    Budget, Calls, CertificateSpec, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Provider, Readiness,
-    RecordType, Scope,
+    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Live, Provider, Readiness, RecordSpec, RecordType,
+    Scope,
 };
 use sslprov_testsupport::{AwsEnv, MotoOptions, MotoServer, Rule};
 
@@ -15,10 +17,13 @@ fn acm(env: &AwsEnv) -> Acm {
 }
 
 fn spec(domain: &str, sans: &[&str]) -> Desired {
-    Desired::Certificate(CertificateSpec {
-        domain_name: domain.into(),
-        subject_alternative_names: sans.iter().map(|s| s.to_string()).collect(),
-    })
+    Desired::of(
+        KIND,
+        &CertificateSpec {
+            domain_name: domain.into(),
+            subject_alternative_names: sans.iter().map(|s| s.to_string()).collect(),
+        },
+    )
 }
 
 fn token(t: &str) -> IdempotencyToken {
@@ -27,9 +32,9 @@ fn token(t: &str) -> IdempotencyToken {
 
 fn scope(names: &[&str], known: &[&str]) -> Scope {
     Scope {
-        names: names.iter().map(|s| s.to_string()).collect(),
+        wanted: names.iter().map(|n| spec(n, &[])).collect(),
         known_ids: known.iter().map(|s| s.to_string()).collect(),
-        ..Scope::new(Kind::Certificate)
+        ..Scope::new(KIND)
     }
 }
 
@@ -45,23 +50,27 @@ async fn create_then_list_round_trips_with_token_and_validation_records() {
 
     let created = acm.create(&desired, &token("tok_roundtrip")).await.expect("create");
     assert_eq!(created.desired, desired);
-    assert_eq!(created.outputs.token.as_deref(), Some("tok_roundtrip"));
+    assert_eq!(created.outputs.token(), Some("tok_roundtrip"));
 
     let live = list(&acm, &["click.acme.com"]).await;
     assert_eq!(live.len(), 1, "{live:#?}");
     let live = &live[0];
     assert_eq!(live.desired, desired, "the drift check: create then list changes nothing");
     assert_eq!(live.id, created.id);
-    assert_eq!(live.outputs.arn.as_deref(), Some(created.id.as_str()));
-    assert_eq!(live.outputs.token.as_deref(), Some("tok_roundtrip"));
-    let records = live.outputs.validation_records.as_ref().expect("described, so records are known");
+    assert_eq!(live.outputs.str("arn"), Some(created.id.as_str()));
+    assert_eq!(live.outputs.token(), Some("tok_roundtrip"));
+    assert!(live.marked);
+    let records: Vec<RecordSpec> = serde_json::from_value(
+        live.outputs.get("validation_records").expect("described, so records are known").clone(),
+    )
+    .unwrap();
     let names: BTreeSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
     // moto's record names are one constant label before the name; a wildcard shares its base's.
     assert_eq!(names.len(), 2, "{records:#?}");
     assert!(
         names.iter().any(|n| n.ends_with(".click.acme.com")) && names.iter().any(|n| n.ends_with(".links.acme.com"))
     );
-    for r in records {
+    for r in &records {
         assert_eq!((r.rtype, r.ttl, r.zone.as_str(), r.proxied), (RecordType::Cname, 300, "", None));
         assert!(r.values.len() == 1 && r.values[0].ends_with(".acm-validations.aws"), "{r:?}");
         assert_eq!(r.name, r.name.to_lowercase());
@@ -101,7 +110,7 @@ async fn a_create_whose_answer_was_lost_leaves_one_certificate() {
     let live = list(&acm, &["lost.acme.com"]).await;
     assert_eq!(live.len(), 1, "{live:#?}");
     assert_eq!(live[0].id, again.id);
-    assert_eq!(live[0].outputs.token.as_deref(), Some("tok_lost"));
+    assert_eq!(live[0].outputs.token(), Some("tok_lost"));
 }
 
 #[tokio::test]
@@ -114,7 +123,7 @@ async fn known_issued_certificates_are_described_only_when_the_list_cannot_tell_
 
     let live = acm.list(&scope(&["known.acme.com"], &[&created.id])).await.expect("list");
     assert_eq!(live.len(), 1);
-    assert_eq!(live[0].outputs.status.as_deref(), Some("ISSUED"), "the shared moto issues at once");
+    assert_eq!(live[0].outputs.status(), Some("ISSUED"), "the shared moto issues at once");
     // moto's ListCertificates leaves out SubjectAlternativeNameSummaries, so the list cannot tell
     // the SANs and the provider must describe. Against AWS the list tells them, and
     // normalise::settled's unit test shows that no describe is then made.
@@ -137,8 +146,8 @@ async fn delete_is_done_twice_and_update_is_refused() {
     assert_eq!(acm.delete(&live).await.expect("delete"), Deletion::Done);
     assert_eq!(acm.delete(&live).await.expect("already gone"), Deletion::Done);
     assert!(list(&acm, &["gone.acme.com"]).await.is_empty());
-    let missing = acm.readiness(&live).await.expect_err("gone");
-    assert_eq!(missing.kind, ErrorKind::NotFound);
+    let gone = acm.readiness(std::slice::from_ref(&live)).await.expect("readiness");
+    assert!(matches!(gone[0], Readiness::Failed { .. }), "{gone:?}");
 }
 
 #[tokio::test]
@@ -150,18 +159,73 @@ async fn a_throttled_request_is_retried_by_the_sdk() {
     assert_eq!(env.proxy().count("acm:ListCertificates"), 3);
 }
 
+/// Polls readiness until it is `Ready`, within `deadline`; the answers seen on the way.
+async fn until_ready(acm: &Acm, live: &Live, deadline: Duration) -> Vec<Readiness> {
+    let start = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < deadline {
+        let r = acm.readiness(std::slice::from_ref(live)).await.expect("readiness").remove(0);
+        seen.push(r.clone());
+        if r == Readiness::Ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    seen
+}
+
 #[tokio::test]
 async fn readiness_is_pending_until_moto_issues() {
     let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 2, ..MotoOptions::default() });
     let env = AwsEnv::with_moto(&moto).await;
     let acm = acm(&env);
     let live = acm.create(&spec("wait.acme.com", &[]), &token("tok_wait")).await.expect("create");
-    assert_eq!(live.outputs.status.as_deref(), Some("PENDING_VALIDATION"));
-    assert!(live.outputs.validation_records.is_some());
+    assert_eq!(live.outputs.status(), Some("PENDING_VALIDATION"));
+    assert!(live.outputs.get("validation_records").is_some());
+    // Polled, not raced against moto's clock: pending first, ready within a generous deadline.
+    let seen = until_ready(&acm, &live, Duration::from_secs(20)).await;
     assert_eq!(
-        acm.readiness(&live).await.expect("readiness"),
+        seen[0],
         Readiness::Pending { detail: "PENDING_VALIDATION: waiting for the DNS validation record".into() }
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(acm.readiness(&live).await.expect("readiness"), Readiness::Ready);
+    assert_eq!(seen.last(), Some(&Readiness::Ready), "{seen:?}");
+}
+
+/// ACM on a moto of its own whose certificates stay pending for a few seconds.
+struct Moto {
+    env: AwsEnv,
+    acm: Acm,
+}
+
+#[async_trait]
+impl Fixture for Moto {
+    fn provider(&self) -> &dyn Provider {
+        &self.acm
+    }
+
+    fn samples(&self) -> Vec<Desired> {
+        vec![spec("Conf.Acme.com.", &["www.conf.acme.com", "conf.acme.com"])]
+    }
+
+    async fn make_outside(&self, _: &Desired) {
+        unreachable!("certificates are not adoptable")
+    }
+
+    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
+        None
+    }
+
+    async fn throttle(&self, n: usize) {
+        self.env.proxy().add_rule(Rule::error("acm", None, 400, "ThrottlingException").times(n as u64));
+    }
+
+    async fn make_ready(&self, _: &Live) {}
+}
+
+#[tokio::test]
+async fn conformance() {
+    let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 4, ..MotoOptions::default() });
+    let env = AwsEnv::with_moto(&moto).await;
+    let acm = acm(&env);
+    conformance::run(&Moto { env, acm }).await;
 }

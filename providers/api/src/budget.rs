@@ -31,6 +31,11 @@ impl Budget {
         Budget { limiter: Arc::new(RateLimiter::direct(quota)), calls }
     }
 
+    /// A budget of `rate`, the vendor's documented limit.
+    pub fn of(rate: crate::Rate, calls: Calls) -> Self {
+        Budget::per_window(rate.requests, std::time::Duration::from_secs(rate.per_seconds.into()), rate.burst, calls)
+    }
+
     /// Waits for a request slot and counts the request as `<provider>:<op>`.
     pub async fn acquire(&self, provider: &str, op: &str) {
         self.limiter.until_ready().await;

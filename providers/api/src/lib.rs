@@ -1,40 +1,77 @@
 //! The contract between sslprov's engine and its providers.
 //!
-//! A provider owns API calls, pagination and the mapping of its vendor's errors; the engine owns
-//! diffing, ordering, state, intent and waits. Everything crosses this boundary as the typed
-//! resources of [`resource`], which serialize so that plans and state can hold them as they are.
+//! A provider owns API calls, pagination, the mapping of its vendor's errors, and what its specs
+//! mean; the engine owns the resource graph (from the templates), diffing, ordering, state,
+//! intent and waits. Everything crosses this boundary as a kind name plus a JSON spec
+//! ([`Desired`]), which the provider validates, normalises and types inside its own crate.
+//!
+//! A provider crate exports one [`Registration`]; the engine's registry lists them, and a run
+//! connects only the providers its spec and state name.
 
 pub mod budget;
+#[cfg(feature = "testkit")]
+pub mod conformance;
+pub mod connect;
 pub mod error;
 pub mod resource;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 pub use budget::{Budget, Calls};
+pub use connect::Connect;
 pub use error::{ErrorKind, ProviderError, Result};
 pub use resource::*;
 
 /// One cloud API (ACM, CloudFront, Route 53, Cloudflare, …) as the engine sees it.
 ///
 /// Every method is safe to call again after the process was killed in the middle of it: creates
-/// carry an [`IdempotencyToken`] the provider hands to the vendor's own idempotency mechanism,
-/// and updates and deletes are written as "make it so" rather than "change by delta".
+/// carry an [`IdempotencyToken`] the provider hands to the vendor's own idempotency mechanism (or
+/// finds its own earlier attempt by name where the vendor has none), and updates and deletes are
+/// written as "make it so" rather than "change by delta".
 #[async_trait]
 pub trait Provider: Send + Sync + fmt::Debug {
-    /// Short name used in addresses, logs and call counts: `acm`, `cloudfront`, `route53`.
-    fn name(&self) -> &'static str;
+    /// Name, kinds (with what forces a replace and what may be adopted) and budget.
+    fn info(&self) -> &'static ProviderInfo;
 
-    /// The resource kinds this provider manages.
-    fn kinds(&self) -> &'static [Kind];
+    /// Checks a desired object and puts it in the form `list` reports, so that an object created
+    /// from it lists as exactly it. Pure. Errors are the spec's: `InvalidRequest` (or
+    /// `Unsupported`) with a message that says what to change.
+    fn normalise(&self, desired: &Desired) -> Result<Desired>;
 
-    /// Observe what exists, in one paginated sweep per kind.
+    /// The identity of an object of `desired`'s kind among everything `list` returns: how the
+    /// engine finds, with no state, the object a desired one stands for (a record by zone and
+    /// name, a distribution by sslprov's comment). `None` when `desired` lacks what identifies it
+    /// (a field not known yet).
+    fn key(&self, desired: &Desired) -> Option<String>;
+
+    /// Before planning: credentials work, and may do what `wanted` needs. An `Err` stops the run
+    /// with its message (name the missing permission as the vendor's dashboard does); the `Ok`
+    /// strings are warnings. The default checks nothing.
+    async fn preflight(&self, wanted: &[Desired]) -> Result<Vec<String>> {
+        let _ = wanted;
+        Ok(Vec::new())
+    }
+
+    /// Before anyone applies: what stops this plan and what a person should know, for the objects
+    /// of this provider the plan wants, given everything this provider's `list` returned in this
+    /// run (`inventory`). Pure; it may also use what `list` learned besides objects (a zone's
+    /// settings). The default has nothing to say.
+    fn review(&self, wanted: &[Wanted<'_>], inventory: &[Live]) -> Review {
+        let _ = (wanted, inventory);
+        Review::default()
+    }
+
+    /// Observe what exists, in one paginated sweep per kind (per zone, for DNS).
     ///
-    /// Returns every object of `scope.kind` that is relevant to `scope` (by name or zone), with
-    /// its owned fields projected onto [`Desired`] and normalised, so that the engine can compare
-    /// it to what the spec wants without provider knowledge. Providers must not issue one read per
-    /// resource where a list call can tell; a describe is allowed only for what no list returns.
+    /// Returns every object of `scope.kind` relevant to `scope.wanted`, with its owned fields
+    /// projected onto the normalised [`Desired`], its readiness, and whether it carries sslprov's
+    /// mark. Providers must not issue one read per resource where a list call can tell; a
+    /// describe is allowed only for what no list returns.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>>;
 
     /// Create `desired`. The token is stable across retries and re-runs of the same intent, so a
@@ -46,13 +83,41 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// Delete `live`. Objects that must be taken out of service first (a CloudFront distribution
     /// is disabled, then deployed, then deleted) answer [`Deletion::InProgress`]; the engine waits
-    /// for [`Provider::readiness`] and calls `delete` again.
+    /// for readiness and calls `delete` again. An object already gone is [`Deletion::Done`].
     async fn delete(&self, live: &Live) -> Result<Deletion>;
 
-    /// Whether `live` is usable by what depends on it: a certificate is issued, a distribution is
-    /// deployed. Objects with no such notion are always ready.
-    async fn readiness(&self, live: &Live) -> Result<Readiness> {
-        let _ = live;
-        Ok(Readiness::Ready)
+    /// The readiness of objects being waited for, all of one kind, in as few requests as the API
+    /// allows: many waits share one list. An object that is gone reports `Failed`.
+    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Readiness>> {
+        let Some(first) = lives.first() else { return Ok(Vec::new()) };
+        let scope = Scope {
+            kind: first.desired.kind.clone(),
+            wanted: lives.iter().map(|l| l.desired.clone()).collect(),
+            known_ids: lives.iter().map(|l| l.id.clone()).collect(),
+        };
+        let found: BTreeMap<String, Readiness> =
+            self.list(&scope).await?.into_iter().map(|l| (l.id, l.readiness)).collect();
+        Ok(lives
+            .iter()
+            .map(|l| found.get(&l.id).cloned().unwrap_or(Readiness::Failed { reason: "it no longer exists".into() }))
+            .collect())
+    }
+}
+
+/// How a provider crate makes itself known: its info, and how to connect it for a run.
+#[derive(Clone, Copy)]
+pub struct Registration {
+    pub info: &'static ProviderInfo,
+    /// Credentials and endpoints come from the environment (and for AWS, aws-config's chain);
+    /// a missing credential is an `Unauthenticated` error that says what to set.
+    pub connect: Connector,
+}
+
+/// Connects a provider for one run.
+pub type Connector = fn(Connect) -> BoxFuture<'static, Result<Arc<dyn Provider>>>;
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration").field("provider", &self.info.name).finish_non_exhaustive()
     }
 }

@@ -1,70 +1,111 @@
-//! The resource kinds sslprov manages, as the fields it owns.
+//! What crosses the boundary between the engine and a provider: a kind name and a JSON value.
 //!
-//! `Desired` holds only what sslprov decides; a provider's `list` projects what it finds onto the
-//! same type, normalised (trailing dots, case, order), so a plain `==` is the whole drift check and
-//! fields sslprov does not own can never cause a perpetual diff.
+//! Inside a provider, specs are typed (each provider crate defines its own); across the boundary
+//! they are a [`Desired`]: the kind name plus the spec as JSON, which the provider validates and
+//! normalises ([`crate::Provider::normalise`]). A provider's `list` projects what it finds onto
+//! the same normalised form, so a plain `==` is the whole drift check and fields sslprov does not
+//! own can never cause a perpetual diff. The one type every DNS host shares, [`RecordSpec`], lives
+//! here, since the templates declare a record once and whichever DNS provider the domain uses
+//! writes it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-/// Placeholder for a value that only exists once an earlier step has run (a certificate ARN, a
-/// distribution's domain name). Plans render it as such; apply resolves it before any call.
-pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+use crate::error::{ErrorKind, ProviderError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Certificate,
-    Distribution,
-    Record,
-    ConfigRule,
-    EdgeCertificate,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Certificate => "certificate",
-            Kind::Distribution => "distribution",
-            Kind::Record => "record",
-            Kind::ConfigRule => "config_rule",
-            Kind::EdgeCertificate => "edge_certificate",
-        })
-    }
-}
-
-/// What sslprov wants to exist.
+/// An object sslprov wants to exist, as the provider that holds it sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Desired {
-    Certificate(CertificateSpec),
-    Distribution(DistributionSpec),
-    Record(RecordSpec),
-    ConfigRule(ConfigRuleSpec),
-    EdgeCertificate(EdgeCertificateSpec),
+pub struct Desired {
+    /// One of the provider's kinds ([`KindInfo::name`]).
+    pub kind: String,
+    /// The fields sslprov owns. A field a plan cannot know yet (an output of a step that has not
+    /// run) is absent from the spec a provider is given to list with.
+    #[serde(flatten)]
+    pub spec: Map<String, Value>,
 }
 
 impl Desired {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Desired::Certificate(_) => Kind::Certificate,
-            Desired::Distribution(_) => Kind::Distribution,
-            Desired::Record(_) => Kind::Record,
-            Desired::ConfigRule(_) => Kind::ConfigRule,
-            Desired::EdgeCertificate(_) => Kind::EdgeCertificate,
-        }
+    /// A desired object of `kind` from a typed spec.
+    pub fn of(kind: &str, spec: &impl Serialize) -> Desired {
+        let spec = match serde_json::to_value(spec) {
+            Ok(Value::Object(m)) => m,
+            // Specs are structs; anything else is a provider defect caught by its tests.
+            other => panic!("a {kind} spec must serialize to an object, not {other:?}"),
+        };
+        Desired { kind: kind.to_owned(), spec }
+    }
+
+    /// The typed spec, or an error naming what is wrong with it.
+    pub fn parse<T: DeserializeOwned>(&self, provider: &'static str, op: &'static str) -> Result<T, ProviderError> {
+        serde_json::from_value(Value::Object(self.spec.clone())).map_err(|e| {
+            ProviderError::new(ErrorKind::InvalidRequest, provider, op, format!("invalid {} spec: {e}", self.kind))
+        })
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.spec.get(field)
+    }
+
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.spec.get(field).and_then(Value::as_str)
     }
 }
 
-/// A DNS-validated certificate for CDN use (ACM in us-east-1 for CloudFront).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateSpec {
-    pub domain_name: String,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub subject_alternative_names: BTreeSet<String>,
+/// How a provider's kind behaves, as data the engine and the tests branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindInfo {
+    pub name: &'static str,
+    /// Fields a change of which the provider cannot make in place: the engine replaces the
+    /// object (new one first). `"*"`: any change.
+    pub replace_on: &'static [&'static str],
+    /// Whether an object without sslprov's mark may be matched to a desired one by its key, and so
+    /// be adopted or shared as a template allows (DNS records: yes; a certificate requested by
+    /// hand: never).
+    pub adoptable: bool,
+    /// Whether objects of this kind take time after they are written before what depends on them
+    /// may use them (a certificate issued, a distribution deployed). Such objects are waited for.
+    pub becomes_ready: bool,
 }
+
+/// A request budget, as documented by the vendor: `requests` per `per_seconds`, with bursts of up
+/// to `burst`. For the README, the benchmark's floor, and the provider's own [`crate::Budget`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub requests: u32,
+    pub per_seconds: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn per_second(requests: u32, burst: u32) -> Rate {
+        Rate { requests, per_seconds: 1, burst }
+    }
+}
+
+/// What a provider is, as data: its name, its kinds and its request budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// Used in specs (`dns: <name>`), templates, addresses, state and call counts.
+    pub name: &'static str,
+    /// What people call it: `Amazon Route 53`.
+    pub title: &'static str,
+    pub kinds: &'static [KindInfo],
+    /// Write budget (reads may have their own, stated in the provider's docs).
+    pub budget: Rate,
+}
+
+impl ProviderInfo {
+    pub fn kind(&self, name: &str) -> Option<&'static KindInfo> {
+        self.kinds.iter().find(|k| k.name == name)
+    }
+}
+
+/// The kind every DNS host implements.
+pub const RECORD: &str = "record";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -86,8 +127,9 @@ impl fmt::Display for RecordType {
     }
 }
 
-/// One DNS record set: a name and type in a zone.
+/// One DNS record set: a name and type in a zone. Kind [`RECORD`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordSpec {
     /// Zone apex, lower case, no trailing dot: `acme.com`.
     pub zone: String,
@@ -98,117 +140,53 @@ pub struct RecordSpec {
     pub ttl: u32,
     /// Values, normalised (lower case, no trailing dot for names), sorted.
     pub values: Vec<String>,
-    /// Cloudflare only: whether the record is proxied. `None` where the DNS host has no proxy.
+    /// Whether a proxying DNS host serves the name through its edge. `None` where the DNS host
+    /// has no proxy; a host that has one normalises `None` to `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxied: Option<bool>,
 }
 
-/// A CDN distribution in front of one ESP origin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DistributionSpec {
-    pub aliases: BTreeSet<String>,
-    pub comment: String,
-    pub enabled: bool,
-    pub certificate_arn: String,
-    pub ssl_support_method: String,
-    pub minimum_protocol_version: String,
-    pub http_version: String,
-    pub ipv6: bool,
-    pub price_class: String,
-    pub origin: OriginSpec,
-    pub behavior: BehaviorSpec,
+impl RecordSpec {
+    /// The identity of a record set in its zone. A name holds either a CNAME or address records,
+    /// never both, so CNAME, A and AAAA share one identity: an HTTP-era A record at a tracking
+    /// name is what the tracking CNAME replaces.
+    pub fn key(zone: &str, name: &str, rtype: Option<RecordType>) -> String {
+        let class = match rtype {
+            Some(RecordType::Txt) => "TXT",
+            _ => "ADDRESS",
+        };
+        format!("{zone}/{name}/{class}")
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OriginSpec {
-    pub domain_name: String,
-    /// `http-only`, `match-viewer` or `https-only`.
-    pub protocol_policy: String,
-    pub http_port: u16,
-    pub https_port: u16,
-    pub ssl_protocols: BTreeSet<String>,
-    pub read_timeout: u32,
-    pub keepalive_timeout: u32,
-    /// Origin custom headers. CloudFront overwrites a viewer header of the same name with these,
-    /// which is what makes `X-Forwarded-Host` trustworthy.
-    pub custom_headers: BTreeMap<String, String>,
-}
-
-/// The default cache behaviour, in the legacy forwarded-values form (see templates/README.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BehaviorSpec {
-    /// `allow-all`, `redirect-to-https` or `https-only`.
-    pub viewer_protocol_policy: String,
-    pub allowed_methods: BTreeSet<String>,
-    pub cached_methods: BTreeSet<String>,
-    pub compress: bool,
-    /// Headers forwarded to the origin (and part of the cache key); `*` means all, Host included.
-    pub forward_headers: BTreeSet<String>,
-    pub forward_query_strings: Forward,
-    pub forward_cookies: Forward,
-    pub min_ttl: i64,
-    pub default_ttl: i64,
-    pub max_ttl: i64,
-}
-
-/// A setting override for one host at a proxying CDN, leaving the rest of the zone as it is
-/// (Cloudflare: a Configuration Rule in the zone's `http_config_settings` entrypoint ruleset,
-/// merged with the rules that are there and marked as sslprov's).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfigRuleSpec {
-    pub zone: String,
-    /// The host the rule matches (`http.host eq "<host>"`).
-    pub host: String,
-    /// SSL mode towards the origin for that host: `full` for ESP origins, whose certificates do
-    /// not name the tracking domain.
-    pub ssl: String,
-}
-
-/// The certificate a proxying CDN serves for hosts at its edge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EdgeCertificateSpec {
-    pub zone: String,
-    /// Host names it must cover (the zone apex included for an advanced pack, as Cloudflare
-    /// requires).
-    pub hosts: BTreeSet<String>,
-    pub source: EdgeCertificateSource,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EdgeCertificateSource {
-    /// The zone's Universal SSL certificate: apex and first-level names only. Never created or
-    /// deleted by sslprov; `list` reports it when it is enabled and covers the hosts.
-    Universal,
-    /// An advanced certificate pack, ordered for the hosts.
-    Advanced,
-}
-
-/// What a cache behaviour forwards of query strings or cookies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Forward {
-    None,
-    All,
-    Only(BTreeSet<String>),
-}
-
-/// What `list` returns of a provider's kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What `list` is asked about.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
-    pub kind: Kind,
-    /// Names the engine wants to know about (certificate domains, distribution aliases, records).
-    pub names: BTreeSet<String>,
-    /// DNS zones to sweep (records only).
-    pub zones: BTreeSet<String>,
-    /// Ids the engine already knows from state: a provider may skip describing these when the
+    pub kind: String,
+    /// The objects the engine wants to know about (from the spec and from the state). A field the
+    /// engine cannot know yet is absent: it matches anything. Providers derive what to sweep from
+    /// these (zones, names, aliases) and must not read one object at a time.
+    pub wanted: Vec<Desired>,
+    /// Ids the engine already knows from state: a provider may skip describing these when its
     /// list says they are settled.
     pub known_ids: BTreeSet<String>,
 }
 
 impl Scope {
-    pub fn new(kind: Kind) -> Self {
-        Scope { kind, names: BTreeSet::new(), zones: BTreeSet::new(), known_ids: BTreeSet::new() }
+    pub fn new(kind: &str) -> Self {
+        Scope { kind: kind.to_owned(), ..Scope::default() }
+    }
+
+    /// The typed specs of `wanted` that parse as `T`; a spec lacking a field `T` needs is left
+    /// out (the caller reads the partial ones with [`Scope::field`]).
+    pub fn specs<T: DeserializeOwned>(&self) -> Vec<T> {
+        self.wanted.iter().filter_map(|d| serde_json::from_value(Value::Object(d.spec.clone())).ok()).collect()
+    }
+
+    /// Every value the wanted objects give `field`, as strings; `None` if some wanted object does
+    /// not know it yet (so a provider must not filter on it).
+    pub fn field(&self, field: &str) -> Option<BTreeSet<String>> {
+        self.wanted.iter().map(|d| d.str(field).map(str::to_owned)).collect()
     }
 }
 
@@ -219,37 +197,76 @@ pub struct Live {
     pub id: String,
     /// The owned fields, normalised.
     pub desired: Desired,
+    #[serde(default, skip_serializing_if = "Outputs::is_empty")]
     pub outputs: Outputs,
+    /// Whether what depends on it may use it, normalised by the provider.
+    #[serde(default)]
+    pub readiness: Readiness,
+    /// The object carries sslprov's own mark (a distribution's comment, a rule's ref, a
+    /// certificate's token tag): a run made it, even if no state says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marked: bool,
 }
 
-/// What other steps need from an object, and what tells the engine who made it.
+/// What other steps need from an object, by name: what templates reference as `${part.name}`.
+///
+/// Names every provider uses the same way:
+/// - `token`: the idempotency token the object was created with, where the vendor shows it (ACM
+///   tag `sslprov:token`): how an object whose create answer was lost is found again.
+/// - `status`: the vendor's own status word, for people (`PENDING_VALIDATION`, `Deployed`).
+/// - `warnings`: what a person should know before applying; shown in the plan, never compared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outputs {
-    /// ARN for AWS objects.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
-    /// The CDN endpoint a tracking record points at (`d111.cloudfront.net`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain_name: Option<String>,
-    /// Vendor status as reported (`PENDING_VALIDATION`, `ISSUED`, `InProgress`, `Deployed`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// DNS records the vendor needs to validate a certificate. `None` when the provider did not
-    /// describe the object (a settled certificate the engine already knows).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation_records: Option<Vec<RecordSpec>>,
-    /// The idempotency token the object was created with, where the vendor shows it (ACM tag
-    /// `sslprov:token`). It is how an object whose create response was lost is found again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// What the provider noticed that a person should know before applying (Cloudflare's
-    /// Automatic SSL/TLS may raise the zone's mode, a rule sslprov did not write matches the
-    /// host, …). Shown in the plan; never compared.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// Zone id, for DNS records.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone_id: Option<String>,
+#[serde(transparent)]
+pub struct Outputs(pub BTreeMap<String, Value>);
+
+impl Outputs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Serialize) -> &mut Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        if value.is_null() {
+            self.0.remove(name);
+        } else {
+            self.0.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.str("token")
+    }
+
+    pub fn status(&self) -> Option<&str> {
+        self.str("status")
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        self.0.get("warnings").and_then(|w| serde_json::from_value(w.clone()).ok()).unwrap_or_default()
+    }
+
+    /// These outputs, with what `newer` reports replacing them; what `newer` does not report is
+    /// kept (a settled object the provider did not describe again). Warnings are never kept.
+    pub fn merged(&self, newer: &Outputs) -> Outputs {
+        let mut out = self.0.clone();
+        out.remove("warnings");
+        out.extend(newer.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Outputs(out)
+    }
 }
 
 /// A stable token for one intended create. Derived from the intent recorded in state before the
@@ -265,12 +282,18 @@ impl IdempotencyToken {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Readiness {
+    #[default]
     Ready,
-    Pending { detail: String },
-    Failed { reason: String },
+    Pending {
+        detail: String,
+    },
+    /// It will never become ready (a certificate that failed validation): the engine replaces it.
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -278,4 +301,68 @@ pub enum Deletion {
     Done,
     /// Taken out of service; wait for readiness, then call `delete` again.
     InProgress,
+}
+
+/// One object a plan wants, shown to its provider's [`crate::Provider::review`].
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub address: &'a str,
+    pub desired: &'a Desired,
+    /// The existing object the plan matched it to; `None`: the plan creates it.
+    pub live: Option<&'a Live>,
+}
+
+/// What a provider has to say about a plan before anyone applies it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Review {
+    /// Reasons the plan cannot be carried out as it stands, each saying what to do.
+    pub errors: Vec<String>,
+    /// What a person should know before applying.
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desired_serializes_flat_with_its_kind() {
+        let r = RecordSpec {
+            zone: "acme.com".into(),
+            name: "url1234.acme.com".into(),
+            rtype: RecordType::Cname,
+            ttl: 300,
+            values: vec!["sendgrid.net".into()],
+            proxied: None,
+        };
+        let d = Desired::of(RECORD, &r);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["kind"], "record");
+        assert_eq!(json["type"], "CNAME");
+        let back: Desired = serde_json::from_value(json).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.parse::<RecordSpec>("p", "op").unwrap(), r);
+    }
+
+    #[test]
+    fn a_partial_scope_field_is_unknown() {
+        let mut s = Scope::new(RECORD);
+        let mut known = Map::new();
+        known.insert("name".into(), "a.acme.com".into());
+        s.wanted.push(Desired { kind: RECORD.into(), spec: known });
+        assert_eq!(s.field("name"), Some(BTreeSet::from(["a.acme.com".to_owned()])));
+        s.wanted.push(Desired { kind: RECORD.into(), spec: Map::new() });
+        assert_eq!(s.field("name"), None);
+    }
+
+    #[test]
+    fn merged_outputs_keep_what_was_not_reported_again() {
+        let old = Outputs::default().with("arn", "a").with("validation_records", ["r"]).with("warnings", ["w"]);
+        let new = Outputs::default().with("status", "ISSUED");
+        let m = old.merged(&new);
+        assert_eq!(m.str("arn"), Some("a"));
+        assert_eq!(m.status(), Some("ISSUED"));
+        assert!(m.get("validation_records").is_some());
+        assert!(m.warnings().is_empty());
+    }
 }

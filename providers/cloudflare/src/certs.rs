@@ -4,15 +4,82 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sslprov_provider::{
-    Deletion, Desired, EdgeCertificateSource, EdgeCertificateSpec, ErrorKind, Live, Outputs, ProviderError, Readiness,
-    Result,
-};
+use sslprov_provider::{Deletion, Desired, ErrorKind, Live, Outputs, ProviderError, Readiness, Result};
 
 use crate::endpoints::{self, CertificatePack};
 use crate::records::name;
-use crate::{Cloudflare, NAME};
+use crate::{Cloudflare, EDGE_CERTIFICATE, NAME};
+
+/// The certificate Cloudflare serves for hosts at its edge. Kind `edge_certificate`.
+///
+/// A template asks for `{zone, hosts}` (and `advanced_allowed` when the spec allows a paid
+/// pack); [`normalise`] decides the source: the zone's Universal SSL certificate when it covers
+/// every host, else an advanced pack for the hosts and the zone apex (as Cloudflare requires).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeCertificateSpec {
+    pub zone: String,
+    pub hosts: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<EdgeCertificateSource>,
+    /// Asked only: an advanced pack (Cloudflare's Advanced Certificate Manager, a paid add-on)
+    /// may be ordered for names Universal SSL does not cover.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advanced_allowed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeCertificateSource {
+    /// The zone's Universal SSL certificate: apex and first-level names only. Never created or
+    /// deleted by sslprov; `list` reports it when it is enabled and covers the hosts.
+    Universal,
+    /// An advanced certificate pack, ordered for the hosts.
+    Advanced,
+}
+
+/// Checks `desired` and decides its source; see [`EdgeCertificateSpec`].
+pub(crate) fn normalise(desired: &Desired) -> Result<Desired> {
+    let spec = spec_of(desired, "normalise")?;
+    let deep: Vec<&str> = spec.hosts.iter().filter(|h| !universal_covers(&spec.zone, h)).map(String::as_str).collect();
+    let source = match (spec.source, deep.first()) {
+        (Some(source), _) => source,
+        (None, None) => EdgeCertificateSource::Universal,
+        (None, Some(_)) if spec.advanced_allowed => EdgeCertificateSource::Advanced,
+        (None, Some(host)) => {
+            let zone = &spec.zone;
+            return Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                NAME,
+                "normalise",
+                format!(
+                    "{host} is more than one level below {zone}, and Cloudflare's Universal SSL certificate covers \
+                     only {zone} and its first-level names. Either set `advanced_certificate: true` on the domain, so \
+                     sslprov orders an advanced certificate pack for it (Cloudflare's Advanced Certificate Manager, a \
+                     paid add-on), or use a first-level name such as url1234.{zone}."
+                ),
+            ));
+        }
+    };
+    let mut hosts = spec.hosts;
+    if source == EdgeCertificateSource::Advanced {
+        hosts.insert(spec.zone.clone());
+    }
+    let spec = EdgeCertificateSpec { zone: spec.zone, hosts, source: Some(source), advanced_allowed: false };
+    Ok(Desired::of(EDGE_CERTIFICATE, &spec))
+}
+
+fn certificate(id: &str, spec: EdgeCertificateSpec, outputs: Outputs, status: &str) -> Live {
+    Live {
+        id: id.to_owned(),
+        desired: Desired::of(EDGE_CERTIFICATE, &spec),
+        outputs: outputs.with("status", status),
+        readiness: readiness(status),
+        marked: false,
+    }
+}
 
 /// Cloudflare requires an advanced pack's hosts to include the zone apex, and allows 50.
 const MAX_HOSTS: usize = 50;
@@ -80,20 +147,17 @@ fn in_zone(zone: &str, host: &str) -> bool {
     host == zone || host.ends_with(&format!(".{zone}"))
 }
 
-fn spec_of(desired: &Desired, op: &'static str) -> Result<EdgeCertificateSpec> {
-    match desired {
-        Desired::EdgeCertificate(s) => Ok(EdgeCertificateSpec {
-            zone: name(&s.zone),
-            hosts: s.hosts.iter().map(|h| name(h)).collect(),
-            source: s.source,
-        }),
-        other => Err(ProviderError::new(
-            ErrorKind::InvalidRequest,
-            NAME,
-            op,
-            format!("not an edge certificate: {}", other.kind()),
-        )),
+pub(crate) fn spec_of(desired: &Desired, op: &'static str) -> Result<EdgeCertificateSpec> {
+    if desired.kind != EDGE_CERTIFICATE {
+        let message = format!("not an edge certificate: {}", desired.kind);
+        return Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, op, message));
     }
+    let s: EdgeCertificateSpec = desired.parse(NAME, op)?;
+    Ok(EdgeCertificateSpec { zone: name(&s.zone), hosts: s.hosts.iter().map(|h| name(h)).collect(), ..s })
+}
+
+fn source(spec: &EdgeCertificateSpec) -> EdgeCertificateSource {
+    spec.source.unwrap_or(EdgeCertificateSource::Universal)
 }
 
 fn unsupported_universal(spec: &EdgeCertificateSpec) -> ProviderError {
@@ -119,6 +183,7 @@ impl Cloudflare {
     /// Per zone: Universal SSL's setting and every certificate pack (two requests), and Total TLS
     /// (a third) only when a host in scope is deeper than Universal SSL covers.
     pub(crate) async fn list_certificates(&self, zones: &[String], hosts: &BTreeSet<String>) -> Result<Vec<Live>> {
+        let warn = |w: &Vec<String>| (!w.is_empty()).then(|| w.clone());
         let mut found = Vec::new();
         for zone in zones {
             let zone_id = self.zone_id(zone).await?;
@@ -132,12 +197,7 @@ impl Cloudflare {
                      deeper names included"
                 ));
             }
-            let outputs = |status: &str| Outputs {
-                status: Some(status.to_owned()),
-                zone_id: Some(zone_id.clone()),
-                warnings: warnings.clone(),
-                ..Outputs::default()
-            };
+            let outputs = || Outputs::default().with("zone_id", &zone_id).with("warnings", warn(&warnings));
             if universal {
                 let status = packs.iter().find(|p| p.kind == "universal").map_or("no certificate yet", |p| &p.status);
                 let covered: Vec<BTreeSet<String>> = if names.is_empty() {
@@ -146,13 +206,9 @@ impl Cloudflare {
                     names.iter().filter(|h| universal_covers(zone, h)).map(|h| [h.clone()].into()).collect()
                 };
                 for hosts in covered {
-                    let desired =
-                        EdgeCertificateSpec { zone: zone.clone(), hosts, source: EdgeCertificateSource::Universal };
-                    found.push(Live {
-                        id: universal_id(&zone_id),
-                        desired: Desired::EdgeCertificate(desired),
-                        outputs: outputs(status),
-                    });
+                    let source = Some(EdgeCertificateSource::Universal);
+                    let desired = EdgeCertificateSpec { zone: zone.clone(), hosts, source, advanced_allowed: false };
+                    found.push(certificate(&universal_id(&zone_id), desired, outputs(), status));
                 }
             }
             for pack in packs.iter().filter(|p| p.kind == PACK_TYPE && !GONE.contains(&p.status.as_str())) {
@@ -161,13 +217,10 @@ impl Cloudflare {
                     let desired = EdgeCertificateSpec {
                         zone: zone.clone(),
                         hosts: pack_hosts,
-                        source: EdgeCertificateSource::Advanced,
+                        source: Some(EdgeCertificateSource::Advanced),
+                        advanced_allowed: false,
                     };
-                    found.push(Live {
-                        id: pack.id.clone(),
-                        desired: Desired::EdgeCertificate(desired),
-                        outputs: outputs(&pack.status),
-                    });
+                    found.push(certificate(&pack.id, desired, outputs(), &pack.status));
                 }
             }
         }
@@ -186,8 +239,8 @@ impl Cloudflare {
     /// Orders an advanced pack, unless one for exactly these hosts is already on its way (an
     /// earlier attempt whose answer was lost: Cloudflare's order takes no idempotency token).
     pub(crate) async fn create_certificate(&self, desired: &Desired) -> Result<Live> {
-        let spec = spec_of(desired, "create")?;
-        if spec.source == EdgeCertificateSource::Universal {
+        let spec = spec_of(&normalise(desired)?, "create")?;
+        if source(&spec) == EdgeCertificateSource::Universal {
             return Err(unsupported_universal(&spec));
         }
         let invalid = |m: String| ProviderError::new(ErrorKind::InvalidRequest, NAME, "create", m);
@@ -221,22 +274,19 @@ impl Cloudflare {
                 self.api.send(&endpoints::order_certificate_pack(&zone_id, order)).await?.result
             }
         };
-        Ok(Live {
-            id: pack.id.clone(),
-            desired: Desired::EdgeCertificate(EdgeCertificateSpec { hosts: hosts_of(&pack), ..spec }),
-            outputs: Outputs { status: Some(pack.status), zone_id: Some(zone_id), ..Outputs::default() },
-        })
+        let spec = EdgeCertificateSpec { hosts: hosts_of(&pack), ..spec };
+        Ok(certificate(&pack.id, spec, Outputs::default().with("zone_id", zone_id), &pack.status))
     }
 
     /// Universal SSL: nothing to change while it covers the hosts. A pack's hosts cannot change.
     pub(crate) async fn update_certificate(&self, live: &Live, desired: &Desired) -> Result<Live> {
-        let (old, new) = (spec_of(&live.desired, "update")?, spec_of(desired, "update")?);
-        match (old.source, new.source) {
+        let (old, new) = (spec_of(&live.desired, "update")?, spec_of(&normalise(desired)?, "update")?);
+        match (source(&old), source(&new)) {
             _ if old == new => Ok(live.clone()),
             (EdgeCertificateSource::Universal, EdgeCertificateSource::Universal)
                 if old.zone == new.zone && new.hosts.iter().all(|h| universal_covers(&new.zone, h)) =>
             {
-                Ok(Live { desired: Desired::EdgeCertificate(new), ..live.clone() })
+                Ok(Live { desired: Desired::of(EDGE_CERTIFICATE, &new), ..live.clone() })
             }
             (_, EdgeCertificateSource::Universal) => Err(unsupported_universal(&new)),
             _ => Err(ProviderError::new(
@@ -251,7 +301,7 @@ impl Cloudflare {
     /// Deletes an advanced pack; Universal SSL is only let go of, never turned off.
     pub(crate) async fn delete_certificate(&self, live: &Live) -> Result<Deletion> {
         let spec = spec_of(&live.desired, "delete")?;
-        if spec.source == EdgeCertificateSource::Universal {
+        if source(&spec) == EdgeCertificateSource::Universal {
             return Ok(Deletion::Done);
         }
         let zone_id = match self.zone_id_of(live, &spec.zone).await {
@@ -261,26 +311,6 @@ impl Cloudflare {
         match self.api.send(&endpoints::delete_certificate_pack(&zone_id, &live.id)).await {
             Ok(_) => Ok(Deletion::Done),
             Err(e) if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// One read: the pack (advanced), or the zone's packs (Universal, which has no id of its own).
-    pub(crate) async fn certificate_readiness(&self, live: &Live) -> Result<Readiness> {
-        let spec = spec_of(&live.desired, "readiness")?;
-        let zone_id = self.zone_id_of(live, &spec.zone).await?;
-        if spec.source == EdgeCertificateSource::Universal {
-            let packs = self.api.send(&endpoints::certificate_packs(&zone_id)).await?.result.0;
-            return Ok(match packs.iter().find(|p| p.kind == "universal") {
-                Some(p) => readiness(&p.status),
-                None => Readiness::Pending { detail: "no Universal SSL certificate yet".into() },
-            });
-        }
-        match self.api.send(&endpoints::certificate_pack(&zone_id, &live.id)).await {
-            Ok(answer) => Ok(readiness(&answer.result.status)),
-            Err(e) if e.is(ErrorKind::NotFound) => {
-                Ok(Readiness::Failed { reason: format!("certificate pack {} no longer exists", live.id) })
-            }
             Err(e) => Err(e),
         }
     }

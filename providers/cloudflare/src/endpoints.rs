@@ -204,10 +204,6 @@ pub(crate) fn certificate_packs(zone_id: &str) -> Endpoint<CertificatePacks> {
         .query(&[("status", "all")])
 }
 
-pub(crate) fn certificate_pack(zone_id: &str, id: &str) -> Endpoint<CertificatePack> {
-    Endpoint::new("GetCertificatePack", Method::GET, format!("zones/{zone_id}/ssl/certificate_packs/{id}"))
-}
-
 /// Ordering twice orders two packs, so this is never repeated after an unclear failure: the
 /// caller's next attempt lists the packs first and finds one that did get ordered.
 pub(crate) fn order_certificate_pack(zone_id: &str, order: Value) -> Endpoint<CertificatePack> {

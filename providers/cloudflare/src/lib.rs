@@ -22,23 +22,52 @@ mod records;
 mod rules;
 mod token;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use sslprov_provider::{
-    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Provider, ProviderError, Readiness, Result,
-    Scope,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Provider, ProviderError, ProviderInfo,
+    RECORD, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
 };
 
 pub use api::Retry;
-pub use certs::{pack_failed, universal_covers};
+pub use certs::{EdgeCertificateSource, EdgeCertificateSpec, pack_failed, universal_covers};
+pub use rules::ConfigRuleSpec;
 pub use token::{Access, Permission, TokenCheck};
 
 use crate::api::Api;
 
 const NAME: &str = "cloudflare";
+pub const CONFIG_RULE: &str = "config_rule";
+pub const EDGE_CERTIFICATE: &str = "edge_certificate";
+
+pub static INFO: ProviderInfo = ProviderInfo {
+    name: NAME,
+    title: "Cloudflare",
+    kinds: &[
+        KindInfo { name: RECORD, replace_on: &["zone"], adoptable: true, becomes_ready: false },
+        KindInfo { name: CONFIG_RULE, replace_on: &["zone", "host"], adoptable: false, becomes_ready: false },
+        // A pack's hosts cannot change; one that covers the hosts already (Universal SSL, or a
+        // pack ordered by hand) is used as it is.
+        KindInfo { name: EDGE_CERTIFICATE, replace_on: &["*"], adoptable: true, becomes_ready: true },
+    ],
+    // Cloudflare allows 1,200 requests per 5 minutes per token and locks the token out for 5
+    // minutes beyond that. A bucket of 20 refilled at 1,080 per 5 minutes passes at most 1,100 in
+    // any 5-minute window: room for the dashboard and other tools using the same token.
+    budget: Rate { requests: 1080, per_seconds: 300, burst: 20 },
+};
+
+pub static REGISTRATION: Registration = Registration {
+    info: &INFO,
+    connect: |cx| {
+        Box::pin(async move {
+            let config = CloudflareConfig::from_env()?;
+            Ok(Arc::new(Cloudflare::new(config, Budget::of(INFO.budget, cx.calls.clone()))?) as Arc<dyn Provider>)
+        })
+    },
+};
 
 /// Where Cloudflare's API is and the token to call it with.
 #[derive(Clone)]
@@ -93,6 +122,8 @@ pub struct Cloudflare {
     dns_page: u32,
     /// One lock per zone for rule writes (read, merge, PUT).
     zone_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What `list` read of each zone's rules, for the warnings of rules a plan creates.
+    zone_rules: Mutex<HashMap<String, rules::ZoneRules>>,
 }
 
 impl Cloudflare {
@@ -102,6 +133,7 @@ impl Cloudflare {
             zones: Mutex::default(),
             dns_page: records::DNS_PAGE,
             zone_locks: Mutex::default(),
+            zone_rules: Mutex::default(),
         })
     }
 
@@ -143,8 +175,8 @@ impl Cloudflare {
     }
 
     async fn zone_id_of(&self, live: &Live, zone: &str) -> Result<String> {
-        match &live.outputs.zone_id {
-            Some(id) => Ok(id.clone()),
+        match live.outputs.str("zone_id") {
+            Some(id) => Ok(id.to_owned()),
             None => self.zone_id(zone).await,
         }
     }
@@ -157,65 +189,188 @@ impl Cloudflare {
 
 #[async_trait]
 impl Provider for Cloudflare {
-    fn name(&self) -> &'static str {
-        NAME
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::Record, Kind::ConfigRule, Kind::EdgeCertificate]
+    fn normalise(&self, desired: &Desired) -> Result<Desired> {
+        match desired.kind.as_str() {
+            RECORD => records::normalise(desired),
+            CONFIG_RULE => Ok(Desired::of(CONFIG_RULE, &rules::spec_of(desired, "normalise")?)),
+            EDGE_CERTIFICATE => certs::normalise(desired),
+            other => Err(unsupported(other, "normalise")),
+        }
     }
 
-    /// Per zone in `scope.zones`: records in one request (plus the zone lookup, once per run);
-    /// rules in one, plus one for `ssl_automatic_mode` when sslprov has a rule there;
-    /// certificates in two, plus one for Total TLS when a host is deeper than Universal SSL covers.
+    fn key(&self, desired: &Desired) -> Option<String> {
+        let zone = records::name(desired.str("zone")?);
+        match desired.kind.as_str() {
+            RECORD => {
+                let rtype = desired.get("type").and_then(|t| serde_json::from_value(t.clone()).ok());
+                Some(sslprov_provider::RecordSpec::key(&zone, &records::name(desired.str("name")?), rtype))
+            }
+            CONFIG_RULE => Some(format!("{zone}/{}", records::name(desired.str("host")?))),
+            EDGE_CERTIFICATE => {
+                let spec = certs::spec_of(desired, "key").ok()?;
+                let hosts: Vec<&str> = spec.hosts.iter().map(String::as_str).collect();
+                Some(format!("{zone}/{:?}/{}", spec.source, hosts.join(",")))
+            }
+            _ => None,
+        }
+    }
+
+    /// The token is active and has, in each zone, what the wanted objects need there.
+    async fn preflight(&self, wanted: &[Desired]) -> Result<Vec<String>> {
+        let mut needs = Vec::new();
+        for d in wanted {
+            let Some(zone) = d.str("zone") else { continue };
+            needs.extend(Access::for_kind(&d.kind).iter().map(|a| Permission::new(zone, *a)));
+            let advanced =
+                certs::spec_of(d, "preflight").is_ok_and(|s| s.source == Some(EdgeCertificateSource::Advanced));
+            if d.kind == EDGE_CERTIFICATE && advanced {
+                needs.push(Permission::new(zone, Access::SslEdit));
+            }
+        }
+        if needs.is_empty() {
+            return Ok(Vec::new());
+        }
+        needs.sort();
+        needs.dedup();
+        let check = self.check_token(&needs).await?;
+        if !check.is_ok() {
+            let missing: Vec<String> = check.missing.iter().map(|p| format!("  - {p}")).collect();
+            return Err(ProviderError::new(
+                ErrorKind::PermissionDenied,
+                NAME,
+                "VerifyToken",
+                format!(
+                    "the Cloudflare API token lacks permissions this spec needs:\n{}\nAdd them to the token in \
+                     Cloudflare's dashboard (My Profile → API Tokens → Edit), then plan again.",
+                    missing.join("\n")
+                ),
+            ));
+        }
+        Ok(check
+            .unverified
+            .iter()
+            .map(|p| format!("cannot tell without changing something whether the Cloudflare API token has {p}"))
+            .collect())
+    }
+
+    /// A proxied host needs an edge certificate that serves before anything is proxied: the
+    /// zone's Universal SSL certificate, on and active, or a pack sslprov orders. And a rule to
+    /// create gets the warnings an existing one would.
+    fn review(&self, wanted: &[Wanted<'_>], _inventory: &[Live]) -> Review {
+        let mut review = Review::default();
+        for w in wanted {
+            match w.desired.kind.as_str() {
+                EDGE_CERTIFICATE => {
+                    let Ok(spec) = certs::spec_of(w.desired, "review") else { continue };
+                    if spec.source != Some(EdgeCertificateSource::Universal) {
+                        continue;
+                    }
+                    match w.live.map(|l| &l.readiness) {
+                        None => review.errors.push(format!(
+                            "{}: Universal SSL is off on zone {}, so Cloudflare has no edge certificate for the \
+                             tracking domain. Turn Universal SSL on for the zone, or set `advanced_certificate: true` \
+                             on the domain.",
+                            w.address, spec.zone
+                        )),
+                        // Proxying the record before Cloudflare serves a certificate for it breaks HTTPS.
+                        Some(Readiness::Ready) => {}
+                        Some(_) => {
+                            let status = w.live.and_then(|l| l.outputs.status()).unwrap_or("unknown");
+                            review.errors.push(format!(
+                                "{}: the Universal SSL certificate of zone {} is not active yet ({status}), and the \
+                                 tracking record must not be proxied before it is. Cloudflare issues it within \
+                                 minutes of a zone's activation; plan again then.",
+                                w.address, spec.zone
+                            ));
+                        }
+                    }
+                }
+                CONFIG_RULE if w.live.is_none() => {
+                    let Ok(spec) = rules::spec_of(w.desired, "review") else { continue };
+                    review
+                        .warnings
+                        .extend(self.new_rule_warnings(&spec).into_iter().map(|m| format!("{}: {m}", w.address)));
+                }
+                _ => {}
+            }
+        }
+        review
+    }
+
+    /// Per zone of the wanted objects: records in one request (plus the zone lookup, once per
+    /// run); rules in two; certificates in two, plus one for Total TLS when a host is deeper than
+    /// Universal SSL covers.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
-        let zones: Vec<String> = scope.zones.iter().map(|z| records::name(z)).collect();
-        let names: BTreeSet<String> = scope.names.iter().map(|n| records::name(n)).collect();
-        match scope.kind {
-            Kind::Record => self.list_records(&zones, &names).await,
-            Kind::ConfigRule => self.list_rules(&zones, &names).await,
-            Kind::EdgeCertificate => self.list_certificates(&zones, &names).await,
+        match scope.kind.as_str() {
+            RECORD => {
+                let mut zones: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+                for d in &scope.wanted {
+                    let Some(zone) = d.str("zone").map(records::name) else { continue };
+                    let names = zones.entry(zone).or_insert_with(|| Some(BTreeSet::new()));
+                    match (names.as_mut(), d.str("name")) {
+                        (Some(set), Some(n)) => {
+                            set.insert(records::name(n));
+                        }
+                        _ => *names = None,
+                    }
+                }
+                self.list_records(&zones).await
+            }
+            CONFIG_RULE => {
+                let hosts = scope.field("host").map(|h| h.iter().map(|n| records::name(n)).collect());
+                self.list_rules(&zones_of(scope), hosts.as_ref()).await
+            }
+            EDGE_CERTIFICATE => {
+                let hosts = scope
+                    .wanted
+                    .iter()
+                    .flat_map(|d| d.get("hosts").and_then(|h| serde_json::from_value::<Vec<String>>(h.clone()).ok()))
+                    .flatten()
+                    .collect();
+                self.list_certificates(&zones_of(scope), &hosts).await
+            }
             other => Err(unsupported(other, "list")),
         }
     }
 
     async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
-        match desired.kind() {
-            Kind::Record => self.create_record(desired).await,
-            Kind::ConfigRule => self.create_rule(desired).await,
-            Kind::EdgeCertificate => self.create_certificate(desired).await,
+        match desired.kind.as_str() {
+            RECORD => self.create_record(desired).await,
+            CONFIG_RULE => self.create_rule(desired).await,
+            EDGE_CERTIFICATE => self.create_certificate(desired).await,
             other => Err(unsupported(other, "create")),
         }
     }
 
     async fn update(&self, live: &Live, desired: &Desired) -> Result<Live> {
-        match desired.kind() {
-            Kind::Record => self.update_record(live, desired).await,
-            Kind::ConfigRule => self.update_rule(live, desired).await,
-            Kind::EdgeCertificate => self.update_certificate(live, desired).await,
+        match desired.kind.as_str() {
+            RECORD => self.update_record(live, desired).await,
+            CONFIG_RULE => self.update_rule(live, desired).await,
+            EDGE_CERTIFICATE => self.update_certificate(live, desired).await,
             other => Err(unsupported(other, "update")),
         }
     }
 
     async fn delete(&self, live: &Live) -> Result<Deletion> {
-        match live.desired.kind() {
-            Kind::Record => self.delete_record(live).await,
-            Kind::ConfigRule => self.delete_rule(live).await,
-            Kind::EdgeCertificate => self.delete_certificate(live).await,
+        match live.desired.kind.as_str() {
+            RECORD => self.delete_record(live).await,
+            CONFIG_RULE => self.delete_rule(live).await,
+            EDGE_CERTIFICATE => self.delete_certificate(live).await,
             other => Err(unsupported(other, "delete")),
-        }
-    }
-
-    /// Certificates are ready when active; records and rules as soon as they are written.
-    async fn readiness(&self, live: &Live) -> Result<Readiness> {
-        match live.desired.kind() {
-            Kind::EdgeCertificate => self.certificate_readiness(live).await,
-            _ => Ok(Readiness::Ready),
         }
     }
 }
 
-fn unsupported(kind: Kind, op: &'static str) -> ProviderError {
+fn zones_of(scope: &Scope) -> Vec<String> {
+    let zones: BTreeSet<String> = scope.wanted.iter().filter_map(|d| d.str("zone")).map(records::name).collect();
+    zones.into_iter().collect()
+}
+
+fn unsupported(kind: &str, op: &'static str) -> ProviderError {
     ProviderError::new(ErrorKind::Unsupported, NAME, op, format!("Cloudflare does not hold a {kind}"))
 }
 

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sslprov_provider::{Deletion, Desired, ErrorKind, Live, Outputs, ProviderError, RecordSpec, RecordType, Result};
+use sslprov_provider::{
+    Deletion, Desired, ErrorKind, Live, Outputs, ProviderError, RECORD, Readiness, RecordSpec, RecordType, Result,
+};
 
 use crate::endpoints::{self, DnsRecord};
 use crate::{Cloudflare, NAME};
@@ -49,11 +51,13 @@ fn value(rtype: RecordType, content: &str) -> String {
     }
 }
 
-/// `spec` as `list` shows it once written: names and values normalised, values sorted.
+/// `spec` as `list` shows it once written: names and values normalised, values sorted, and a
+/// record that does not say whether it is proxied DNS-only.
 pub(crate) fn normalised(spec: &RecordSpec) -> RecordSpec {
     let mut values: Vec<String> = spec.values.iter().map(|v| value(spec.rtype, v)).collect();
     values.sort();
-    RecordSpec { zone: name(&spec.zone), name: name(&spec.name), values, ..spec.clone() }
+    let proxied = Some(spec.proxied.unwrap_or(false));
+    RecordSpec { zone: name(&spec.zone), name: name(&spec.name), values, proxied, ..spec.clone() }
 }
 
 /// The records of `zone` that sslprov manages, grouped by name and type; each spec comes with its
@@ -84,8 +88,10 @@ pub(crate) fn group(zone: &str, records: &[DnsRecord]) -> Vec<(Vec<String>, Reco
 fn live(zone_id: &str, ids: &[String], spec: RecordSpec) -> Live {
     Live {
         id: ids.join(","),
-        desired: Desired::Record(spec),
-        outputs: Outputs { zone_id: Some(zone_id.to_owned()), ..Outputs::default() },
+        desired: Desired::of(RECORD, &spec),
+        outputs: Outputs::default().with("zone_id", zone_id),
+        readiness: Readiness::Ready,
+        marked: false,
     }
 }
 
@@ -93,11 +99,18 @@ fn invalid(op: &'static str, message: String) -> ProviderError {
     ProviderError::new(ErrorKind::InvalidRequest, NAME, op, message)
 }
 
-pub(crate) fn spec_of<'a>(desired: &'a Desired, op: &'static str) -> Result<&'a RecordSpec> {
-    match desired {
-        Desired::Record(spec) => Ok(spec),
-        other => Err(invalid(op, format!("not a record: {}", other.kind()))),
+pub(crate) fn spec_of(desired: &Desired, op: &'static str) -> Result<RecordSpec> {
+    if desired.kind != RECORD {
+        return Err(invalid(op, format!("not a record: {}", desired.kind)));
     }
+    desired.parse(NAME, op)
+}
+
+/// The checked, normalised form of a desired record.
+pub(crate) fn normalise(desired: &Desired) -> Result<Desired> {
+    let spec = normalised(&spec_of(desired, "normalise")?);
+    check(&spec, "normalise")?;
+    Ok(Desired::of(RECORD, &spec))
 }
 
 /// What Cloudflare would refuse, or silently change into something `list` then shows different.
@@ -159,13 +172,15 @@ impl Cloudflare {
         Ok(all)
     }
 
-    pub(crate) async fn list_records(&self, zones: &[String], names: &BTreeSet<String>) -> Result<Vec<Live>> {
+    /// Per zone, one request; the records of the wanted names are kept (every name of a zone
+    /// where a wanted record's name is not known yet).
+    pub(crate) async fn list_records(&self, zones: &BTreeMap<String, Option<BTreeSet<String>>>) -> Result<Vec<Live>> {
         let mut found = Vec::new();
-        for zone in zones {
+        for (zone, names) in zones {
             let zone_id = self.zone_id(zone).await?;
             let records = self.sweep(&zone_id).await?;
             for (ids, spec) in group(zone, &records) {
-                if names.is_empty() || names.contains(&spec.name) {
+                if names.as_ref().is_none_or(|n| n.contains(&spec.name)) {
                     found.push(live(&zone_id, &ids, spec));
                 }
             }
@@ -182,7 +197,7 @@ impl Cloudflare {
     /// One POST per value. A record that exists already is an error unless it is exactly the
     /// spec: then it is this create's own earlier attempt, whose answer was lost.
     pub(crate) async fn create_record(&self, desired: &Desired) -> Result<Live> {
-        let spec = normalised(spec_of(desired, "create")?);
+        let spec = normalised(&spec_of(desired, "create")?);
         let proxied = check(&spec, "create")?;
         let zone_id = self.zone_id(&spec.zone).await?;
         let mut made = Vec::new();
@@ -211,7 +226,7 @@ impl Cloudflare {
     /// created or deleted. So a DNS-only CNAME turned proxied keeps its id and never disappears.
     pub(crate) async fn update_record(&self, live_now: &Live, desired: &Desired) -> Result<Live> {
         let old = spec_of(&live_now.desired, "update")?;
-        let new = normalised(spec_of(desired, "update")?);
+        let new = normalised(&spec_of(desired, "update")?);
         if (name(&old.zone), &old.name, old.rtype) != (new.zone.clone(), &new.name, new.rtype) {
             return Err(invalid(
                 "update",

@@ -8,12 +8,47 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sslprov_provider::{ConfigRuleSpec, Deletion, Desired, ErrorKind, Live, Outputs, ProviderError, Result};
+use sslprov_provider::{Deletion, Desired, ErrorKind, Live, Outputs, ProviderError, Readiness, Result};
 
 use crate::endpoints;
 use crate::records::name;
-use crate::{Cloudflare, NAME};
+use crate::{CONFIG_RULE, Cloudflare, NAME};
+
+/// A setting override for one host, leaving the rest of the zone as it is: a Configuration Rule
+/// in the zone's `http_config_settings` entrypoint ruleset, merged with the rules that are there
+/// and marked as sslprov's by its `ref`. Kind `config_rule`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRuleSpec {
+    pub zone: String,
+    /// The host the rule matches (`http.host eq "<host>"`).
+    pub host: String,
+    /// SSL mode towards the origin for that host: `full` for ESP origins, whose certificates do
+    /// not name the tracking domain.
+    pub ssl: String,
+}
+
+/// What `list` learned of a zone's rules besides sslprov's own, for the plan's warnings about
+/// rules it will create.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ZoneRules {
+    pub rules: Vec<Value>,
+    pub automatic_ssl: bool,
+}
+
+pub(crate) fn rule_live(id: String, zone_id: &str, spec: &ConfigRuleSpec, warnings: Vec<String>) -> Live {
+    Live {
+        id,
+        outputs: Outputs::default()
+            .with("zone_id", zone_id)
+            .with("warnings", (!warnings.is_empty()).then_some(warnings)),
+        desired: Desired::of(CONFIG_RULE, spec),
+        readiness: Readiness::Ready,
+        marked: true,
+    }
+}
 
 pub(crate) const PHASE: &str = "http_config_settings";
 const REF_PREFIX: &str = "sslprov-";
@@ -137,11 +172,12 @@ pub(crate) fn warnings(rules: &[Value], spec: &ConfigRuleSpec, automatic_ssl: bo
     w
 }
 
-fn spec_of(desired: &Desired, op: &'static str) -> Result<ConfigRuleSpec> {
+pub(crate) fn spec_of(desired: &Desired, op: &'static str) -> Result<ConfigRuleSpec> {
     let invalid = |m: String| ProviderError::new(ErrorKind::InvalidRequest, NAME, op, m);
-    let Desired::ConfigRule(spec) = desired else {
-        return Err(invalid(format!("not a configuration rule: {}", desired.kind())));
-    };
+    if desired.kind != CONFIG_RULE {
+        return Err(invalid(format!("not a configuration rule: {}", desired.kind)));
+    }
+    let spec: ConfigRuleSpec = desired.parse(NAME, op)?;
     let spec = ConfigRuleSpec { zone: name(&spec.zone), host: name(&spec.host), ssl: spec.ssl.clone() };
     // The host goes into a rule expression between quotes.
     let host_ok =
@@ -174,42 +210,33 @@ impl Cloudflare {
         }
     }
 
-    /// sslprov's rules in each zone (those for `hosts`, or all), each with its warnings.
-    pub(crate) async fn list_rules(&self, zones: &[String], hosts: &BTreeSet<String>) -> Result<Vec<Live>> {
+    /// sslprov's rules in each zone (those for `hosts`, or all), each with its warnings: two
+    /// requests per zone (the rules and `ssl_automatic_mode`), whose answers also give the warnings
+    /// for rules the plan will create.
+    pub(crate) async fn list_rules(&self, zones: &[String], hosts: Option<&BTreeSet<String>>) -> Result<Vec<Live>> {
         let mut found = Vec::new();
         for zone in zones {
             let zone_id = self.zone_id(zone).await?;
             let rules = self.rules(&zone_id).await?;
-            let mine: Vec<(&Value, ConfigRuleSpec)> = rules
-                .iter()
-                .filter_map(|r| Some((r, ours(zone, r)?)))
-                .filter(|(_, spec)| hosts.is_empty() || hosts.contains(&spec.host))
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
             let automatic = self.automatic_ssl(&zone_id).await?;
-            for (r, spec) in mine {
-                found.push(Live {
-                    id: r["id"].as_str().map_or_else(|| rule_ref(&spec.host), str::to_owned),
-                    outputs: Outputs {
-                        zone_id: Some(zone_id.clone()),
-                        warnings: warnings(&rules, &spec, automatic),
-                        ..Outputs::default()
-                    },
-                    desired: Desired::ConfigRule(spec),
-                });
+            for (r, spec) in rules.iter().filter_map(|r| Some((r, ours(zone, r)?))) {
+                if hosts.is_some_and(|h| !h.contains(&spec.host)) {
+                    continue;
+                }
+                let id = r["id"].as_str().map_or_else(|| rule_ref(&spec.host), str::to_owned);
+                found.push(rule_live(id, &zone_id, &spec, warnings(&rules, &spec, automatic)));
             }
+            let facts = ZoneRules { rules, automatic_ssl: automatic };
+            self.zone_rules.lock().unwrap_or_else(|e| e.into_inner()).insert(zone.clone(), facts);
         }
         Ok(found)
     }
 
-    /// The warnings `list` would give `spec`'s rule, before it exists: for a plan that creates it.
-    pub async fn config_rule_warnings(&self, spec: &ConfigRuleSpec) -> Result<Vec<String>> {
-        let spec = spec_of(&Desired::ConfigRule(spec.clone()), "warnings")?;
-        let zone_id = self.zone_id(&spec.zone).await?;
-        let rules = self.rules(&zone_id).await?;
-        Ok(warnings(&rules, &spec, self.automatic_ssl(&zone_id).await?))
+    /// The warnings `list` would give `spec`'s rule, from what it read of the zone: for a plan
+    /// that creates it.
+    pub(crate) fn new_rule_warnings(&self, spec: &ConfigRuleSpec) -> Vec<String> {
+        let zones = self.zone_rules.lock().unwrap_or_else(|e| e.into_inner());
+        zones.get(&spec.zone).map(|z| warnings(&z.rules, spec, z.automatic_ssl)).unwrap_or_default()
     }
 
     /// Read, merge, write. Returns sslprov's rule as stored, if one is left. No PUT when the
@@ -233,18 +260,12 @@ impl Cloudflare {
         let stored = self.write_rule(&zone_id, &spec.host, Some(&rule(&spec))).await?;
         let id = stored.as_ref().and_then(|r| r["id"].as_str()).map_or_else(|| rule_ref(&spec.host), str::to_owned);
         let desired = stored.as_ref().and_then(|r| ours(&spec.zone, r)).unwrap_or(spec);
-        Ok(Live {
-            id,
-            desired: Desired::ConfigRule(desired),
-            outputs: Outputs { zone_id: Some(zone_id), ..Outputs::default() },
-        })
+        Ok(rule_live(id, &zone_id, &desired, Vec::new()))
     }
 
     pub(crate) async fn update_rule(&self, live: &Live, desired: &Desired) -> Result<Live> {
         let new = spec_of(desired, "update")?;
-        let Desired::ConfigRule(old) = &live.desired else {
-            return Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, "update", "not a configuration rule"));
-        };
+        let old = spec_of(&live.desired, "update")?;
         if (name(&old.zone), name(&old.host)) != (new.zone.clone(), new.host.clone()) {
             return Err(ProviderError::new(
                 ErrorKind::InvalidRequest,
@@ -257,9 +278,7 @@ impl Cloudflare {
     }
 
     pub(crate) async fn delete_rule(&self, live: &Live) -> Result<Deletion> {
-        let Desired::ConfigRule(spec) = &live.desired else {
-            return Err(ProviderError::new(ErrorKind::InvalidRequest, NAME, "delete", "not a configuration rule"));
-        };
+        let spec: ConfigRuleSpec = live.desired.parse(NAME, "delete")?;
         let zone_id = match self.zone_id_of(live, &spec.zone).await {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(Deletion::Done),
             other => other?,
@@ -352,7 +371,7 @@ mod tests {
     #[test]
     fn hosts_and_modes_are_checked_before_they_reach_an_expression() {
         let bad = |host: &str, ssl: &str| {
-            spec_of(&Desired::ConfigRule(ConfigRuleSpec { ssl: ssl.into(), ..spec(host) }), "create").is_err()
+            spec_of(&Desired::of(CONFIG_RULE, &ConfigRuleSpec { ssl: ssl.into(), ..spec(host) }), "create").is_err()
         };
         assert!(bad("x\") or (true", "full"));
         assert!(bad("url1234.acme.com", "fullish"));

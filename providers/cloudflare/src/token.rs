@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use sslprov_provider::{ErrorKind, Kind, ProviderError, Result};
+use sslprov_provider::{ErrorKind, ProviderError, RECORD, Result};
 
 use crate::endpoints;
 use crate::records::name;
@@ -51,13 +51,13 @@ impl Access {
 
     /// What planning and applying a kind takes in a zone. Ordering or deleting an advanced
     /// certificate pack takes [`Access::SslEdit`] on top.
-    pub fn for_kind(kind: Kind) -> &'static [Access] {
+    pub fn for_kind(kind: &str) -> &'static [Access] {
         match kind {
-            Kind::Record => &[Access::ZoneRead, Access::DnsEdit],
+            RECORD => &[Access::ZoneRead, Access::DnsEdit],
             // The zone's `ssl_automatic_mode` is read for the plan's warning.
-            Kind::ConfigRule => &[Access::ZoneRead, Access::ConfigSettingsEdit, Access::ZoneSettingsRead],
-            Kind::EdgeCertificate => &[Access::ZoneRead, Access::SslRead],
-            Kind::Certificate | Kind::Distribution => &[],
+            crate::CONFIG_RULE => &[Access::ZoneRead, Access::ConfigSettingsEdit, Access::ZoneSettingsRead],
+            crate::EDGE_CERTIFICATE => &[Access::ZoneRead, Access::SslRead],
+            _ => &[],
         }
     }
 }

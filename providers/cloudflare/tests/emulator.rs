@@ -4,12 +4,17 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde_json::json;
 use sslprov_cf_emulator::{Emulator, Plan};
-use sslprov_cloudflare::{Access, Cloudflare, CloudflareConfig, Permission, Retry};
+use sslprov_cloudflare::{
+    Access, CONFIG_RULE, Cloudflare, CloudflareConfig, ConfigRuleSpec, EDGE_CERTIFICATE, EdgeCertificateSource,
+    EdgeCertificateSpec, Permission, Retry,
+};
+use sslprov_provider::conformance::{self, Fixture};
 use sslprov_provider::{
-    Budget, Calls, ConfigRuleSpec, Deletion, Desired, EdgeCertificateSource, EdgeCertificateSpec, ErrorKind,
-    IdempotencyToken, Kind, Live, Provider, Readiness, RecordSpec, RecordType, Scope,
+    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Live, Provider, RECORD, Readiness, RecordSpec,
+    RecordType, Scope, Wanted,
 };
 
 const LIST_RECORDS: &str = "dns-records-for-a-zone-list-dns-records";
@@ -38,34 +43,48 @@ fn token() -> IdempotencyToken {
     IdempotencyToken("t1".into())
 }
 
-fn scope(kind: Kind, zone: &str, names: &[&str]) -> Scope {
-    let mut s = Scope::new(kind);
-    s.zones.insert(zone.into());
-    s.names = names.iter().map(|n| n.to_string()).collect();
-    s
+/// What to list of `kind` in `zone`: the objects of these names (every one when none is given).
+fn scope(kind: &str, zone: &str, names: &[&str]) -> Scope {
+    let one = |name: Option<&str>| {
+        let mut spec = json!({ "kind": kind, "zone": zone });
+        if let Some(n) = name {
+            match kind {
+                RECORD => spec["name"] = json!(n),
+                CONFIG_RULE => spec["host"] = json!(n),
+                _ => spec["hosts"] = json!([n]),
+            }
+        }
+        serde_json::from_value(spec).expect("a desired object")
+    };
+    let wanted = if names.is_empty() { vec![one(None)] } else { names.iter().map(|n| one(Some(n))).collect() };
+    Scope { wanted, ..Scope::new(kind) }
 }
 
 fn record(name: &str, rtype: RecordType, ttl: u32, values: &[&str], proxied: bool) -> Desired {
-    Desired::Record(RecordSpec {
-        zone: "acme.com".into(),
-        name: name.into(),
-        rtype,
-        ttl,
-        values: values.iter().map(|v| v.to_string()).collect(),
-        proxied: Some(proxied),
-    })
+    Desired::of(
+        RECORD,
+        &RecordSpec { proxied: Some(proxied), ..conformance::record("acme.com", name, rtype, ttl, values) },
+    )
 }
 
 fn rule(host: &str, ssl: &str) -> Desired {
-    Desired::ConfigRule(ConfigRuleSpec { zone: "acme.com".into(), host: host.into(), ssl: ssl.into() })
+    Desired::of(CONFIG_RULE, &ConfigRuleSpec { zone: "acme.com".into(), host: host.into(), ssl: ssl.into() })
 }
 
 fn edge(hosts: &[&str], source: EdgeCertificateSource) -> Desired {
-    Desired::EdgeCertificate(EdgeCertificateSpec {
-        zone: "acme.com".into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        source,
-    })
+    Desired::of(
+        EDGE_CERTIFICATE,
+        &EdgeCertificateSpec {
+            zone: "acme.com".into(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            source: Some(source),
+            advanced_allowed: false,
+        },
+    )
+}
+
+async fn readiness(p: &Cloudflare, live: &Live) -> Readiness {
+    p.readiness(std::slice::from_ref(live)).await.expect("readiness").remove(0)
 }
 
 fn desired_of(lives: &[Live]) -> Vec<Desired> {
@@ -96,11 +115,10 @@ async fn records_round_trip_exactly_and_leave_the_rest_alone() {
         assert_eq!(&live.desired, d);
         created.push(live);
     }
-    let listed = p.list(&scope(Kind::Record, "acme.com", &names)).await.expect("list");
+    let listed = p.list(&scope(RECORD, "acme.com", &names)).await.expect("list");
     assert_eq!(desired_of(&listed), wanted);
-    let id_of = |lives: &[Live], name: &str| {
-        lives.iter().find(|l| matches!(&l.desired, Desired::Record(s) if s.name == name)).map(|l| l.id.clone())
-    };
+    let id_of =
+        |lives: &[Live], name: &str| lives.iter().find(|l| l.desired.str("name") == Some(name)).map(|l| l.id.clone());
     for n in names {
         assert_eq!(id_of(&listed, n), id_of(&created, n), "{n}: list shows the ids create returned");
     }
@@ -109,22 +127,22 @@ async fn records_round_trip_exactly_and_leave_the_rest_alone() {
     assert_eq!(Some(again.id), id_of(&created, "url1234.acme.com"));
 
     // PATCH in place: the TXT set's TTL and one value change; the record ids stay.
-    let txt = listed.iter().find(|l| matches!(&l.desired, Desired::Record(s) if s.rtype == RecordType::Txt));
+    let txt = listed.iter().find(|l| l.desired.str("type") == Some("TXT"));
     let txt = txt.expect("txt listed");
     let changed = record("_acme.acme.com", RecordType::Txt, 600, &["token-a", "token-c"], false);
     let updated = p.update(txt, &changed).await.expect("update");
     assert_eq!(updated.desired, changed);
     let ids = |id: &str| id.split(',').map(str::to_owned).collect::<BTreeSet<_>>();
     assert_eq!(ids(&updated.id), ids(&txt.id), "same records, patched");
-    let relisted = p.list(&scope(Kind::Record, "acme.com", &["_acme.acme.com"])).await.expect("list");
+    let relisted = p.list(&scope(RECORD, "acme.com", &["_acme.acme.com"])).await.expect("list");
     assert_eq!(desired_of(&relisted), [changed]);
     assert_eq!(relisted[0].id, updated.id);
 
-    for live in p.list(&scope(Kind::Record, "acme.com", &names)).await.expect("list") {
+    for live in p.list(&scope(RECORD, "acme.com", &names)).await.expect("list") {
         assert_eq!(p.delete(&live).await.expect("delete"), Deletion::Done);
         assert_eq!(p.delete(&live).await.expect("delete of a gone record"), Deletion::Done);
     }
-    assert!(p.list(&scope(Kind::Record, "acme.com", &names)).await.expect("list").is_empty());
+    assert!(p.list(&scope(RECORD, "acme.com", &names)).await.expect("list").is_empty());
     assert_eq!(cf.records(&zone), before, "records sslprov did not write are untouched");
     cf.assert_no_violations();
 }
@@ -138,7 +156,7 @@ async fn a_zone_is_listed_in_as_few_pages_as_the_api_allows() {
     }
     let (p, calls) = provider(&cf);
     let started = std::time::Instant::now();
-    let all = p.list(&scope(Kind::Record, "acme.com", &[])).await.expect("list");
+    let all = p.list(&scope(RECORD, "acme.com", &[])).await.expect("list");
     let took = started.elapsed();
     assert_eq!(all.len(), 5_000);
     assert_eq!(cf.counts().get(LIST_RECORDS), Some(&1), "5,000 records in one request");
@@ -148,7 +166,7 @@ async fn a_zone_is_listed_in_as_few_pages_as_the_api_allows() {
     // Where a page holds fewer (a server that caps per_page), every page is read.
     let paged = provider(&cf).0.with_dns_page_size(1_000);
     let pages_before = cf.counts()[LIST_RECORDS];
-    let all = paged.list(&scope(Kind::Record, "acme.com", &["host4999.acme.com"])).await.expect("list");
+    let all = paged.list(&scope(RECORD, "acme.com", &["host4999.acme.com"])).await.expect("list");
     assert_eq!(all.len(), 1);
     assert_eq!(cf.counts()[LIST_RECORDS] - pages_before, 5);
     cf.assert_no_violations();
@@ -161,7 +179,7 @@ async fn an_adopted_dns_only_cname_is_turned_proxied_in_place() {
     let id = cf.add_record(&zone, "CNAME", "url1234", "sendgrid.net", false);
     let (p, calls) = provider(&cf);
 
-    let listed = p.list(&scope(Kind::Record, "acme.com", &["url1234.acme.com"])).await.expect("list");
+    let listed = p.list(&scope(RECORD, "acme.com", &["url1234.acme.com"])).await.expect("list");
     assert_eq!(desired_of(&listed), [record("url1234.acme.com", RecordType::Cname, 1, &["sendgrid.net"], false)]);
     assert_eq!(listed[0].id, id);
 
@@ -174,7 +192,7 @@ async fn an_adopted_dns_only_cname_is_turned_proxied_in_place() {
     assert_eq!(counts.get("cloudflare:PatchDnsRecord"), Some(&1));
     assert_eq!(counts.get("cloudflare:CreateDnsRecord"), None, "never re-created");
     assert_eq!(counts.get("cloudflare:DeleteDnsRecord"), None, "never deleted");
-    let again = p.list(&scope(Kind::Record, "acme.com", &["url1234.acme.com"])).await.expect("list");
+    let again = p.list(&scope(RECORD, "acme.com", &["url1234.acme.com"])).await.expect("list");
     assert_eq!(desired_of(&again), [proxied], "no drift after apply");
     cf.assert_no_violations();
 }
@@ -207,10 +225,10 @@ async fn config_rule_merge_leaves_other_rules_exactly_as_they_were() {
     assert_eq!(rules[1]["action_parameters"], json!({"ssl": "full"}));
     assert_eq!(cf.setting(&zone, "ssl"), Some(json!("full")), "the zone's own mode is never written");
 
-    let listed = p.list(&scope(Kind::ConfigRule, "acme.com", &["url1234.acme.com"])).await.expect("list");
+    let listed = p.list(&scope(CONFIG_RULE, "acme.com", &["url1234.acme.com"])).await.expect("list");
     assert_eq!(desired_of(&listed), std::slice::from_ref(&full));
     assert_eq!(listed[0].id, live.id);
-    assert!(listed[0].outputs.warnings.is_empty(), "{:?}", listed[0].outputs.warnings);
+    assert!(listed[0].outputs.warnings().is_empty(), "{:?}", listed[0].outputs.warnings());
 
     // A second write replaces only sslprov's rule, keeping its id.
     let strict = rule("url1234.acme.com", "strict");
@@ -238,7 +256,7 @@ async fn the_first_rule_of_a_zone_creates_its_entrypoint() {
     let cf = Emulator::start();
     let zone = cf.add_zone("acme.com", Plan::Free);
     let (p, _) = provider(&cf);
-    assert!(p.list(&scope(Kind::ConfigRule, "acme.com", &[])).await.expect("list of none").is_empty());
+    assert!(p.list(&scope(CONFIG_RULE, "acme.com", &[])).await.expect("list of none").is_empty());
     p.create(&rule("url1234.acme.com", "full"), &token()).await.expect("create");
     let rules = cf.ruleset(&zone, "http_config_settings").expect("entrypoint")["rules"].clone();
     assert_eq!(rules.as_array().map(Vec::len), Some(1));
@@ -280,20 +298,27 @@ async fn automatic_ssl_and_other_matching_rules_are_warned_about() {
                 "action_parameters": {"ssl": "strict"}}]),
     );
     let (p, _) = provider(&cf);
-    let Desired::ConfigRule(spec) = rule("url1234.acme.com", "full") else { unreachable!() };
+    let want = rule("url1234.acme.com", "full");
     let expected = [
         "Cloudflare's Automatic SSL/TLS may change the zone's SSL mode; the rule keeps url1234.acme.com on full",
         "configuration rule \"everything strict\" of acme.com is not sslprov's and also matches url1234.acme.com; \
          sslprov's rule comes after it",
     ];
-    assert_eq!(p.config_rule_warnings(&spec).await.expect("warnings before create"), expected);
-    p.create(&Desired::ConfigRule(spec), &token()).await.expect("create");
-    let listed = p.list(&scope(Kind::ConfigRule, "acme.com", &[])).await.expect("list");
-    assert_eq!(listed[0].outputs.warnings, expected);
+    // Before the rule exists: the plan's review says it, from what list read of the zone, with
+    // no request of its own.
+    let (_, calls) = provider(&cf);
+    assert!(p.list(&scope(CONFIG_RULE, "acme.com", &["url1234.acme.com"])).await.expect("list").is_empty());
+    let requests = cf.request_log().len();
+    let review = p.review(&[Wanted { address: "acme.config_rule", desired: &want, live: None }], &[]);
+    assert_eq!(review.warnings, expected.map(|w| format!("acme.config_rule: {w}")));
+    assert_eq!((cf.request_log().len(), calls.total()), (requests, 0));
+    p.create(&want, &token()).await.expect("create");
+    let listed = p.list(&scope(CONFIG_RULE, "acme.com", &[])).await.expect("list");
+    assert_eq!(listed[0].outputs.warnings(), expected);
 
     cf.set_setting(&zone, "ssl_automatic_mode", json!("custom"));
-    let listed = p.list(&scope(Kind::ConfigRule, "acme.com", &[])).await.expect("list");
-    assert_eq!(listed[0].outputs.warnings, expected[1..]);
+    let listed = p.list(&scope(CONFIG_RULE, "acme.com", &[])).await.expect("list");
+    assert_eq!(listed[0].outputs.warnings(), expected[1..]);
     cf.assert_no_violations();
 }
 
@@ -311,12 +336,9 @@ async fn an_advanced_pack_is_ordered_and_walks_to_active() {
     cf.set_advanced_certificate_manager(&zone, true);
     let live = p.create(&deep, &token()).await.expect("order");
     assert_eq!(live.desired, deep);
-    assert_eq!(live.outputs.status.as_deref(), Some("initializing"));
-    assert_eq!(
-        p.readiness(&live).await.expect("readiness"),
-        Readiness::Pending { detail: "pending_validation".into() }
-    );
-    assert_eq!(p.readiness(&live).await.expect("readiness"), Readiness::Ready);
+    assert_eq!(live.outputs.status(), Some("initializing"));
+    assert_eq!(readiness(&p, &live).await, Readiness::Pending { detail: "pending_validation".into() });
+    assert_eq!(readiness(&p, &live).await, Readiness::Ready);
 
     // Ordering again finds the pack instead of ordering a twin.
     let again = p.create(&deep, &token()).await.expect("create again");
@@ -325,10 +347,10 @@ async fn an_advanced_pack_is_ordered_and_walks_to_active() {
     assert_eq!(cf.packs(&zone).iter().filter(|p| p.r#type == "advanced").count(), 1);
 
     let names = ["url1234.acme.com", "url1234.email.acme.com"];
-    let listed = p.list(&scope(Kind::EdgeCertificate, "acme.com", &names)).await.expect("list");
+    let listed = p.list(&scope(EDGE_CERTIFICATE, "acme.com", &names)).await.expect("list");
     let universal = edge(&["url1234.acme.com"], EdgeCertificateSource::Universal);
     assert_eq!(desired_of(&listed), [universal, deep.clone()]);
-    assert_eq!(listed[0].outputs.status.as_deref(), Some("active"), "Universal's certificate is active");
+    assert_eq!(listed[0].outputs.status(), Some("active"), "Universal's certificate is active");
     assert_eq!(listed[1].id, live.id);
 
     assert_eq!(p.delete(&listed[1]).await.expect("delete"), Deletion::Done);
@@ -353,13 +375,13 @@ async fn universal_ssl_is_checked_never_created() {
     assert!(err.message.contains("advanced certificate pack"), "{}", err.message);
 
     let names = ["url1234.acme.com", "url1234.email.acme.com"];
-    let listed = p.list(&scope(Kind::EdgeCertificate, "acme.com", &names)).await.expect("list");
+    let listed = p.list(&scope(EDGE_CERTIFICATE, "acme.com", &names)).await.expect("list");
     assert_eq!(desired_of(&listed), std::slice::from_ref(&first_level), "the deep name has no certificate");
     assert_eq!(listed[0].id, format!("universal:{zone}"));
-    assert_eq!(p.readiness(&listed[0]).await.expect("readiness"), Readiness::Ready);
+    assert_eq!(readiness(&p, &listed[0]).await, Readiness::Ready);
 
     cf.set_universal_ssl(&zone, false);
-    assert!(p.list(&scope(Kind::EdgeCertificate, "acme.com", &names)).await.expect("list").is_empty());
+    assert!(p.list(&scope(EDGE_CERTIFICATE, "acme.com", &names)).await.expect("list").is_empty());
     cf.assert_no_violations();
 }
 
@@ -373,7 +395,7 @@ async fn a_429_storm_is_sat_out_within_the_budget() {
     cf.set_rate_limit(limit, window);
     let calls = Calls::default();
     let p = provider_with(&cf, Budget::per_window(10, window, 1, calls.clone()));
-    p.list(&scope(Kind::Record, "acme.com", &[])).await.expect("zone lookup");
+    p.list(&scope(RECORD, "acme.com", &[])).await.expect("zone lookup");
     cf.inject_429(2, 1);
 
     let creates = (0..16).map(|i| {
@@ -406,16 +428,16 @@ async fn server_errors_are_retried() {
     let zone = cf.add_zone("acme.com", Plan::Free);
     cf.add_record(&zone, "CNAME", "url1234", "sendgrid.net", true);
     let (p, calls) = provider(&cf);
-    p.list(&scope(Kind::Record, "acme.com", &[])).await.expect("zone lookup");
+    p.list(&scope(RECORD, "acme.com", &[])).await.expect("zone lookup");
 
     cf.inject_5xx(2, 503);
-    let listed = p.list(&scope(Kind::Record, "acme.com", &[])).await.expect("list after two 503s");
+    let listed = p.list(&scope(RECORD, "acme.com", &[])).await.expect("list after two 503s");
     assert_eq!(listed.len(), 1);
     assert_eq!(calls.snapshot()["cloudflare:ListDnsRecords"], 4, "1 before, then 2 failed and 1 answered");
 
     // As many as the attempts fast_retry allows.
     cf.inject_5xx(5, 500);
-    let err = p.list(&scope(Kind::Record, "acme.com", &[])).await.expect_err("retries run out");
+    let err = p.list(&scope(RECORD, "acme.com", &[])).await.expect_err("retries run out");
     assert_eq!(err.kind, ErrorKind::Unavailable);
 
     cf.set_advanced_certificate_manager(&zone, true);
@@ -433,7 +455,7 @@ async fn the_token_check_names_what_is_missing() {
     let cf = Emulator::start();
     cf.add_zone("acme.com", Plan::Free);
     let (p, _) = provider(&cf);
-    let needs: Vec<Permission> = [Kind::Record, Kind::ConfigRule, Kind::EdgeCertificate]
+    let needs: Vec<Permission> = [RECORD, CONFIG_RULE, EDGE_CERTIFICATE]
         .into_iter()
         .flat_map(|k| Access::for_kind(k).iter().map(|a| Permission::new("acme.com", *a)))
         .chain([Permission::new("acme.com", Access::SslEdit)])
@@ -479,4 +501,75 @@ async fn the_token_check_names_what_is_missing() {
     .expect("config");
     assert_eq!(stranger.check_token(&needs).await.expect_err("unknown").kind, ErrorKind::Unauthenticated);
     cf.assert_no_violations();
+}
+
+/// Cloudflare's emulator, with a zone that may order advanced packs, for the conformance suite.
+struct Emulated {
+    cf: Emulator,
+    zone: String,
+    p: Cloudflare,
+}
+
+#[async_trait]
+impl Fixture for Emulated {
+    fn provider(&self) -> &dyn Provider {
+        &self.p
+    }
+
+    fn samples(&self) -> Vec<Desired> {
+        let deep = json!({"kind": EDGE_CERTIFICATE, "zone": "acme.com", "hosts": ["url1.email.acme.com"], "advanced_allowed": true});
+        vec![
+            record("Conf.acme.com.", RecordType::Cname, 1, &["SendGrid.net."], true),
+            Desired::of(RECORD, &conformance::record("acme.com", "txt.acme.com", RecordType::Txt, 300, &["b", "a"])),
+            rule("conf.acme.com", "full"),
+            serde_json::from_value(deep).expect("desired"),
+        ]
+    }
+
+    async fn make_outside(&self, d: &Desired) {
+        match d.kind.as_str() {
+            RECORD => {
+                let r: RecordSpec = d.parse("test", "outside").expect("record");
+                self.cf.add_record(&self.zone, &r.rtype.to_string(), &r.name, &r.values[0], r.proxied == Some(true));
+            }
+            _ => {
+                let n = self.p.normalise(d).expect("normalises");
+                let hosts: Vec<String> = serde_json::from_value(n.get("hosts").expect("hosts").clone()).expect("hosts");
+                self.cf.add_advanced_pack(&self.zone, &hosts.iter().map(String::as_str).collect::<Vec<_>>(), "active");
+            }
+        }
+    }
+
+    fn outside_variant(&self, sample: &Desired) -> Option<Desired> {
+        (sample.kind == RECORD).then(|| {
+            let r: RecordSpec = sample.parse("test", "variant").expect("record");
+            Desired::of(
+                RECORD,
+                &RecordSpec { values: vec!["elsewhere.example.net".into()], proxied: Some(false), ttl: 300, ..r },
+            )
+        })
+    }
+
+    async fn throttle(&self, n: usize) {
+        self.cf.inject_429(n as u32, 0);
+    }
+
+    async fn make_ready(&self, live: &Live) {
+        if live.desired.kind == EDGE_CERTIFICATE {
+            self.cf.set_pack_status(&self.zone, &live.id, "active");
+        }
+    }
+}
+
+#[tokio::test]
+async fn conformance() {
+    let cf = Emulator::start();
+    let zone = cf.add_zone("acme.com", Plan::Business);
+    cf.set_advanced_certificate_manager(&zone, true);
+    // Packs stay pending until the suite lets them go.
+    cf.set_pack_status_walk(&[&["initializing"][..], &["pending_validation"; 100][..]].concat());
+    let (p, _) = provider(&cf);
+    let f = Emulated { cf, zone, p };
+    conformance::run(&f).await;
+    f.cf.assert_no_violations();
 }

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::spec::{BehaviorSpec, DistributionSpec, Forward, OriginSpec};
 use aws_sdk_cloudfront::error::BuildError;
 use aws_sdk_cloudfront::types::{
     Aliases, AllowedMethods, CachedMethods, CookieNames, CookiePreference, CustomHeaders, CustomOriginConfig,
@@ -18,7 +19,6 @@ use aws_sdk_cloudfront::types::{
     OriginSslProtocols, Origins, PriceClass, QueryStringCacheKeys, SslProtocol, SslSupportMethod, ViewerCertificate,
     ViewerProtocolPolicy,
 };
-use sslprov_provider::{BehaviorSpec, DistributionSpec, Forward, OriginSpec};
 
 /// Id of the one origin sslprov creates; the default behaviour targets it.
 pub const ORIGIN_ID: &str = "esp";

@@ -7,20 +7,54 @@
 
 mod config;
 mod error;
+mod spec;
 #[cfg(test)]
 mod specs;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{Distribution, DistributionConfig};
 use sslprov_provider::{
-    Budget, Deletion, Desired, DistributionSpec, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider,
-    ProviderError, Readiness, Result, Scope,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
+    ProviderInfo, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
 };
 
 pub use config::{ORIGIN_ID, View, overlay, project, to_config};
+pub use spec::{BehaviorSpec, DistributionSpec, Forward, OriginSpec};
 
 pub(crate) const NAME: &str = "cloudfront";
+/// The kind this provider holds.
+pub const KIND: &str = "distribution";
+/// How sslprov's comments start: the mark of a distribution sslprov made.
+const MARK: &str = "sslprov:";
+
+pub static INFO: ProviderInfo = ProviderInfo {
+    name: NAME,
+    title: "Amazon CloudFront",
+    kinds: &[KindInfo {
+        name: KIND,
+        replace_on: &[],
+        // A distribution serving the tracking domain that sslprov did not make is someone
+        // else's: the plan stops (see `review`) rather than take it over.
+        adoptable: false,
+        becomes_ready: true,
+    }],
+    // CloudFront's control plane: conservative, shared by reads and writes.
+    budget: Rate::per_second(5, 5),
+};
+
+pub static REGISTRATION: Registration = Registration {
+    info: &INFO,
+    connect: |cx| {
+        Box::pin(async move {
+            let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
+            Ok(Arc::new(CloudFront::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+        })
+    },
+};
 const DEPLOYED: &str = "Deployed";
 /// Page size of ListDistributions (CloudFront's maximum).
 const PAGE_SIZE: i32 = 100;
@@ -112,19 +146,46 @@ impl CloudFront {
 
 #[async_trait]
 impl Provider for CloudFront {
-    fn name(&self) -> &'static str {
-        NAME
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::Distribution]
+    fn normalise(&self, desired: &Desired) -> Result<Desired> {
+        let spec = spec_of("normalise", desired)?;
+        let config = to_config(&spec, "normalise").map_err(|e| error::from_build("normalise", e))?;
+        Ok(Desired::of(KIND, &project(&config)))
+    }
+
+    fn key(&self, desired: &Desired) -> Option<String> {
+        desired.str("comment").map(str::to_owned)
+    }
+
+    /// A distribution to create must not find its alias taken: CloudFront would refuse it
+    /// (CNAMEAlreadyExists), and sslprov does not take over distributions it did not make.
+    fn review(&self, wanted: &[Wanted<'_>], inventory: &[Live]) -> Review {
+        let mut review = Review::default();
+        for w in wanted.iter().filter(|w| w.live.is_none()) {
+            let aliases = aliases_of(w.desired);
+            let taken = inventory.iter().find(|l| !aliases_of(&l.desired).is_disjoint(&aliases));
+            if let Some(foreign) = taken {
+                let alias = aliases.iter().next().cloned().unwrap_or_default();
+                review.errors.push(format!(
+                    "{}: CloudFront distribution {} already serves {alias} and was not created by sslprov. \
+                     Remove {alias} from its alternate domain names (or delete it), then plan again; sslprov does not \
+                     take over distributions it did not make.",
+                    w.address, foreign.id
+                ));
+            }
+        }
+        review
     }
 
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
         const OP: &str = "ListDistributions";
-        if scope.kind != Kind::Distribution {
-            return Err(unsupported(OP, scope.kind));
+        if scope.kind != KIND {
+            return Err(unsupported(OP, &scope.kind));
         }
+        let names: BTreeSet<String> = scope.wanted.iter().flat_map(aliases_of).collect();
         let mut pages = self.client.list_distributions().max_items(PAGE_SIZE).into_paginator().send();
         let mut found = Vec::new();
         self.budget.acquire(NAME, OP).await;
@@ -133,7 +194,7 @@ impl Provider for CloudFront {
             let Some(list) = page.distribution_list() else { break };
             for s in list.items() {
                 let spec = project(s);
-                if scope.names.is_empty() || !spec.aliases.is_disjoint(&scope.names) {
+                if names.is_empty() || !spec.aliases.is_disjoint(&names) || scope.known_ids.contains(s.id()) {
                     found.push(live(s.id(), s.arn(), s.domain_name(), s.status(), spec));
                 }
             }
@@ -148,7 +209,7 @@ impl Provider for CloudFront {
     async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live> {
         const OP: &str = "CreateDistribution";
         let spec = spec_of(OP, desired)?;
-        let config = to_config(spec, token.as_str()).map_err(|e| error::from_build(OP, e))?;
+        let config = to_config(&spec, token.as_str()).map_err(|e| error::from_build(OP, e))?;
         self.budget.acquire(NAME, OP).await;
         let err = match self.client.create_distribution().distribution_config(config).send().await {
             Ok(out) => return live_of(OP, out.distribution()),
@@ -158,11 +219,8 @@ impl Provider for CloudFront {
             // This CallerReference was used before, by an earlier attempt whose answer was lost
             // (AWS says so when the config differs, moto even when it is the same). That earlier
             // distribution serves our aliases under our comment; anything else is not ours.
-            let scope = Scope { names: spec.aliases.clone(), ..Scope::new(Kind::Distribution) };
-            let ours = self.list(&scope).await?.into_iter().find(|l| match &l.desired {
-                Desired::Distribution(d) => d.comment == spec.comment,
-                _ => false,
-            });
+            let scope = Scope { wanted: vec![desired.clone()], ..Scope::new(KIND) };
+            let ours = self.list(&scope).await?.into_iter().find(|l| l.desired.str("comment") == Some(&spec.comment));
             return ours.ok_or(err);
         }
         if error::has_code(&err, "CNAMEAlreadyExists") {
@@ -180,7 +238,7 @@ impl Provider for CloudFront {
         let mut writes = 1;
         loop {
             let (current, etag) = self.config(&live.id).await?;
-            let config = overlay(current, spec).map_err(|e| error::from_build(OP, e))?;
+            let config = overlay(current, &spec).map_err(|e| error::from_build(OP, e))?;
             match self.write(&live.id, config, &etag).await {
                 // The ETag changed between our read and our write: someone else wrote the
                 // distribution. Re-read so that their unowned changes survive ours.
@@ -200,26 +258,58 @@ impl Provider for CloudFront {
         }
     }
 
-    async fn readiness(&self, live: &Live) -> Result<Readiness> {
-        let (d, _) = self.distribution(&live.id).await?;
-        Ok(if d.status == DEPLOYED {
-            Readiness::Ready
-        } else {
-            Readiness::Pending { detail: format!("{}: CloudFront is deploying to edge locations", d.status) }
-        })
+    /// One GetDistribution for a single wait (it carries the status), one ListDistributions
+    /// sweep for several.
+    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Readiness>> {
+        if let [one] = lives {
+            return match self.distribution(&one.id).await {
+                Ok((d, _)) => Ok(vec![readiness(&d.status)]),
+                Err(e) if error::has_code(&e, "NoSuchDistribution") => {
+                    Ok(vec![Readiness::Failed { reason: "it no longer exists".into() }])
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let scope = Scope {
+            kind: KIND.into(),
+            wanted: lives.iter().map(|l| l.desired.clone()).collect(),
+            known_ids: lives.iter().map(|l| l.id.clone()).collect(),
+        };
+        let found = self.list(&scope).await?;
+        Ok(lives
+            .iter()
+            .map(|l| {
+                found
+                    .iter()
+                    .find(|f| f.id == l.id)
+                    .map_or_else(|| Readiness::Failed { reason: "it no longer exists".into() }, |f| f.readiness.clone())
+            })
+            .collect())
     }
+}
+
+fn readiness(status: &str) -> Readiness {
+    if status == DEPLOYED {
+        Readiness::Ready
+    } else {
+        Readiness::Pending { detail: format!("{status}: CloudFront is deploying to edge locations") }
+    }
+}
+
+fn aliases_of(d: &Desired) -> BTreeSet<String> {
+    d.get("aliases").and_then(|a| serde_json::from_value(a.clone()).ok()).unwrap_or_default()
 }
 
 fn live(id: &str, arn: &str, domain_name: &str, status: &str, spec: DistributionSpec) -> Live {
     Live {
         id: id.to_owned(),
-        desired: Desired::Distribution(spec),
-        outputs: Outputs {
-            arn: Some(arn.to_owned()),
-            domain_name: Some(config::dns_name(domain_name)),
-            status: Some(status.to_owned()),
-            ..Outputs::default()
-        },
+        marked: spec.comment.starts_with(MARK),
+        desired: Desired::of(KIND, &spec),
+        outputs: Outputs::default()
+            .with("arn", arn)
+            .with("domain_name", config::dns_name(domain_name))
+            .with("status", status),
+        readiness: readiness(status),
     }
 }
 
@@ -229,14 +319,14 @@ fn live_of(op: &'static str, d: Option<&Distribution>) -> Result<Live> {
     Ok(live(d.id(), d.arn(), d.domain_name(), d.status(), project(config)))
 }
 
-fn spec_of<'a>(op: &'static str, desired: &'a Desired) -> Result<&'a DistributionSpec> {
-    match desired {
-        Desired::Distribution(spec) => Ok(spec),
-        other => Err(unsupported(op, other.kind())),
+fn spec_of(op: &'static str, desired: &Desired) -> Result<DistributionSpec> {
+    if desired.kind != KIND {
+        return Err(unsupported(op, &desired.kind));
     }
+    desired.parse(NAME, op)
 }
 
-fn unsupported(op: &'static str, kind: Kind) -> ProviderError {
+fn unsupported(op: &'static str, kind: &str) -> ProviderError {
     ProviderError::new(ErrorKind::Unsupported, NAME, op, format!("cloudfront manages distributions, not {kind}s"))
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sslprov_provider::{BehaviorSpec, DistributionSpec, Forward, OriginSpec};
+use super::{BehaviorSpec, DistributionSpec, Forward, OriginSpec};
 
 pub fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()

@@ -4,20 +4,20 @@
 //! response was lost (the SDK retries a reset connection) finds the record it made and returns
 //! it, UPSERT is "make it so", and a DELETE of a record already gone answers [`Deletion::Done`].
 //!
-//! Readiness is the trait's default, always ready: a change is INSYNC within about a minute on
-//! AWS (and at once on moto), and waiting on GetChange would add nothing the next step needs.
+//! Records are always ready: a change is INSYNC within about a minute on AWS (and at once on
+//! moto), and waiting on GetChange would add nothing the next step needs.
 
 mod error;
 mod rrset;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
 use sslprov_provider::{
-    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, ProviderError, RecordSpec,
-    Result, Scope,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
+    ProviderInfo, RECORD, Rate, RecordSpec, RecordType, Registration, Result, Scope,
 };
 
 use crate::error::{from_change, from_sdk};
@@ -29,6 +29,24 @@ const PAGE: i32 = 300;
 /// or a second public zone of the same name next to it, in the same single request.
 const ZONE_PAGE: i32 = 10;
 
+pub static INFO: ProviderInfo = ProviderInfo {
+    name: NAME,
+    title: "Amazon Route 53",
+    kinds: &[KindInfo { name: RECORD, replace_on: &["zone"], adoptable: true, becomes_ready: false }],
+    // Five requests per second per account, all operations together.
+    budget: Rate::per_second(5, 5),
+};
+
+pub static REGISTRATION: Registration = Registration {
+    info: &INFO,
+    connect: |cx| {
+        Box::pin(async move {
+            let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
+            Ok(Arc::new(Route53::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+        })
+    },
+};
+
 #[derive(Debug)]
 pub struct Route53 {
     client: aws_sdk_route53::Client,
@@ -37,30 +55,47 @@ pub struct Route53 {
     zones: Mutex<HashMap<String, String>>,
 }
 
-fn record<'a>(desired: &'a Desired, op: &'static str) -> Result<&'a RecordSpec> {
-    match desired {
-        Desired::Record(spec) => Ok(spec),
-        other => Err(ProviderError::new(
+fn record(desired: &Desired, op: &'static str) -> Result<RecordSpec> {
+    if desired.kind != RECORD {
+        return Err(ProviderError::new(
             ErrorKind::InvalidRequest,
             NAME,
             op,
-            format!("route53 cannot hold a {}", other.kind()),
-        )),
+            format!("route53 holds DNS records, not a {}", desired.kind),
+        ));
     }
+    desired.parse(NAME, op)
 }
 
 fn live(zone_id: &str, spec: RecordSpec) -> Live {
     Live {
         id: format!("{zone_id}/{}/{}", spec.name, spec.rtype),
-        outputs: Outputs { zone_id: Some(zone_id.to_owned()), ..Outputs::default() },
-        desired: Desired::Record(spec),
+        outputs: Outputs::default().with("zone_id", zone_id),
+        desired: Desired::of(RECORD, &spec),
+        readiness: Default::default(),
+        marked: false,
     }
 }
 
-/// What `list` will show once `spec` is written: the spec normalised the same way.
+/// `spec` as `list` will show it once written.
+fn normalised(spec: &RecordSpec) -> Result<RecordSpec> {
+    if spec.proxied == Some(true) {
+        return Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            NAME,
+            "normalise",
+            format!("{}: Route 53 serves DNS only and cannot proxy a record", spec.name),
+        ));
+    }
+    let spec =
+        RecordSpec { zone: rrset::name(&spec.zone), name: rrset::name(&spec.name), proxied: None, ..spec.clone() };
+    let set = rrset::record_set(&spec)?;
+    Ok(rrset::spec(&spec.zone, &set).unwrap_or(spec))
+}
+
+/// What `list` will show once `spec` is written.
 fn written(zone_id: &str, spec: &RecordSpec) -> Result<Live> {
-    let set = rrset::record_set(spec)?;
-    Ok(live(zone_id, rrset::spec(&spec.zone, &set).unwrap_or_else(|| spec.clone())))
+    Ok(live(zone_id, normalised(spec)?))
 }
 
 fn change(action: ChangeAction, spec: &RecordSpec) -> Result<Change> {
@@ -164,14 +199,14 @@ impl Route53 {
     }
 
     async fn zone_id_of(&self, live: &Live, spec: &RecordSpec) -> Result<String> {
-        match &live.outputs.zone_id {
-            Some(id) => Ok(id.clone()),
+        match live.outputs.str("zone_id") {
+            Some(id) => Ok(id.to_owned()),
             None => self.zone_id(&spec.zone).await,
         }
     }
 
-    /// One sweep of a zone, keeping the records whose names are in `names` (all when empty).
-    async fn sweep(&self, zone: &str, names: &BTreeSet<String>, found: &mut Vec<Live>) -> Result<()> {
+    /// One sweep of a zone, keeping the records whose names are in `names` (all when `None`).
+    async fn sweep(&self, zone: &str, names: Option<&BTreeSet<String>>, found: &mut Vec<Live>) -> Result<()> {
         let zone_id = self.zone_id(zone).await?;
         let mut next: Option<(String, RrType, Option<String>)> = None;
         // By hand: the SDK has no paginator for ListResourceRecordSets.
@@ -184,7 +219,7 @@ impl Route53 {
             let page = req.send().await.map_err(|e| from_sdk("ListResourceRecordSets", e))?;
             for set in page.resource_record_sets() {
                 if let Some(spec) = rrset::spec(zone, set)
-                    && (names.is_empty() || names.contains(&spec.name))
+                    && names.is_none_or(|n| n.contains(&spec.name))
                 {
                     found.push(live(&zone_id, spec));
                 }
@@ -242,35 +277,55 @@ impl Route53 {
 
 #[async_trait]
 impl Provider for Route53 {
-    fn name(&self) -> &'static str {
-        NAME
+    fn info(&self) -> &'static ProviderInfo {
+        &INFO
     }
 
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::Record]
+    fn normalise(&self, desired: &Desired) -> Result<Desired> {
+        Ok(Desired::of(RECORD, &normalised(&record(desired, "normalise")?)?))
     }
 
-    /// ListHostedZonesByName once per zone per run, then one ListResourceRecordSets sweep of
-    /// each zone in `scope.zones`, in pages of 300.
+    fn key(&self, desired: &Desired) -> Option<String> {
+        let rtype = desired.get("type").and_then(|t| serde_json::from_value::<RecordType>(t.clone()).ok());
+        Some(RecordSpec::key(&rrset::name(desired.str("zone")?), &rrset::name(desired.str("name")?), rtype))
+    }
+
+    /// One ListHostedZones sweep for the zones' ids (once per run), then one
+    /// ListResourceRecordSets sweep of each zone, in pages of 300, keeping the wanted names (all
+    /// of a zone where a wanted record's name is not known yet).
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
+        let mut by_zone: std::collections::BTreeMap<String, Option<BTreeSet<String>>> = Default::default();
+        for d in &scope.wanted {
+            let Some(zone) = d.str("zone").map(rrset::name) else { continue };
+            let names = by_zone.entry(zone).or_insert_with(|| Some(BTreeSet::new()));
+            match (names.as_mut(), d.str("name")) {
+                (Some(set), Some(n)) => {
+                    set.insert(rrset::name(n));
+                }
+                _ => *names = None,
+            }
+        }
+        let zones: BTreeSet<String> = by_zone.keys().cloned().collect();
+        self.load_zone_ids(&zones).await?;
         let mut found = Vec::new();
-        self.load_zone_ids(&scope.zones).await?;
-        for zone in &scope.zones {
-            self.sweep(zone, &scope.names, &mut found).await?;
+        for (zone, names) in &by_zone {
+            self.sweep(zone, names.as_ref(), &mut found).await?;
         }
         Ok(found)
     }
 
     /// CREATE: fails with [`ErrorKind::AlreadyExists`] if the name already has a set of the type.
     async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
-        let spec = record(desired, "create")?;
+        let spec = normalised(&record(desired, "create")?)?;
         let zone_id = self.zone_id(&spec.zone).await?;
-        match self.change(&zone_id, vec![change(ChangeAction::Create, spec)?]).await {
-            Ok(()) => written(&zone_id, spec),
+        match self.change(&zone_id, vec![change(ChangeAction::Create, &spec)?]).await {
+            Ok(()) => written(&zone_id, &spec),
             // Exactly the record asked for: this create's own earlier attempt, whose answer was
             // lost. Anything else there is someone else's record, and an error.
-            Err(e) if e.is(ErrorKind::AlreadyExists) && self.current(&zone_id, spec).await?.as_ref() == Some(spec) => {
-                written(&zone_id, spec)
+            Err(e)
+                if e.is(ErrorKind::AlreadyExists) && self.current(&zone_id, &spec).await?.as_ref() == Some(&spec) =>
+            {
+                written(&zone_id, &spec)
             }
             Err(e) => Err(e),
         }
@@ -279,7 +334,7 @@ impl Provider for Route53 {
     /// UPSERT when name and type stay; otherwise DELETE of `live` and CREATE of `desired` in one
     /// atomic batch, which fails as a whole if `live` changed since it was listed.
     async fn update(&self, live: &Live, desired: &Desired) -> Result<Live> {
-        let (old, new) = (record(&live.desired, "update")?, record(desired, "update")?);
+        let (old, new) = (record(&live.desired, "update")?, normalised(&record(desired, "update")?)?);
         if old.zone != new.zone {
             return Err(ProviderError::new(
                 ErrorKind::InvalidRequest,
@@ -288,33 +343,33 @@ impl Provider for Route53 {
                 format!("{} cannot move from zone {} to {}; the engine replaces it", old.name, old.zone, new.zone),
             ));
         }
-        let zone_id = self.zone_id_of(live, new).await?;
+        let zone_id = self.zone_id_of(live, &new).await?;
         let changes = if (&old.name, old.rtype) == (&new.name, new.rtype) {
-            vec![change(ChangeAction::Upsert, new)?]
+            vec![change(ChangeAction::Upsert, &new)?]
         } else {
-            vec![change(ChangeAction::Delete, old)?, change(ChangeAction::Create, new)?]
+            vec![change(ChangeAction::Delete, &old)?, change(ChangeAction::Create, &new)?]
         };
         self.change(&zone_id, changes).await?;
-        written(&zone_id, new)
+        written(&zone_id, &new)
     }
 
     /// DELETE with the listed values, which Route 53 requires to match exactly.
     async fn delete(&self, live: &Live) -> Result<Deletion> {
         let spec = record(&live.desired, "delete")?;
-        let zone_id = match self.zone_id_of(live, spec).await {
+        let zone_id = match self.zone_id_of(live, &spec).await {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(Deletion::Done),
             other => other?,
         };
-        match self.change(&zone_id, vec![change(ChangeAction::Delete, spec)?]).await {
+        match self.change(&zone_id, vec![change(ChangeAction::Delete, &spec)?]).await {
             Ok(()) => Ok(Deletion::Done),
             // The zone is gone, and the record with it.
             Err(e) if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),
             // A DELETE that matches nothing is rejected (AWS: InvalidChangeBatch, moto:
             // InvalidInput) with no code of its own; one read tells a record already gone from
             // one that changed since it was listed.
-            Err(e) if e.is(ErrorKind::InvalidRequest) => match self.current(&zone_id, spec).await? {
+            Err(e) if e.is(ErrorKind::InvalidRequest) => match self.current(&zone_id, &spec).await? {
                 None => Ok(Deletion::Done),
-                Some(now) if now != *spec => Err(ProviderError::new(
+                Some(now) if now != spec => Err(ProviderError::new(
                     ErrorKind::PreconditionFailed,
                     NAME,
                     "ChangeResourceRecordSets",

@@ -2,9 +2,11 @@
 
 use std::time::Instant;
 
+use async_trait::async_trait;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use sslprov_provider::conformance::{self, Fixture};
 use sslprov_provider::{
-    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Kind, Live, Outputs, Provider, RecordSpec,
+    Budget, Calls, Deletion, Desired, ErrorKind, IdempotencyToken, Live, Outputs, Provider, RECORD, RecordSpec,
     RecordType, Scope,
 };
 use sslprov_route53::Route53;
@@ -16,22 +18,11 @@ fn route53(env: &AwsEnv) -> (Route53, Calls) {
 }
 
 fn record(name: &str, rtype: RecordType, ttl: u32, values: &[&str]) -> Desired {
-    Desired::Record(RecordSpec {
-        zone: "acme.com".into(),
-        name: name.into(),
-        rtype,
-        ttl,
-        values: values.iter().map(|v| v.to_string()).collect(),
-        proxied: None,
-    })
+    Desired::of(RECORD, &conformance::record("acme.com", name, rtype, ttl, values))
 }
 
 fn scope(names: &[&str]) -> Scope {
-    Scope {
-        names: names.iter().map(|s| s.to_string()).collect(),
-        zones: ["acme.com".to_owned()].into(),
-        ..Scope::new(Kind::Record)
-    }
+    conformance::record_scope("acme.com", names)
 }
 
 fn token() -> IdempotencyToken {
@@ -58,7 +49,7 @@ async fn create_update_delete_round_trip_exactly() {
     let mut created = Vec::new();
     for d in &wanted {
         let live = r53.create(d, &token()).await.expect("create");
-        assert_eq!(live.outputs.zone_id.as_deref(), Some(zone_id.as_str()));
+        assert_eq!(live.outputs.str("zone_id"), Some(zone_id.as_str()));
         created.push(live);
     }
     // The TXT values come back sorted; everything else exactly as asked.
@@ -68,10 +59,9 @@ async fn create_update_delete_round_trip_exactly() {
     assert_eq!(live, created, "the drift check: create then list changes nothing");
     assert!(live.iter().any(|l| l.id == format!("{zone_id}/click.acme.com/CNAME")));
     for w in &wanted {
-        let Desired::Record(w) = w else { unreachable!() };
-        let mut sorted = w.clone();
+        let mut sorted: RecordSpec = w.parse("test", "test").unwrap();
         sorted.values.sort();
-        assert!(live.iter().any(|l| l.desired == Desired::Record(sorted.clone())), "{w:?} not in {live:#?}");
+        assert!(live.iter().any(|l| l.desired == Desired::of(RECORD, &sorted)), "{w:?} not in {live:#?}");
     }
 
     // UPSERT in place.
@@ -133,7 +123,9 @@ async fn deleting_a_record_already_gone_is_done_and_a_changed_one_fails_precondi
     let never = Live {
         id: format!("{zone_id}/never.acme.com/CNAME"),
         desired: record("never.acme.com", RecordType::Cname, 300, &["old.example.net"]),
-        outputs: Outputs { zone_id: Some(zone_id.clone()), ..Outputs::default() },
+        outputs: Outputs::default().with("zone_id", &zone_id),
+        readiness: Default::default(),
+        marked: false,
     };
     assert_eq!(r53.delete(&never).await.expect("nothing to delete"), Deletion::Done);
     // Refused (moto: InvalidInput), then one read to see that nothing is there.
@@ -164,10 +156,7 @@ async fn deleting_a_record_already_gone_is_done_and_a_changed_one_fails_precondi
 async fn an_unknown_zone_is_not_found() {
     let env = AwsEnv::new().await;
     let (r53, _) = route53(&env);
-    let e = r53
-        .list(&Scope { zones: ["nope.com".to_owned()].into(), ..Scope::new(Kind::Record) })
-        .await
-        .expect_err("no zone");
+    let e = r53.list(&conformance::record_scope("nope.com", &[])).await.expect_err("no zone");
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(e.message, "hosted zone nope.com not found");
 }
@@ -238,14 +227,63 @@ async fn many_zones_are_found_in_one_sweep_not_one_lookup_each() {
         env.put_record(&id, &format!("url.{z}."), "CNAME", "sendgrid.net.", 300).await;
     }
     let (r53, _) = route53(&env);
-    let mut scope = Scope::new(Kind::Record);
-    scope.zones = ["a.example", "b.example", "c.example"].map(String::from).into();
+    let mut scope = Scope::new(RECORD);
+    for z in ["a.example", "b.example", "c.example"] {
+        scope.wanted.extend(conformance::record_scope(z, &[]).wanted);
+    }
     let found = r53.list(&scope).await.expect("list");
-    assert_eq!(
-        found.iter().filter(|l| matches!(&l.desired, Desired::Record(r) if r.rtype == RecordType::Cname)).count(),
-        3
-    );
+    assert_eq!(found.iter().filter(|l| l.desired.str("type") == Some("CNAME")).count(), 3);
     assert_eq!(env.proxy().count("route53:ListHostedZones"), 1);
     assert_eq!(env.proxy().count("route53:ListHostedZonesByName"), 0);
     assert_eq!(env.proxy().count("route53:ListResourceRecordSets"), 3);
+}
+
+/// Route 53 on moto, for the conformance suite.
+struct Moto {
+    env: AwsEnv,
+    zone_id: String,
+    r53: Route53,
+}
+
+#[async_trait]
+impl Fixture for Moto {
+    fn provider(&self) -> &dyn Provider {
+        &self.r53
+    }
+
+    fn samples(&self) -> Vec<Desired> {
+        vec![
+            record("conf.acme.com", RecordType::Cname, 300, &["D111.cloudfront.net."]),
+            record("acme.com", RecordType::Txt, 300, &["\"b\"", "\"a\""]),
+            record("v4.acme.com", RecordType::A, 60, &["192.0.2.10", "192.0.2.2"]),
+        ]
+    }
+
+    async fn make_outside(&self, d: &Desired) {
+        let r: RecordSpec = d.parse("test", "outside").unwrap();
+        self.env
+            .put_record(&self.zone_id, &format!("{}.", r.name), &r.rtype.to_string(), &r.values[0], r.ttl.into())
+            .await;
+    }
+
+    fn outside_variant(&self, sample: &Desired) -> Option<Desired> {
+        let mut r: RecordSpec = sample.parse("test", "variant").unwrap();
+        r.values.truncate(1);
+        r.ttl = 3600;
+        Some(Desired::of(RECORD, &r))
+    }
+
+    async fn throttle(&self, n: usize) {
+        self.env.proxy().add_rule(Rule::error("route53", None, 400, "Throttling").times(n as u64));
+    }
+
+    async fn make_ready(&self, _: &Live) {}
+}
+
+#[tokio::test]
+async fn conformance() {
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    conformance::run(&Moto { env, zone_id, r53 }).await;
 }

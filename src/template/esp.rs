@@ -1,0 +1,73 @@
+//! An ESP template: its origins per Braze region, what each CDN needs for it, how `verify`
+//! recognises its answers, and the notes `handoff` gives the Braze CSM.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::spec::Region;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EspTemplate {
+    /// What people call it: `SendGrid`.
+    pub name: String,
+    pub origins: BTreeMap<Region, String>,
+    /// How the ESP recognises which customer a request is for (documentation for people and
+    /// template authors: `viewer` — Host must reach it as the tracking domain; `origin` — Host is
+    /// the origin and `X-Forwarded-Host` carries the tracking domain).
+    pub host_header: String,
+    /// Per CDN template name: what that CDN needs for this ESP (`${esp.cdn.*}` in its template).
+    #[serde(default)]
+    pub cdn: BTreeMap<String, Value>,
+    pub verify: EspVerify,
+    pub handoff: Vec<String>,
+    /// A note about every domain of this ESP in the spec, when the ESP switches HTTPS on for a
+    /// whole account rather than per domain; `{domains}` is their list.
+    #[serde(default)]
+    pub handoff_account: Option<String>,
+}
+
+impl EspTemplate {
+    pub fn origin(&self, region: Region) -> &str {
+        &self.origins[&region]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EspVerify {
+    /// Tracking paths `verify` requests through the CDN, over HTTPS and plain HTTP.
+    pub paths: Vec<String>,
+    /// Names a tracking CNAME points at when it goes straight to this ESP (HTTP-only tracking):
+    /// each name and every name below it.
+    pub dns_targets: Vec<String>,
+    /// How this ESP answers on those paths.
+    pub answer: EspAnswer,
+}
+
+/// What "reaches the ESP" means: an answer that is not the CDN's own error page and, where the
+/// ESP's answer is documented, that answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EspAnswer {
+    /// Statuses the ESP answers with; empty: any status that is not a CDN error.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Text the `Server` header contains.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Answers that come from the ESP but show a set-up fault.
+    #[serde(default)]
+    pub wrong: Vec<WrongAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongAnswer {
+    /// Text in the body (first 64 KiB) that identifies it.
+    pub body_contains: String,
+    /// What it means and how to fix it.
+    pub means: String,
+}

@@ -1,0 +1,214 @@
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use sslprov_provider::Outputs;
+
+use super::cdn::DNS;
+use super::*;
+use crate::spec::{Domain, Region};
+
+fn domain(esp: &str, cdn: &str, region: Region) -> Domain {
+    Domain {
+        key: "acme".into(),
+        tracking_domain: "url1234.acme.com".into(),
+        esp: esp.into(),
+        braze_cluster: "US-05".into(),
+        region,
+        cdn: cdn.into(),
+        dns: templates().cdn[cdn].requires.dns.first().cloned().unwrap_or_else(|| templates().defaults.dns.clone()),
+        zone: "acme.com".into(),
+        advanced_certificate: false,
+    }
+}
+
+/// Every output a resource could report, so that every reference resolves.
+fn everything() -> Outputs {
+    let record = json!({"zone": "", "name": "_x.url1234.acme.com", "type": "CNAME", "ttl": 300, "values": ["_y.acm-validations.aws"]});
+    Outputs::default()
+        .with("arn", "arn:aws:acm:us-east-1:1:certificate/x")
+        .with("domain_name", "d1.cloudfront.net")
+        .with("validation_records", [record])
+}
+
+/// `part`'s spec for the domain, with every other resource reporting everything.
+fn rendered(d: &Domain, part: &str) -> Value {
+    let t = DomainTemplate::of(d).expect("templates exist");
+    let all = everything();
+    let outputs = |_: &str| Lookup::Known(&all);
+    let r = t.render(t.cdn.resource(part).expect("part"), &outputs).expect("renders");
+    assert!(r.is_complete(), "{part}: {:?}", r.unknown);
+    Value::Object(r.spec)
+}
+
+#[test]
+fn every_template_loads_and_every_cdn_renders_for_every_esp_and_region() {
+    let t = templates();
+    assert!(t.esp.len() >= 3 && t.cdn.len() >= 2);
+    for (cdn_name, cdn) in &t.cdn {
+        cdn.check().unwrap_or_else(|e| panic!("{cdn_name}: {e}"));
+        for esp in t.esp.keys() {
+            for region in [Region::Us, Region::Eu] {
+                let d = domain(esp, cdn_name, region);
+                for r in cdn.order() {
+                    rendered(&d, &r.part);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_template_names_providers_and_kinds_that_exist() {
+    for (cdn_name, cdn) in &templates().cdn {
+        for r in &cdn.resources {
+            let providers: Vec<&str> =
+                if r.provider == DNS { crate::registry::dns_hosts() } else { vec![r.provider.as_str()] };
+            for p in providers {
+                let info =
+                    crate::registry::get(p).unwrap_or_else(|| panic!("{cdn_name}.{}: no provider {p}", r.part)).info;
+                let kind = info.kind(&r.kind).unwrap_or_else(|| panic!("{cdn_name}.{}: {p} has no {}", r.part, r.kind));
+                if r.existing.is_some() {
+                    assert!(kind.adoptable, "{cdn_name}.{}: {p} cannot take over a {}", r.part, r.kind);
+                }
+            }
+        }
+    }
+}
+
+/// The safe order, for every CDN: the tracking record comes last, and only once everything that
+/// takes time to become usable (a certificate, a CDN configuration) is ready.
+#[test]
+fn every_cdn_flips_the_tracking_record_last_after_every_readiness_gate() {
+    for (cdn_name, cdn) in &templates().cdn {
+        let order: Vec<&str> = cdn.order().iter().map(|r| r.part.as_str()).collect();
+        assert_eq!(order.last(), Some(&TRACKING), "{cdn_name}: {order:?}");
+        let gates = cdn.ready_closure(TRACKING);
+        for r in cdn.resources.iter().filter(|r| r.part != TRACKING && r.provider != DNS) {
+            let info = crate::registry::get(&r.provider).expect("provider").info;
+            if info.kind(&r.kind).is_some_and(|k| k.becomes_ready) {
+                assert!(
+                    gates.contains(&r.part),
+                    "{cdn_name}: the tracking record does not wait for {}: {gates:?}",
+                    r.part
+                );
+            }
+        }
+        for r in cdn.order() {
+            let pos = |p: &str| order.iter().position(|o| *o == p).expect("ordered");
+            for d in r.dependencies() {
+                assert!(pos(&d) < pos(&r.part), "{cdn_name}: {} before its dependency {d}", r.part);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_broken_graph_is_refused() {
+    let t: CdnTemplate = serde_yaml::from_str(
+        "name: X\nresources:\n  - { part: a, provider: p, kind: k, spec: { x: '${b.y}' } }\n  - { part: b, provider: p, kind: k, spec: { x: '${a.y}' } }\nverify: { dns: cname, error_page: [], https_redirect: [], error_fix: {}, forwarded_host: { overwritten: false, says: s }, certificate: { no_tls: n, untrusted: u, wrong_names: w, expired: e, renewal: r } }\n",
+    )
+    .unwrap();
+    assert!(t.check().unwrap_err().contains("depend on each other"));
+}
+
+fn set(items: &[&str]) -> Value {
+    json!(items)
+}
+
+#[test]
+fn every_distribution_gets_the_common_settings() {
+    for esp in ["sendgrid", "sparkpost", "ses"] {
+        let d = rendered(&domain(esp, "cloudfront", Region::Us), "distribution");
+        assert_eq!(d["aliases"], set(&["url1234.acme.com"]));
+        assert_eq!(d["certificate_arn"], "arn:aws:acm:us-east-1:1:certificate/x");
+        assert_eq!(
+            (d["ssl_support_method"].as_str(), d["minimum_protocol_version"].as_str()),
+            (Some("sni-only"), Some("TLSv1.2_2021"))
+        );
+        assert_eq!(d["behavior"]["viewer_protocol_policy"], "allow-all", "old http:// links must keep working");
+        assert_eq!(d["origin"]["custom_headers"]["X-Forwarded-Host"], "url1234.acme.com");
+        assert_eq!(d["origin"]["ssl_protocols"], set(&["TLSv1.2"]));
+        assert_eq!(d["comment"], "sslprov: acme (url1234.acme.com)");
+    }
+}
+
+#[test]
+fn sendgrid_forwards_host_and_does_not_cache() {
+    let d = rendered(&domain("sendgrid", "cloudfront", Region::Eu), "distribution");
+    assert_eq!(d["origin"]["domain_name"], "sendgrid.net");
+    assert_eq!(d["origin"]["protocol_policy"], "https-only");
+    assert_eq!(d["behavior"]["forward_headers"], set(&["*"]));
+    assert_eq!(
+        (d["behavior"]["forward_query_strings"].as_str(), d["behavior"]["forward_cookies"].as_str()),
+        (Some("all"), Some("all"))
+    );
+    assert_eq!(
+        [&d["behavior"]["min_ttl"], &d["behavior"]["default_ttl"], &d["behavior"]["max_ttl"]],
+        [&json!(0), &json!(0), &json!(0)]
+    );
+}
+
+#[test]
+fn sparkpost_keeps_origin_host_and_caches_ten_seconds() {
+    let us = rendered(&domain("sparkpost", "cloudfront", Region::Us), "distribution");
+    let eu = rendered(&domain("sparkpost", "cloudfront", Region::Eu), "distribution");
+    assert_eq!(
+        (us["origin"]["domain_name"].as_str(), eu["origin"]["domain_name"].as_str()),
+        (Some("spgo.io"), Some("eu.spgo.io"))
+    );
+    assert_eq!(us["origin"]["protocol_policy"], "match-viewer");
+    assert_eq!(us["behavior"]["forward_headers"], set(&["User-Agent"]), "Host must not be forwarded");
+    assert_eq!(us["behavior"]["forward_query_strings"], json!({"only": ["target"]}));
+    assert_eq!(us["behavior"]["forward_cookies"], "none");
+    assert_eq!(
+        [&us["behavior"]["min_ttl"], &us["behavior"]["default_ttl"], &us["behavior"]["max_ttl"]],
+        [&json!(1), &json!(10), &json!(10)]
+    );
+    assert_eq!(us["behavior"]["allowed_methods"], set(&["GET", "HEAD"]));
+}
+
+#[test]
+fn ses_picks_the_regional_origin_and_forwards_all_but_cookies() {
+    let us = rendered(&domain("ses", "cloudfront", Region::Us), "distribution");
+    let eu = rendered(&domain("ses", "cloudfront", Region::Eu), "distribution");
+    assert_eq!(us["origin"]["domain_name"], "r.us-east-1.awstrack.me");
+    assert_eq!(eu["origin"]["domain_name"], "r.eu-central-1.awstrack.me");
+    assert_eq!(us["behavior"]["forward_headers"], set(&["*"]));
+    assert_eq!(
+        (us["behavior"]["forward_query_strings"].as_str(), us["behavior"]["forward_cookies"].as_str()),
+        (Some("all"), Some("none"))
+    );
+}
+
+#[test]
+fn on_cloudflare_the_tracking_record_is_a_proxied_cname_to_the_esp() {
+    let d = domain("sparkpost", "cloudflare", Region::Eu);
+    let r = rendered(&d, TRACKING);
+    assert_eq!((&r["values"], &r["proxied"], &r["ttl"]), (&json!(["eu.spgo.io"]), &json!(true), &json!(1)));
+    assert_eq!(rendered(&d, "config_rule")["ssl"], "full");
+    assert_eq!(rendered(&d, "edge_certificate")["hosts"], json!(["url1234.acme.com"]));
+}
+
+#[test]
+fn on_cloudfront_the_tracking_record_points_at_the_distribution() {
+    let r = rendered(&domain("ses", "cloudfront", Region::Us), TRACKING);
+    assert_eq!(
+        (&r["name"], &r["type"], &r["values"]),
+        (&json!("url1234.acme.com"), &json!("CNAME"), &json!(["d1.cloudfront.net"]))
+    );
+    assert!(r.get("proxied").is_none(), "the DNS host decides whether it proxies");
+    let v = rendered(&domain("ses", "cloudfront", Region::Us), "validation_record");
+    assert_eq!((&v["name"], &v["values"]), (&json!("_x.url1234.acme.com"), &json!(["_y.acm-validations.aws"])));
+}
+
+#[test]
+fn a_resource_still_to_be_made_leaves_its_dependents_unknown() {
+    let d = domain("sendgrid", "cloudfront", Region::Us);
+    let t = DomainTemplate::of(&d).unwrap();
+    let outputs = |_: &str| Lookup::Unknown;
+    let r = t.render(t.cdn.resource("distribution").unwrap(), &outputs).unwrap();
+    assert_eq!(r.unknown, BTreeSet::from(["certificate_arn".to_owned()]));
+    let v = t.render(t.cdn.resource("validation_record").unwrap(), &outputs).unwrap();
+    assert_eq!(v.unknown, BTreeSet::from(["name".into(), "type".into(), "values".into()]));
+    assert_eq!(v.known()["zone"], "acme.com");
+}
