@@ -41,7 +41,8 @@
 //!
 //! # Faults and budget
 //! [`Emulator::inject_429`], [`Emulator::inject_5xx`], [`Emulator::inject_disconnect`] and
-//! [`Emulator::lose_answer`] queue failures for the next requests. The API's own limit is
+//! [`Emulator::lose_answer`] queue failures for the next requests ([`Emulator::fail_operation`]
+//! and [`Emulator::lose_answer`] for one operation only). The API's own limit is
 //! enforced: 1,000 non-read calls per clock hour on the classic endpoints, each answered with
 //! `Fastly-RateLimit-Remaining` and `Fastly-RateLimit-Reset`, then 429 until the hour ends
 //! ([`Emulator::set_rate_limit`] shrinks both). [`Emulator::request_log`] and
@@ -261,6 +262,13 @@ impl Emulator {
     pub fn inject_5xx(&self, times: u32, status: u16) {
         assert!((500..600).contains(&status), "inject_5xx takes a 5xx status, not {status}");
         self.server.lock().traffic.inject(Effect::Status(status), times, None);
+    }
+
+    /// Answer the next `times` calls of `operation` (an operationId such as `create-service`)
+    /// with `status` (429 or 500–599), unserved; other operations are not affected.
+    pub fn fail_operation(&self, operation: &str, times: u32, status: u16) {
+        assert!(status == 429 || (500..600).contains(&status), "fail_operation takes 429 or a 5xx, not {status}");
+        self.server.lock().traffic.inject(Effect::Status(status), times, Some(operation));
     }
 
     /// Cut the connection of the next `times` requests without serving them.
