@@ -142,8 +142,8 @@ impl Fastly {
         self
     }
 
-    /// Hold writes once Fastly reports this many or fewer left in its window (default 0: only
-    /// when none is left), leaving the rest to other clients of the same user.
+    /// Hold writes once Fastly reports this many or fewer left in its window (default 10: room
+    /// for writes already in flight when the remainder is read).
     pub fn with_rate_limit_reserve(mut self, reserve: u64) -> Self {
         self.api.set_reserve(reserve);
         self

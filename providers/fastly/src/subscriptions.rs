@@ -125,9 +125,9 @@ impl Fastly {
     /// Fastly enables TLS on a subscription's domains itself once it issues the certificate, and
     /// then refuses the delete unless it is forced, warning that forcing "may result in breaking
     /// TLS termination to that domain". So `force=true` is sent exactly when a certificate was
-    /// issued: the engine deletes a subscription only once the tracking domain no longer points
-    /// at Fastly, so ending TLS there is what is asked. A subscription that never issued is
-    /// deleted without it.
+    /// issued: deleting the subscription is the caller's decision that the tracking domain
+    /// leaves Fastly (its CNAME must already point elsewhere), so ending TLS there is what is
+    /// asked. A subscription that never issued is deleted without it.
     pub async fn delete_subscription(&self, id: &str) -> Result<()> {
         let doc: Document<SubscriptionResource> = match self.api.json(&endpoints::get_subscription(id)).await {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(()),

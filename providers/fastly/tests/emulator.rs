@@ -14,8 +14,11 @@ use sslprov_provider::{Budget, Calls, ErrorKind};
 fn client(fastly: &Emulator) -> (Fastly, Calls) {
     let calls = Calls::default();
     let config = FastlyConfig { token: fastly.token(), base_url: fastly.base_url() };
-    let client =
-        Fastly::new(config, Budget::per_second(1000, 1000, calls.clone())).expect("client").with_retry(fast_retry());
+    let client = Fastly::new(config, Budget::per_second(1000, 1000, calls.clone()))
+        .expect("client")
+        .with_retry(fast_retry())
+        // Exact: hold only when Fastly's window has nothing left.
+        .with_rate_limit_reserve(0);
     (client, calls)
 }
 

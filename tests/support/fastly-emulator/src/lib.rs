@@ -201,6 +201,19 @@ impl Emulator {
         self.server.lock().state.subscriptions.iter().find(|s| s.domains.iter().any(|d| d == domain)).cloned()
     }
 
+    /// Add a subscription for `domain` as if ordered earlier (`pending`, not checked against the
+    /// services); returns its id.
+    pub fn add_subscription(&self, domain: &str, certificate_authority: &str) -> String {
+        let mut inner = self.server.lock();
+        let state = &mut inner.state;
+        let configuration = state.configurations.iter().find(|c| c.default).or(state.configurations.first());
+        let configuration = configuration.map(|c| c.id.clone()).unwrap_or_default();
+        let sub = tls::Subscription::new(domain, certificate_authority, &configuration, state.issue_polls);
+        let id = sub.id.clone();
+        state.subscriptions.push(sub);
+        id
+    }
+
     /// The DNS subscription polls look at: `name` (`_acme-challenge.<domain>`) → the CNAME target
     /// published there. Without it, no subscription is ever issued.
     pub fn set_dns(&self, dns: impl Fn(&str) -> Option<String> + Send + Sync + 'static) {

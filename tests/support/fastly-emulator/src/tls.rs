@@ -195,6 +195,48 @@ impl Certificate {
 }
 
 impl Subscription {
+    /// A new order for `domains`, `pending`.
+    pub(crate) fn create(
+        domains: Vec<String>,
+        common_name: String,
+        certificate_authority: &str,
+        configuration: &str,
+        issue_polls: u32,
+    ) -> Subscription {
+        let at = now_millis();
+        Subscription {
+            id: new_id(),
+            common_name,
+            certificate_authority: certificate_authority.to_owned(),
+            state: "pending".to_owned(),
+            has_active_order: true,
+            configuration_id: configuration.to_owned(),
+            authorizations: domains.iter().map(|d| Authorization::new(d)).collect(),
+            certificates: Vec::new(),
+            checks: 0,
+            issue_polls,
+            failure: None,
+            created_at: at.clone(),
+            updated_at: at,
+            domains,
+        }
+    }
+
+    pub(crate) fn new(
+        domain: &str,
+        certificate_authority: &str,
+        configuration: &str,
+        issue_polls: u32,
+    ) -> Subscription {
+        Subscription::create(
+            vec![domain.to_owned()],
+            domain.to_owned(),
+            certificate_authority,
+            configuration,
+            issue_polls,
+        )
+    }
+
     /// TLS is enabled on its domains once a certificate was issued.
     pub fn tls_enabled(&self) -> bool {
         !self.certificates.is_empty()
@@ -358,26 +400,8 @@ pub(crate) fn create_subscription(state: &mut State, call: &Call) -> Reply {
     };
     let common_name =
         call.body["data"]["relationships"]["common_name"]["data"]["id"].as_str().unwrap_or(&domains[0]).to_owned();
-    let at = now_millis();
-    let sub = Subscription {
-        id: new_id(),
-        common_name,
-        certificate_authority: call.body["data"]["attributes"]["certificate_authority"]
-            .as_str()
-            .unwrap_or("certainly")
-            .to_owned(),
-        state: "pending".to_owned(),
-        has_active_order: true,
-        configuration_id: configuration.id.clone(),
-        authorizations: domains.iter().map(|d| Authorization::new(d)).collect(),
-        certificates: Vec::new(),
-        checks: 0,
-        issue_polls: state.issue_polls,
-        failure: None,
-        created_at: at.clone(),
-        updated_at: at,
-        domains,
-    };
+    let ca = call.body["data"]["attributes"]["certificate_authority"].as_str().unwrap_or("certainly");
+    let sub = Subscription::create(domains, common_name, ca, &configuration.id, state.issue_polls);
     let reply = one(state, &sub, Include::AUTHORIZATIONS, 201);
     state.subscriptions.push(sub);
     reply

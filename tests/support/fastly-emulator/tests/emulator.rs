@@ -524,4 +524,8 @@ fn seeding_leaves_what_a_killed_run_would() {
     assert_eq!((v2.locked, v2.active, v2.backends.len()), (false, false, 2));
     assert_eq!(v2.backends["half"]["use_ssl"], json!(true));
     assert_eq!(service.active_version().map(|v| v.number), Some(1));
+
+    let sub = fastly.add_subscription("click.example.com", "lets-encrypt");
+    let seeded = fastly.subscription_for("click.example.com").expect("seeded");
+    assert_eq!((seeded.id, seeded.state.as_str(), seeded.authorizations.len()), (sub, "pending", 1));
 }
