@@ -119,6 +119,6 @@ pub(crate) fn required(op: &Operation, call: &Call) -> Option<String> {
             Some(format!("#{group}:{level}"))
         }
         "zone-settings-edit-single-setting" => Some("#zone_settings:edit".to_owned()),
-        _ => op.permission.clone(),
+        _ => crate::contract::permission(op),
     }
 }
