@@ -8,6 +8,7 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_cloudfront::REGISTRATION,
     &sslprov_route53::REGISTRATION,
     &sslprov_cloudflare::REGISTRATION,
+    &sslprov_fastly::REGISTRATION,
 ];
 
 pub fn get(name: &str) -> Option<&'static Registration> {

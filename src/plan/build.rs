@@ -365,9 +365,14 @@ impl<'a> Planner<'a> {
                     ));
                 }
             }
-        } else if let (Readiness::Failed { reason }, true) = (&l.readiness, kind.is_some_and(|k| k.becomes_ready)) {
-            let mut c = self.change(s, Action::Replace, Some(l), Some(want));
-            c.reason = Some(format!("{reason}; it will never serve the domain"));
+        } else if let (Readiness::Failed { reason }, Some(k)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+            let action = if k.repair_in_place { Action::Update } else { Action::Replace };
+            let mut c = self.change(s, action, Some(l), Some(want));
+            c.reason = Some(if k.repair_in_place {
+                format!("{reason}; it is restarted in place")
+            } else {
+                format!("{reason}; it will never serve the domain")
+            });
             c
         } else if l.desired != want {
             let differing: Vec<String> = want

@@ -198,11 +198,15 @@ pub struct Matcher {
     /// A header that must be absent.
     #[serde(default)]
     pub without_header: Option<String>,
+    /// Text the body (its first 64 KiB) contains.
+    #[serde(default)]
+    pub body_contains: Option<String>,
 }
 
 impl Matcher {
-    pub fn matches(&self, status: u16, header: impl Fn(&str) -> Option<String>) -> bool {
+    pub fn matches(&self, status: u16, header: impl Fn(&str) -> Option<String>, body: &[u8]) -> bool {
         self.status.is_none_or(|[lo, hi]| (lo..=hi).contains(&status))
+            && self.body_contains.as_deref().is_none_or(|t| String::from_utf8_lossy(body).contains(t))
             && self.header.iter().all(|(name, text)| {
                 header(name).is_some_and(|v| v.to_ascii_lowercase().contains(&text.to_ascii_lowercase()))
             })

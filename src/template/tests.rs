@@ -24,10 +24,14 @@ fn domain(esp: &str, cdn: &str, region: Region) -> Domain {
 /// Every output a resource could report, so that every reference resolves.
 fn everything() -> Outputs {
     let record = json!({"zone": "", "name": "_x.url1234.acme.com", "type": "CNAME", "ttl": 300, "values": ["_y.acm-validations.aws"]});
+    let challenge =
+        json!({"name": "_acme-challenge.url1234.acme.com", "type": "CNAME", "values": ["t0k.fastly-validations.com"]});
     Outputs::default()
         .with("arn", "arn:aws:acm:us-east-1:1:certificate/x")
         .with("domain_name", "d1.cloudfront.net")
         .with("validation_records", [record])
+        .with("challenge", challenge)
+        .with("cname_target", "q.sni.example")
 }
 
 /// `part`'s spec for the domain, with every other resource reporting everything.
@@ -211,4 +215,32 @@ fn a_resource_still_to_be_made_leaves_its_dependents_unknown() {
     let v = t.render(t.cdn.resource("validation_record").unwrap(), &outputs).unwrap();
     assert_eq!(v.unknown, BTreeSet::from(["name".into(), "type".into(), "values".into()]));
     assert_eq!(v.known()["zone"], "acme.com");
+}
+
+#[test]
+fn on_fastly_each_esp_gets_its_caching_and_the_record_follows_the_subscription() {
+    let sendgrid = rendered(&domain("sendgrid", "fastly", Region::Us), "service");
+    assert_eq!(sendgrid["backend"]["address"], "sendgrid.net");
+    assert_eq!(
+        (&sendgrid["backend"]["ssl_cert_hostname"], &sendgrid["backend"]["ssl_sni_hostname"]),
+        (&json!("sendgrid.net"), &json!("sendgrid.net"))
+    );
+    assert!(sendgrid["backend"].get("override_host").is_none(), "the client's Host reaches the ESP");
+    assert_eq!(sendgrid["cache"], json!({"pass": true, "fallback_ttl": 0}));
+    assert_eq!(sendgrid["forwarded_host"], "url1234.acme.com");
+    assert_eq!(sendgrid["name"], "sslprov-url1234.acme.com");
+    let sparkpost = rendered(&domain("sparkpost", "fastly", Region::Eu), "service");
+    assert_eq!(
+        (&sparkpost["backend"]["address"], &sparkpost["cache"]),
+        (&json!("eu.spgo.io"), &json!({"pass": false, "fallback_ttl": 10}))
+    );
+    let ses = rendered(&domain("ses", "fastly", Region::Eu), "service");
+    assert_eq!(ses["backend"]["ssl_sni_hostname"], "r.eu-central-1.awstrack.me");
+    let v = rendered(&domain("ses", "fastly", Region::Us), "validation_record");
+    assert_eq!(
+        (&v["name"], &v["values"]),
+        (&json!("_acme-challenge.url1234.acme.com"), &json!(["t0k.fastly-validations.com"]))
+    );
+    let t = rendered(&domain("ses", "fastly", Region::Us), TRACKING);
+    assert_eq!(t["values"], json!(["q.sni.example"]), "the target the API reported");
 }

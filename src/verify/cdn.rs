@@ -11,8 +11,8 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Whether an answer is the CDN's own error page rather than something from the origin.
-pub fn is_error_page(cdn: &CdnVerify, status: u16, headers: &HeaderMap) -> bool {
-    cdn.error_page.iter().any(|m| m.matches(status, |n| header(headers, n)))
+pub fn is_error_page(cdn: &CdnVerify, status: u16, headers: &HeaderMap, body: &[u8]) -> bool {
+    cdn.error_page.iter().any(|m| m.matches(status, |n| header(headers, n), body))
 }
 
 /// Whether a plain-HTTP answer is the CDN sending the client to the same URL over HTTPS (viewer
@@ -22,7 +22,7 @@ pub fn is_https_redirect(cdn: &CdnVerify, status: u16, headers: &HeaderMap, host
         header(headers, "location").is_some_and(|l| l.to_ascii_lowercase().starts_with(&format!("https://{host}/")));
     matches!(status, 301 | 302 | 307 | 308)
         && to_https
-        && cdn.https_redirect.iter().any(|m| m.matches(status, |n| header(headers, n)))
+        && cdn.https_redirect.iter().any(|m| m.matches(status, |n| header(headers, n), &[]))
 }
 
 /// How to fix the CDN's error page with this status.

@@ -87,7 +87,7 @@ where
 /// the fix.
 pub fn judge(t: &EspTemplate, cdn: &CdnVerify, answer: &Fetched) -> Result<(), (String, String)> {
     let expect = &t.verify.answer;
-    if cdn::is_error_page(cdn, answer.status, &answer.headers) {
+    if cdn::is_error_page(cdn, answer.status, &answer.headers, &answer.body) {
         return Err((
             format!("the CDN's own error page, not {}: {}", t.name, answer.summary()),
             cdn::error_fix(cdn, answer.status),

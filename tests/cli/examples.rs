@@ -16,13 +16,14 @@ async fn every_example_validates_and_plans() {
         p.ok(&["validate", "-f", "sslprov.yaml"], 0);
         let plan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
         // Per domain: certificate, validation record, distribution and tracking record on
-        // CloudFront; config rule and tracking record (and an advanced pack) on Cloudflare.
+        // CloudFront; service, subscription, validation and tracking record on Fastly; config
+        // rule and tracking record (and an advanced pack) on Cloudflare.
         let spec = sslprov::spec::Spec::load(&p.path("sslprov.yaml")).unwrap();
         let expected: usize = spec
             .domains
             .values()
             .map(|d| match d.cdn.as_str() {
-                "cloudfront" => 4,
+                "cloudfront" | "fastly" => 4,
                 "cloudflare" => 2 + usize::from(d.advanced_certificate),
                 other => panic!("no expectation for cdn {other}"),
             })
@@ -30,6 +31,9 @@ async fn every_example_validates_and_plans() {
         assert!(plan.stdout.contains(&format!("Plan: {expected} to add, 0 to change")), "{}: {plan:?}", path.display());
         if let Some(cf) = &p.cf {
             cf.assert_no_violations();
+        }
+        if let Some(fastly) = &p.fastly {
+            fastly.assert_no_violations();
         }
     }
     assert!(seen >= 6, "one example per ESP and per CDN × DNS combination at least");

@@ -4,6 +4,7 @@
 mod cloudflare;
 mod engine;
 mod examples;
+mod fastly;
 mod input;
 mod lifecycle;
 mod safety;

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sslprov_cf_emulator::Emulator;
 use sslprov_testsupport::{AwsEnv, MotoServer};
 
@@ -10,8 +13,13 @@ pub struct Project {
     pub dir: tempfile::TempDir,
     pub aws: AwsEnv,
     /// The Cloudflare API emulator, when the spec puts a zone at Cloudflare.
-    pub cf: Option<Emulator>,
+    pub cf: Option<Arc<Emulator>>,
     cf_zones: std::collections::BTreeMap<String, String>,
+    /// The Fastly API emulator, when a domain's CDN is Fastly. Its certificates issue once the
+    /// `_acme-challenge` CNAME they ask for is at the domain's DNS host (and issuance is not held).
+    pub fastly: Option<sslprov_fastly_emulator::Emulator>,
+    /// While set, the Fastly emulator sees no challenge CNAME: certificates stay pending.
+    pub hold_issuance: Arc<AtomicBool>,
     extra_env: Vec<(String, String)>,
 }
 
@@ -52,8 +60,17 @@ impl Project {
         std::fs::write(dir.path().join("sslprov.yaml"), spec).expect("write spec");
         let spec = sslprov::spec::Spec::load(&dir.path().join("sslprov.yaml")).expect("test spec is valid");
         let at_cloudflare = |d: &&sslprov::spec::Domain| d.dns == "cloudflare";
-        let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(Emulator::start);
-        let mut p = Project { dir, aws, cf, cf_zones: Default::default(), extra_env: Vec::new() };
+        let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(|| Arc::new(Emulator::start()));
+        let fastly = spec.domains.values().any(|d| d.cdn == "fastly").then(sslprov_fastly_emulator::Emulator::start);
+        let mut p = Project {
+            dir,
+            aws,
+            cf,
+            cf_zones: Default::default(),
+            fastly,
+            hold_issuance: Arc::default(),
+            extra_env: Vec::new(),
+        };
         let mut zones = std::collections::BTreeMap::new();
         for d in spec.domains.values() {
             zones.insert(d.zone.clone(), at_cloudflare(&d));
@@ -74,11 +91,40 @@ impl Project {
             p.extra_env.push(("CLOUDFLARE_API_TOKEN".into(), cf.token()));
             p.extra_env.push(("CLOUDFLARE_API_BASE_URL".into(), cf.base_url()));
         }
+        if let Some(fastly) = &p.fastly {
+            p.extra_env.push(("FASTLY_API_TOKEN".into(), fastly.token()));
+            p.extra_env.push(("FASTLY_API_BASE_URL".into(), fastly.base_url()));
+            fastly.set_dns(p.dns_lookup());
+        }
         p
     }
 
+    /// The CNAME target at `name`, as the project's DNS hosts hold it now (Cloudflare's emulator
+    /// or Route 53 on moto), unless issuance is held.
+    fn dns_lookup(&self) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        let hold = self.hold_issuance.clone();
+        let cf = self.cf.clone();
+        let cf_zones = self.cf_zones.clone();
+        let route53 = self.aws.route53();
+        move |name: &str| {
+            if hold.load(Ordering::SeqCst) {
+                return None;
+            }
+            let name = name.trim_end_matches('.').to_owned();
+            let zone = cf_zones.keys().find(|z| name.ends_with(&format!(".{z}")));
+            match (&cf, zone) {
+                (Some(cf), Some(zone)) => cf
+                    .records(&cf_zones[zone])
+                    .into_iter()
+                    .find(|r| r.r#type == "CNAME" && r.name == name)
+                    .map(|r| r.content.trim_end_matches('.').to_owned()),
+                _ => route53_cname(&route53, &name),
+            }
+        }
+    }
+
     pub fn cloudflare(&self) -> &Emulator {
-        self.cf.as_ref().expect("the spec has a zone at Cloudflare")
+        self.cf.as_deref().expect("the spec has a zone at Cloudflare")
     }
 
     /// The emulator's id of `zone`.
@@ -137,6 +183,31 @@ impl Project {
         }
         panic!("{call} never reached the proxy; log: {:?}", self.aws.proxy().log());
     }
+}
+
+/// The CNAME at `name` in Route 53 (moto), read on a thread of its own: the emulator asks from
+/// inside its own runtime.
+fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String> {
+    let (client, name) = (client.clone(), name.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        rt.block_on(async {
+            let zones = client.list_hosted_zones().send().await.ok()?;
+            for z in zones.hosted_zones() {
+                let sets = client.list_resource_record_sets().hosted_zone_id(z.id()).send().await.ok()?;
+                let found = sets.resource_record_sets().iter().find(|s| {
+                    s.name().trim_end_matches('.') == name && s.r#type() == &aws_sdk_route53::types::RrType::Cname
+                });
+                if let Some(set) = found {
+                    return set.resource_records().first().map(|r| r.value().trim_end_matches('.').to_owned());
+                }
+            }
+            None
+        })
+    })
+    .join()
+    .ok()
+    .flatten()
 }
 
 /// The calls the proxy saw, in order, as `service:Operation`.

@@ -409,3 +409,28 @@ async fn handoff_of_a_ready_sendgrid_domain_lists_its_account_siblings() {
     assert!(r.stdout.contains("Never re-validate the link branding"), "{r:?}");
     assert!(r.stdout.contains("SendGrid branded links in this spec: url99.beta.com (ready)."), "{r:?}");
 }
+
+/// A Fastly domain, applied against the Fastly emulator: the tracking CNAME at the target the API
+/// reported, Fastly's own X-Forwarded-Host header object, and a hand-off that names Fastly.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ready_fastly_domain_verifies_and_is_handed_off() {
+    let p = Project::new(&SPEC.replace("    zone: acme.com\n", "    zone: acme.com\n    cdn: fastly\n")).await;
+    p.apply();
+    let target = sslprov_fastly_emulator::DEFAULT_CNAME_TARGET;
+    let net = World::ready(target).start(&p);
+    let r = net.run(&p, &["verify"], 0);
+    assert!(r.stdout.starts_with(&format!("acme {DOMAIN}  (SparkPost, US-05, Fastly {target})\n")), "{r:?}");
+    assert_row(&r, "dns", "✔", &format!("CNAME → {target} (the Fastly TLS target)"));
+    assert_row(&r, "https", "✔", "https://…/f/a/b/c/d → 302 (server: msys-http");
+    assert_row(&r, "host_header", "✔", "sslprov's request header object on the Fastly service sets it");
+    assert_row(&r, "state", "✔", "matches the cloud: 4 resources, no pending step, no drift");
+
+    let json = net.run(&p, &["handoff", "--format", "json"], 0);
+    let h: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let d = &h["ready"][0];
+    assert_eq!(
+        (d["cdn"].as_str(), d["cdn_name"].as_str(), d["endpoint"].as_str()),
+        (Some("fastly"), Some("Fastly"), Some(target))
+    );
+    p.fastly.as_ref().expect("fastly").assert_no_violations();
+}

@@ -39,6 +39,7 @@ pub static INFO: ProviderInfo = ProviderInfo {
         // Only certificates carrying sslprov's token tag are ever taken for the spec's.
         adoptable: false,
         becomes_ready: true,
+        repair_in_place: false,
     }],
     budget: Rate::per_second(10, 10),
 };

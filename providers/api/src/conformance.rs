@@ -45,8 +45,9 @@ pub trait Fixture: Send + Sync {
     /// readiness answer is pending is up to the fixture ([`Fixture::holds_readiness`]).
     async fn make_ready(&self, live: &Live);
 
-    /// Whether objects that become ready stay pending until [`Fixture::make_ready`].
-    fn holds_readiness(&self) -> bool {
+    /// Whether objects of `kind` that become ready stay pending until [`Fixture::make_ready`].
+    fn holds_readiness(&self, kind: &str) -> bool {
+        let _ = kind;
         true
     }
 }
@@ -145,7 +146,7 @@ async fn round_trip(f: &dyn Fixture, d: &Desired, i: usize) {
 
     if info.becomes_ready {
         let first = p.readiness(std::slice::from_ref(&listed)).await.expect("readiness");
-        if f.holds_readiness() {
+        if f.holds_readiness(&d.kind) {
             assert!(matches!(first[0], Readiness::Pending { .. }), "a new {} is pending: {first:?}", d.kind);
         }
         f.make_ready(&listed).await;

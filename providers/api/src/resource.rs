@@ -69,6 +69,10 @@ pub struct KindInfo {
     /// Whether objects of this kind take time after they are written before what depends on them
     /// may use them (a certificate issued, a distribution deployed). Such objects are waited for.
     pub becomes_ready: bool,
+    /// What the engine does with an object that will never become ready (`Readiness::Failed`):
+    /// `false` replaces it (a new one first), `true` updates it in place, which restarts it (a
+    /// Fastly subscription is retried: a second one for the same domain is not possible).
+    pub repair_in_place: bool,
 }
 
 /// A request budget, as documented by the vendor: `requests` per `per_seconds`, with bursts of up

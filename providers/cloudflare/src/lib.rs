@@ -47,11 +47,23 @@ pub static INFO: ProviderInfo = ProviderInfo {
     name: NAME,
     title: "Cloudflare",
     kinds: &[
-        KindInfo { name: RECORD, replace_on: &["zone"], adoptable: true, becomes_ready: false },
-        KindInfo { name: CONFIG_RULE, replace_on: &["zone", "host"], adoptable: false, becomes_ready: false },
+        KindInfo { name: RECORD, replace_on: &["zone"], adoptable: true, becomes_ready: false, repair_in_place: false },
+        KindInfo {
+            name: CONFIG_RULE,
+            replace_on: &["zone", "host"],
+            adoptable: false,
+            becomes_ready: false,
+            repair_in_place: false,
+        },
         // A pack's hosts cannot change; one that covers the hosts already (Universal SSL, or a
         // pack ordered by hand) is used as it is.
-        KindInfo { name: EDGE_CERTIFICATE, replace_on: &["*"], adoptable: true, becomes_ready: true },
+        KindInfo {
+            name: EDGE_CERTIFICATE,
+            replace_on: &["*"],
+            adoptable: true,
+            becomes_ready: true,
+            repair_in_place: false,
+        },
     ],
     // Cloudflare allows 1,200 requests per 5 minutes per token and locks the token out for 5
     // minutes beyond that. A bucket of 20 refilled at 1,080 per 5 minutes passes at most 1,100 in

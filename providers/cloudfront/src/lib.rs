@@ -41,6 +41,7 @@ pub static INFO: ProviderInfo = ProviderInfo {
         // else's: the plan stops (see `review`) rather than take it over.
         adoptable: false,
         becomes_ready: true,
+        repair_in_place: false,
     }],
     // CloudFront's control plane: conservative, shared by reads and writes.
     budget: Rate::per_second(5, 5),

@@ -1,7 +1,7 @@
-//! sslprov's Fastly client: services in front of an ESP origin, and Fastly-managed certificates
+//! sslprov's Fastly provider: services in front of an ESP origin, and Fastly-managed certificates
 //! for tracking domains, as operations that are each safe to run again after a kill at any
-//! point. The engine's provider sits on top of these; this crate does not implement
-//! `sslprov_provider::Provider`.
+//! point (modules `services`, `subscriptions`), and the engine's view of them (module
+//! `provider`: kinds `service` and `tls_subscription`).
 //!
 //! # Why not the `fastly-api` crate
 //!
@@ -49,6 +49,7 @@ mod answers;
 mod api;
 mod endpoints;
 mod error;
+mod provider;
 mod services;
 mod spec;
 mod subscriptions;
@@ -63,6 +64,7 @@ use std::time::Duration;
 use sslprov_provider::{Budget, Calls, ErrorKind, ProviderError, Result};
 
 pub use api::Retry;
+pub use provider::{INFO, REGISTRATION, SERVICE, TLS_SUBSCRIPTION};
 pub use services::ObservedService;
 pub use spec::{BackendSpec, CacheSpec, ServiceSpec, SubscriptionSpec};
 pub use subscriptions::{ChallengeRecord, ObservedSubscription, SubscriptionState};

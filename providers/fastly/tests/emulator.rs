@@ -433,3 +433,62 @@ async fn the_token_is_checked_and_named_when_refused() {
     assert!(e.message.contains("FASTLY_API_TOKEN") && !e.to_string().contains(&fastly.token()), "{e}");
     fastly.assert_no_violations();
 }
+
+/// Fastly's emulator for the conformance suite: a service already holds the subscription
+/// sample's domain, as Fastly requires before it orders a certificate.
+struct Emulated {
+    fastly: Emulator,
+    client: Fastly,
+}
+
+#[async_trait::async_trait]
+impl sslprov_provider::conformance::Fixture for Emulated {
+    fn provider(&self) -> &dyn sslprov_provider::Provider {
+        &self.client
+    }
+
+    fn samples(&self) -> Vec<sslprov_provider::Desired> {
+        let subscription =
+            SubscriptionSpec { domain: "Tls.acme.com.".into(), certificate_authority: "lets-encrypt".into() };
+        vec![
+            sslprov_provider::Desired::of(sslprov_fastly::SERVICE, &sparkpost("conf.acme.com")),
+            sslprov_provider::Desired::of(sslprov_fastly::TLS_SUBSCRIPTION, &subscription),
+        ]
+    }
+
+    async fn make_outside(&self, d: &sslprov_provider::Desired) {
+        let s: SubscriptionSpec = d.parse("test", "outside").expect("a subscription");
+        self.fastly.add_subscription(&s.domain.trim_end_matches('.').to_ascii_lowercase(), &s.certificate_authority);
+    }
+
+    fn outside_variant(&self, _: &sslprov_provider::Desired) -> Option<sslprov_provider::Desired> {
+        None
+    }
+
+    async fn throttle(&self, n: usize) {
+        self.fastly.inject_429(n as u32);
+    }
+
+    async fn make_ready(&self, live: &sslprov_provider::Live) {
+        if live.desired.kind == sslprov_fastly::TLS_SUBSCRIPTION {
+            self.fastly.issue_subscription(&live.id);
+        }
+    }
+
+    /// A service is active once created; a subscription waits for its challenge.
+    fn holds_readiness(&self, kind: &str) -> bool {
+        kind == sslprov_fastly::TLS_SUBSCRIPTION
+    }
+}
+
+#[tokio::test]
+async fn conformance() {
+    let fastly = Emulator::start();
+    // A one-second window, so that a 429 (which holds until the window resets) costs a second.
+    fastly.set_rate_limit(1000, Duration::from_secs(1));
+    fastly.add_http_service("tls-holder", "tls.acme.com", "sendgrid.net");
+    let (client, _) = client(&fastly);
+    let f = Emulated { fastly, client };
+    sslprov_provider::conformance::run(&f).await;
+    f.fastly.assert_no_violations();
+}

@@ -32,7 +32,13 @@ const ZONE_PAGE: i32 = 10;
 pub static INFO: ProviderInfo = ProviderInfo {
     name: NAME,
     title: "Amazon Route 53",
-    kinds: &[KindInfo { name: RECORD, replace_on: &["zone"], adoptable: true, becomes_ready: false }],
+    kinds: &[KindInfo {
+        name: RECORD,
+        replace_on: &["zone"],
+        adoptable: true,
+        becomes_ready: false,
+        repair_in_place: false,
+    }],
     // Five requests per second per account, all operations together.
     budget: Rate::per_second(5, 5),
 };

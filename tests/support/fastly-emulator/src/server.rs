@@ -228,9 +228,13 @@ impl Inner {
                 Some(Effect::Status(429)) => {
                     let now = SystemTime::now();
                     let [_, (reset, at)] = self.traffic.headers(now);
-                    Reply::error(429, reply::RATE_LIMITED, "injected")
-                        .header("Fastly-RateLimit-Remaining", "0")
-                        .header(reset, at)
+                    // In the family of the endpoint: JSON:API errors under /tls.
+                    let refused = if json_api {
+                        Reply::api_error(429, reply::RATE_LIMITED, "injected")
+                    } else {
+                        Reply::error(429, reply::RATE_LIMITED, "injected")
+                    };
+                    refused.header("Fastly-RateLimit-Remaining", "0").header(reset, at)
                 }
                 Some(Effect::Status(status)) => {
                     // The definition has no 5XX responses; an injected server error is not checked.
