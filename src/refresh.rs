@@ -33,6 +33,11 @@ impl Inventory {
         self.by_kind.iter().filter(|((p, _), _)| p == provider).flat_map(|(_, l)| l.iter().cloned()).collect()
     }
 
+    /// Every provider's and kind's objects.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &[Live])> {
+        self.by_kind.iter().map(|((p, k), l)| (p.as_str(), k.as_str(), l.as_slice()))
+    }
+
     pub fn insert(&mut self, provider: &str, kind: &str, lives: Vec<Live>) {
         self.by_kind.insert((provider.to_owned(), kind.to_owned()), lives);
     }
@@ -66,7 +71,8 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
     for r in resources.into_iter().flat_map(|r| r.values()).filter(|r| selected(targets, &r.domain)) {
         let s = scope(&mut scopes, &r.provider, &r.kind);
         s.wanted.extend(r.desired.clone());
-        s.known_ids.extend(r.id.iter().chain(&r.deposed).cloned());
+        s.known.extend(r.id.iter().map(|id| (id.clone(), r.desired.clone())));
+        s.known.extend(r.deposed.iter().map(|id| (id.clone(), None)));
     }
     scopes
 }

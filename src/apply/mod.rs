@@ -3,18 +3,19 @@
 //!
 //! Per domain the plan's order is the CDN template's (each resource after what it depends on,
 //! the tracking record last); a resource is written only once what it must wait for is ready
-//! (certificate issued, CDN deployed), and destroy runs backwards. Domains run in parallel up to
-//! `parallelism`; the providers' request budgets bound the request rate across all of them.
+//! (certificate issued, CDN deployed), and destroy runs backwards. Every domain runs at once:
+//! `parallelism` bounds the provider calls in flight (a wait holds none, and a provider that
+//! batches its writes, such as Route 53, bounds its own), and the providers' request budgets
+//! bound the request rate across all of them.
 
 mod wait;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 
 use crate::plan::{Action, Change, Mode, Plan, address};
 use crate::providers::Providers;
@@ -24,6 +25,7 @@ use crate::template::{DomainTemplate, Lookup};
 use crate::ui::Progress;
 
 pub use wait::WaitOptions;
+use wait::{Gone, Waits};
 
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -65,7 +67,9 @@ struct Run<'a> {
     spec: &'a Spec,
     file: StateFile,
     state: Mutex<State>,
-    opts: ApplyOptions,
+    /// Provider calls in flight: `parallelism`.
+    slots: Semaphore,
+    waits: Waits<'a>,
     progress: &'a dyn Progress,
     stop: &'a AtomicBool,
     mode: Mode,
@@ -84,21 +88,28 @@ pub async fn apply(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Outcome, ApplyError> {
-    let run = Run { providers, spec, file, state: Mutex::new(state), opts, progress, stop, mode: plan.mode };
+    let run = Run {
+        providers,
+        spec,
+        file,
+        state: Mutex::new(state),
+        slots: Semaphore::new(opts.parallelism.max(1)),
+        waits: Waits::new(opts.wait, progress, stop),
+        progress,
+        stop,
+        mode: plan.mode,
+    };
     run.record_recovered(plan).await?;
 
     let mut by_domain: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
         by_domain.entry(c.domain.as_str()).or_default().push(c);
     }
-    let permits = Arc::new(Semaphore::new(run.opts.parallelism.max(1)));
+    // Every domain at once, each in its own order: the first step of each (the certificate,
+    // which takes longest) is asked for before any domain's second.
     let results = futures::future::join_all(by_domain.into_values().map(|changes| {
-        let permits = permits.clone();
         let run = &run;
-        async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
-            run.domain(&changes).await
-        }
+        async move { run.domain(&changes).await }
     }))
     .await;
     let mut outcome = Outcome::default();
@@ -117,6 +128,16 @@ impl Run<'_> {
 
     fn provider(&self, address: &str, name: &str) -> Result<&dyn Provider, ApplyError> {
         self.providers.get(name).map(|p| &**p).ok_or_else(|| unresolved(address, format!("its provider {name}")))
+    }
+
+    /// A slot for one call to `p`: `parallelism` bounds the calls in flight. A provider that
+    /// batches its writes takes none (it sends one request per zone at a time, however many
+    /// calls wait for it, and a slot held per call would only make its batches smaller).
+    async fn slot(&self, p: &dyn Provider) -> Option<SemaphorePermit<'_>> {
+        match p.info().batches_writes {
+            true => None,
+            false => Some(self.slots.acquire().await.expect("the semaphore is never closed")),
+        }
     }
 
     /// Objects a stopped run made without recording them go into state first, so nothing below
@@ -144,7 +165,7 @@ impl Run<'_> {
             entry.outputs = entry.outputs.merged(&r.live.outputs);
             entry.desired = Some(r.live.desired.clone());
             entry.intent = None;
-            self.progress.note(&r.address, &format!("recorded {} (found in the cloud, missing from state)", r.live.id));
+            self.progress.note(&r.address, &format!("recorded {} ({})", r.live.id, r.how));
         }
         self.write(&mut st).await
     }
@@ -308,11 +329,13 @@ impl Run<'_> {
         self.progress.start(address, "deleting");
         let err = |e| provider_error(address, e);
         loop {
-            match p.delete(live).await.map_err(err)? {
+            let slot = self.slot(p).await;
+            let deletion = p.delete(live).await.map_err(err)?;
+            drop(slot);
+            match deletion {
                 Deletion::Done => break,
                 Deletion::InProgress => {
-                    wait::until_ready(p, live, address, &self.opts.wait, self.progress, self.stop, wait::Gone::Done)
-                        .await?
+                    self.waits.until_ready(p, live, address, Gone::Done).await?;
                 }
             }
         }
@@ -376,7 +399,16 @@ impl Run<'_> {
         if !p.info().kind(&kind).is_some_and(|k| k.becomes_ready) {
             return Ok(());
         }
-        wait::until_ready(p, &live, address, &self.opts.wait, self.progress, self.stop, wait::Gone::Fails).await
+        let seen = self.waits.until_ready(p, &live, address, Gone::Fails).await?;
+        // The state says what is true at the end of the step: issued, deployed.
+        let mut st = self.state.lock().await;
+        if let Some(entry) = st.resources.get_mut(address)
+            && entry.outputs.merged(&seen) != entry.outputs
+        {
+            entry.outputs = entry.outputs.merged(&seen);
+            self.write(&mut st).await?;
+        }
+        Ok(())
     }
 
     /// The safe order: a resource is written only once everything its template says it must wait

@@ -1,9 +1,17 @@
-//! Waiting for readiness: polled, bounded by a timeout, reported as progress.
+//! Waiting for readiness: polled in shared rounds, bounded by a timeout, reported as progress.
+//!
+//! Every object waited for (a certificate to be issued, a distribution to deploy) joins the next
+//! round of its provider and kind; one round answers all of them with one `readiness` call (one
+//! ListCertificates for a hundred certificates), at most once per poll interval. A wait holds no
+//! slot of `--parallelism`: it costs nothing but its share of a round.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sslprov_provider::{Live, Provider, Readiness};
+use sslprov_provider::{ErrorKind, Live, Observed, Outputs, Provider, ProviderError, Readiness};
+use tokio::sync::oneshot;
 
 use super::ApplyError;
 use crate::ui::Progress;
@@ -23,51 +31,123 @@ pub enum Gone {
     Fails,
 }
 
-pub async fn until_ready(
-    p: &dyn Provider,
-    live: &Live,
-    address: &str,
-    opts: &WaitOptions,
-    progress: &dyn Progress,
-    stop: &AtomicBool,
-    gone: Gone,
-) -> Result<(), ApplyError> {
-    let start = Instant::now();
-    loop {
-        let answer = p
-            .readiness(std::slice::from_ref(live))
-            .await
-            .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
-        let readiness = answer.into_iter().next().unwrap_or(Readiness::Failed { reason: "no answer".into() });
-        match readiness {
-            Readiness::Ready => {
-                if start.elapsed() > opts.poll {
-                    progress.finish(
-                        address,
-                        &format!("ready after {}", humantime::format_duration(round(start.elapsed()))),
-                    );
+/// Waits that start this close together share their first round.
+const GATHER: Duration = Duration::from_millis(50);
+
+type Answer = oneshot::Sender<Result<Observed, ProviderError>>;
+
+/// The round in preparation for one provider and kind.
+#[derive(Default)]
+struct Round {
+    queue: Vec<(Live, Answer)>,
+    /// A waiter is leading the next round (it sleeps until it is due, then asks for everyone).
+    led: bool,
+    last: Option<Instant>,
+}
+
+/// The waits of one apply.
+pub struct Waits<'a> {
+    pub opts: WaitOptions,
+    progress: &'a dyn Progress,
+    stop: &'a AtomicBool,
+    rounds: Mutex<HashMap<(String, String), Round>>,
+}
+
+impl<'a> Waits<'a> {
+    pub fn new(opts: WaitOptions, progress: &'a dyn Progress, stop: &'a AtomicBool) -> Self {
+        Waits { opts, progress, stop, rounds: Mutex::default() }
+    }
+
+    fn rounds(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Round>> {
+        self.rounds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `live`'s readiness, from the next round of its provider and kind. The first waiter to
+    /// join leads the round: it sleeps until the round is due (a poll interval after the last
+    /// one, or at once after a short gathering), then asks once for every waiter queued by then.
+    async fn readiness(&self, p: &dyn Provider, live: &Live) -> Result<Observed, ProviderError> {
+        let key = (p.info().name.to_owned(), live.desired.kind.clone());
+        let (tx, rx) = oneshot::channel();
+        let lead = {
+            let mut rounds = self.rounds();
+            let round = rounds.entry(key.clone()).or_default();
+            round.queue.push((live.clone(), tx));
+            !std::mem::replace(&mut round.led, true)
+        };
+        if lead {
+            let due = self.rounds().get(&key).and_then(|r| r.last).map(|l| l + self.opts.poll);
+            let wait = due.map_or(GATHER, |d| d.saturating_duration_since(Instant::now()).max(GATHER));
+            tokio::time::sleep(wait).await;
+            let batch = {
+                let mut rounds = self.rounds();
+                let round = rounds.entry(key).or_default();
+                round.led = false;
+                round.last = Some(Instant::now());
+                std::mem::take(&mut round.queue)
+            };
+            let lives: Vec<Live> = batch.iter().map(|(l, _)| l.clone()).collect();
+            match p.readiness(&lives).await {
+                Ok(answers) => {
+                    let mut answers = answers.into_iter();
+                    for (_, tx) in batch {
+                        let _ = tx.send(Ok(answers.next().unwrap_or_else(Observed::gone)));
+                    }
                 }
-                return Ok(());
+                Err(e) => {
+                    for (_, tx) in batch {
+                        let mut copy = ProviderError::new(e.kind, e.provider, e.op, e.message.clone());
+                        copy.code.clone_from(&e.code);
+                        let _ = tx.send(Err(copy));
+                    }
+                }
             }
-            Readiness::Failed { .. } if gone == Gone::Done => return Ok(()),
-            Readiness::Failed { reason } => {
-                return Err(ApplyError::Wait { address: address.to_owned(), message: reason });
-            }
-            Readiness::Pending { detail } => {
-                if start.elapsed() >= opts.timeout {
-                    return Err(ApplyError::Wait {
-                        address: address.to_owned(),
-                        message: format!(
-                            "still not ready after {} ({detail}); nothing is lost: run apply again to keep waiting",
-                            humantime::format_duration(round(opts.timeout))
-                        ),
-                    });
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(ProviderError::new(ErrorKind::Unexpected, p.info().name, "readiness", "the round was dropped"))
+        })
+    }
+
+    /// Waits until `live` is ready, round by round; what it reported when it was.
+    pub async fn until_ready(
+        &self,
+        p: &dyn Provider,
+        live: &Live,
+        address: &str,
+        gone: Gone,
+    ) -> Result<Outputs, ApplyError> {
+        let start = Instant::now();
+        loop {
+            let seen = self
+                .readiness(p, live)
+                .await
+                .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
+            match seen.readiness {
+                Readiness::Ready => {
+                    if start.elapsed() > self.opts.poll {
+                        let after = humantime::format_duration(round(start.elapsed()));
+                        self.progress.finish(address, &format!("ready after {after}"));
+                    }
+                    return Ok(seen.outputs);
                 }
-                if stop.load(Ordering::SeqCst) {
-                    return Err(ApplyError::Interrupted { address: address.to_owned() });
+                Readiness::Failed { .. } if gone == Gone::Done => return Ok(seen.outputs),
+                Readiness::Failed { reason } => {
+                    return Err(ApplyError::Wait { address: address.to_owned(), message: reason });
                 }
-                progress.waiting(address, &detail, start.elapsed());
-                tokio::time::sleep(opts.poll).await;
+                Readiness::Pending { detail } => {
+                    if start.elapsed() >= self.opts.timeout {
+                        return Err(ApplyError::Wait {
+                            address: address.to_owned(),
+                            message: format!(
+                                "still not ready after {} ({detail}); nothing is lost: the same command, run again, keeps waiting",
+                                humantime::format_duration(round(self.opts.timeout))
+                            ),
+                        });
+                    }
+                    if self.stop.load(Ordering::SeqCst) {
+                        return Err(ApplyError::Interrupted { address: address.to_owned() });
+                    }
+                    self.progress.waiting(address, &detail, start.elapsed());
+                }
             }
         }
     }

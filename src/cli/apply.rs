@@ -172,7 +172,8 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
         return Ok(exit::OK);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(interrupts(stop.clone()));
+    let again = resume_command(&plan, &spec);
+    let watcher = tokio::spawn(interrupts(stop.clone(), again.clone()));
     let state = state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
     let progress = crate::ui::LineProgress::new();
     println!();
@@ -184,26 +185,44 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
     use crate::plan::Action::*;
     let (added, changed, destroyed) =
         (count(|a| matches!(a, Create | Replace)), count(|a| a == Update), count(|a| matches!(a, Delete | Forget)));
+    let verb = if plan.mode == Mode::Destroy { "Destroy" } else { "Apply" };
     if outcome.errors.is_empty() {
-        println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        println!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(exit::OK);
     }
-    println!("\nApply stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+    println!("\n{verb} stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
     let errors: Vec<String> = outcome.errors.iter().map(|e| Report::chain(e).message).collect();
     Err(Report::new(format!(
-        "{}\nWhat finished is recorded in the state; run apply again to continue.",
+        "{}\nWhat finished is recorded in the state; to continue, run `{again}` again.",
         errors.join("\n")
     )))
 }
 
+/// The command that finishes what `plan` began: the same verb, spec and targets (never `apply`
+/// after a destroy, which would make again what the destroy removed).
+fn resume_command(plan: &Plan, spec: &crate::spec::Spec) -> String {
+    let mut c = match plan.mode {
+        Mode::Apply => "sslprov apply".to_owned(),
+        Mode::Destroy => "sslprov destroy".to_owned(),
+    };
+    c.push_str(&format!(" -f {}", spec.path.display()));
+    for t in &plan.targets {
+        c.push_str(&format!(" --target {t}"));
+    }
+    if plan.mode == Mode::Destroy && plan.restore_adopted {
+        c.push_str(" --restore-adopted");
+    }
+    c
+}
+
 /// First Ctrl-C: finish the steps in flight and stop. Second: stop at once; the intent log lets
 /// the next run find what was in flight.
-async fn interrupts(stop: Arc<AtomicBool>) {
+async fn interrupts(stop: Arc<AtomicBool>, again: String) {
     if tokio::signal::ctrl_c().await.is_ok() {
         stop.store(true, Ordering::SeqCst);
         eprintln!("\nInterrupt received: finishing the steps in flight. Press Ctrl-C again to stop at once.");
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. Run apply again to finish: the state records what was in flight.");
+            eprintln!("Stopped. Run `{again}` again to finish: the state records what was in flight.");
             std::process::exit(130);
         }
     }

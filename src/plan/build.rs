@@ -7,7 +7,7 @@
 //! and converged: created, updated, replaced, adopted or left alone. Destroy walks the same order
 //! backwards.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,12 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         input: &input,
         state,
         claimed: claimed(state),
+        keys: keys(input.inventory, input.providers),
+        ids: input
+            .inventory
+            .iter()
+            .flat_map(|(p, k, lives)| lives.iter().map(move |l| ((p.to_owned(), k.to_owned(), l.id.clone()), l)))
+            .collect(),
         changes: Vec::new(),
         recovered: Vec::new(),
         errors,
@@ -119,6 +125,21 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     })
 }
 
+/// Every listed object by its provider's key for it, so that matching a thousand domains to what
+/// exists is a lookup each rather than a scan each.
+fn keys<'a>(inventory: &'a Inventory, providers: &Providers) -> HashMap<(String, String, String), Vec<&'a Live>> {
+    let mut out: HashMap<(String, String, String), Vec<&'a Live>> = HashMap::new();
+    for (provider, kind, lives) in inventory.iter() {
+        let Some(p) = providers.get(provider) else { continue };
+        for l in lives {
+            if let Some(key) = p.key(&l.desired) {
+                out.entry((provider.to_owned(), kind.to_owned(), key)).or_default().push(l);
+            }
+        }
+    }
+    out
+}
+
 /// Object ids the state gives an address (current or replaced): never matched to another one.
 fn claimed(state: &State) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -134,6 +155,8 @@ struct Planner<'a> {
     input: &'a PlanInput<'a>,
     state: &'a State,
     claimed: BTreeMap<String, String>,
+    keys: HashMap<(String, String, String), Vec<&'a Live>>,
+    ids: HashMap<(String, String, String), &'a Live>,
     changes: Vec<Change>,
     recovered: Vec<Recovered>,
     errors: Vec<PlanError>,
@@ -195,7 +218,8 @@ impl<'a> Planner<'a> {
         if let Some(l) = in_flight.and_then(|t| lives.iter().find(|l| l.outputs.token() == Some(t))) {
             return Some(l);
         }
-        if let Some(l) = r.and_then(|r| r.id.as_ref()).and_then(|id| lives.iter().find(|l| &l.id == id)) {
+        let by_id = |id: &String| self.ids.get(&(s.provider_name.clone(), s.kind.to_owned(), id.clone())).copied();
+        if let Some(l) = r.and_then(|r| r.id.as_ref()).and_then(by_id) {
             return Some(l);
         }
         let key = want.or(r.and_then(|r| r.desired.as_ref())).and_then(|d| s.provider.key(d))?;
@@ -205,20 +229,27 @@ impl<'a> Planner<'a> {
             Readiness::Pending { .. } => 1,
             Readiness::Failed { .. } => 2,
         };
-        lives
+        self.keys
+            .get(&(s.provider_name.clone(), s.kind.to_owned(), key))?
             .iter()
+            .copied()
             .filter(|l| adoptable || l.marked)
             .filter(|l| self.claimed.get(&l.id).is_none_or(|a| a == &s.address))
-            .filter(|l| s.provider.key(&l.desired).as_ref() == Some(&key))
             .min_by_key(|l| (rank(l), !l.marked, l.id.clone()))
     }
 
     /// An object to record in state before anything else: one a run made but stopped before
     /// recording, one that carries sslprov's mark but no state entry, or one whose outputs the
     /// state lacks (a certificate's validation records, reported after its create returned).
+    ///
+    /// An object an interrupted delete was removing is not one of these on destroy: the plan
+    /// finishes the delete. On apply, where the spec still wants it, it is kept and its intent
+    /// cleared.
     fn note(&mut self, s: &Slot<'_>, live: Option<&Live>) {
         let Some(live) = live else { return };
+        let deleting = s.state.and_then(|r| r.intent.as_ref()).is_some_and(|i| i.op == Op::Delete);
         let record = match s.state {
+            _ if deleting && self.input.mode == Mode::Destroy => false,
             Some(r) => {
                 r.id.as_deref() != Some(live.id.as_str())
                     || r.intent.is_some()
@@ -227,8 +258,14 @@ impl<'a> Planner<'a> {
             None => live.marked,
         };
         if record {
+            let how = if deleting {
+                "an interrupted delete left it in place, and the spec still wants it".to_owned()
+            } else {
+                super::MADE_BY_AN_INTERRUPTED_RUN.to_owned()
+            };
             self.recovered.push(Recovered {
                 address: s.address.clone(),
+                how,
                 provider: s.provider_name.clone(),
                 live: live.clone(),
             });
@@ -494,7 +531,13 @@ impl<'a> Planner<'a> {
                     c.reason = Some("existed before sslprov; left in place".into());
                     c
                 }
-                _ => self.change(&s, Action::Delete, Some(live), None),
+                _ => {
+                    let mut c = self.change(&s, Action::Delete, Some(live), None);
+                    if r.intent.as_ref().is_some_and(|i| i.op == Op::Delete) {
+                        c.reason = Some("finishes the delete an interrupted run began".into());
+                    }
+                    c
+                }
             };
             self.changes.push(c);
         }

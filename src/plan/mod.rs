@@ -147,9 +147,19 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovered {
     pub address: String,
+    /// How it came to be missing from the state: a run made it and stopped before recording it,
+    /// or an interrupted delete left it in place.
+    #[serde(default = "made_by_an_interrupted_run")]
+    pub how: String,
     pub provider: String,
     pub live: sslprov_provider::Live,
 }
+
+fn made_by_an_interrupted_run() -> String {
+    MADE_BY_AN_INTERRUPTED_RUN.to_owned()
+}
+
+pub const MADE_BY_AN_INTERRUPTED_RUN: &str = "made by an interrupted run";
 
 impl Plan {
     /// Whether apply has anything to do, in the cloud or in the state.

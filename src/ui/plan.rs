@@ -10,8 +10,7 @@ use crate::template::KNOWN_AFTER_APPLY;
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::new();
     for r in &plan.recovered {
-        let _ =
-            writeln!(out, "Recovered: {} is {} (made by an interrupted run; apply records it)", r.address, r.live.id);
+        let _ = writeln!(out, "Recovered: {} is {} ({}; apply records it)", r.address, r.live.id, r.how);
     }
     if !plan.recovered.is_empty() {
         out.push('\n');

@@ -27,8 +27,9 @@ async fn the_cname_flips_only_after_the_certificate_is_issued_and_the_cdn_deploy
     let create = position(&log, "cloudfront:CreateDistribution");
     let flip = last_position(&log, "route53:ChangeResourceRecordSets");
     assert!(request < validation && validation < create && create < flip, "{log:?}");
+    // Waits are answered by the list, shared by every certificate waited for.
     assert!(
-        log[validation..create].iter().filter(|c| *c == "acm:DescribeCertificate").count() >= 2,
+        log[validation..create].iter().filter(|c| *c == "acm:ListCertificates").count() >= 2,
         "polled the certificate until ISSUED: {log:?}"
     );
     let polls = log[create..flip].iter().filter(|c| *c == "cloudfront:GetDistribution").count();
@@ -101,7 +102,7 @@ async fn an_alias_taken_elsewhere_is_a_clear_error() {
     let r = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
     assert!(r.stderr.contains("acme.distribution"), "{r:?}");
     assert!(r.stderr.contains("url1234.acme.com"), "{r:?}");
-    assert!(r.stderr.contains("run apply again to continue"), "{r:?}");
+    assert!(r.stderr.contains("to continue, run `sslprov apply -f sslprov.yaml` again"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,8 +212,12 @@ async fn a_certificate_replaced_by_a_run_that_stopped_is_finished_without_a_twin
         .unwrap()
         .certificate_arn
         .unwrap();
+    // The state as a run that had made `odd` would have written it: its id and its names (an
+    // issued certificate's names come from the state, since they never change).
     let mut state = p.state();
     state["resources"]["acme.certificate"]["id"] = serde_json::json!(odd);
+    state["resources"]["acme.certificate"]["desired"]["subject_alternative_names"] =
+        serde_json::json!(["extra.acme.com"]);
     std::fs::write(p.path("sslprov.state.json"), serde_json::to_string_pretty(&state).unwrap()).unwrap();
     let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     assert!(planned.stdout.contains("# acme.certificate must be replaced"), "{planned:?}");
@@ -255,4 +260,67 @@ async fn destroy_after_a_lost_create_still_finds_what_was_made() {
     let destroyed = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0);
     assert!(destroyed.stdout.contains("# acme.distribution will be destroyed"), "{destroyed:?}");
     assert_eq!(count(&p).await, (0, 0), "nothing left behind");
+}
+
+/// A wait holds no slot of `--parallelism`: with one slot, a second domain's certificate is
+/// requested (and its wait runs) while the first domain's certificate is still pending.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_does_not_hold_a_parallelism_slot() {
+    let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 2, ..Default::default() });
+    let p = Project::on(
+        &moto,
+        &SENDGRID.replace(
+            "domains:\n",
+            "domains:\n  beta:\n    tracking_domain: url1.beta.com\n    esp: sendgrid\n    zone: beta.com\n",
+        ),
+    )
+    .await;
+    p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "300ms", "--parallelism", "1"], 0);
+    let log = calls(&p);
+    let requests: Vec<usize> =
+        log.iter().enumerate().filter(|(_, c)| *c == "acm:RequestCertificate").map(|(i, _)| i).collect();
+    assert_eq!(requests.len(), 2, "{log:?}");
+    assert!(
+        requests[1] < position(&log, "cloudfront:CreateDistribution"),
+        "both certificates before any distribution: {log:?}"
+    );
+    // One list answers both waits: no more list calls than rounds of one domain's wait.
+    let lists = log.iter().filter(|c| *c == "acm:ListCertificates").count();
+    assert!(lists <= 15, "{lists} ListCertificates for two waits: {log:?}");
+}
+
+/// A destroy that stops part-way says so and names the command that finishes it: the same
+/// destroy, not apply (which would make again what the destroy removed). Following the advice
+/// removes the rest; an object an interrupted delete left is finished, not "recovered".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_destroy_is_finished_by_the_destroy_it_names() {
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
+    p.apply();
+    p.aws.proxy().add_rule(Rule::error("acm", Some("DeleteCertificate"), 503, "ServiceUnavailable"));
+    let stopped = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 1);
+    assert!(stopped.stdout.contains("Destroy stopped with errors."), "{stopped:?}");
+    assert!(stopped.stderr.contains("to continue, run `sslprov destroy -f sslprov.yaml` again"), "{stopped:?}");
+    assert!(!stopped.stderr.contains("sslprov apply"), "{stopped:?}");
+    assert_eq!(count(&p).await, (0, 1), "the distribution went, the certificate is left");
+
+    // The state says the truth: a delete was under way, nothing was made by an interrupted run.
+    let replan = p.ok(&["plan", "-f", "sslprov.yaml", "--destroy", "--detailed-exitcode"], 2);
+    assert!(!replan.stdout.contains("made by an interrupted run"), "{replan:?}");
+    assert!(replan.stdout.contains("finishes the delete an interrupted run began"), "{replan:?}");
+
+    p.aws.proxy().clear_rules();
+    p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0);
+    assert_eq!(count(&p).await, (0, 0), "nothing made again, nothing left");
+    assert_eq!(p.ok(&["state", "list", "-f", "sslprov.yaml"], 0).stdout, "");
+}
+
+/// After an apply, the state holds what was true at the end of each step: the certificate
+/// issued, the distribution deployed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_state_records_statuses_as_they_were_at_the_end_of_the_step() {
+    let p = Project::new(SENDGRID).await;
+    p.apply();
+    let state = p.state();
+    assert_eq!(state["resources"]["acme.certificate"]["outputs"]["status"], "ISSUED", "{state:#}");
+    assert_eq!(state["resources"]["acme.distribution"]["outputs"]["status"], "Deployed", "{state:#}");
 }

@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_acm::config::Region;
-use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, KeyAlgorithm, Tag, ValidationMethod};
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, CertificateSummary, KeyAlgorithm, Tag, ValidationMethod,
+};
 use sslprov_provider::{
-    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Provider, ProviderError, ProviderInfo,
-    Rate, Registration, Result, Scope,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Observed, Provider, ProviderError,
+    ProviderInfo, Rate, Readiness, Registration, Result, Scope,
 };
 
 use crate::error::from_sdk;
@@ -41,7 +43,17 @@ pub static INFO: ProviderInfo = ProviderInfo {
         becomes_ready: true,
         repair_in_place: false,
     }],
-    budget: Rate::per_second(10, 10),
+    // ACM throttles per operation (ACM user guide, "Quotas", API rate quotas, requests per
+    // second): the budget of each is its quota, with no burst beyond it.
+    budget: Rate::per_second(5, 5),
+    op_budgets: &[
+        ("ListCertificates", Rate::per_second(1, 1)),
+        ("DescribeCertificate", Rate::per_second(10, 10)),
+        ("ListTagsForCertificate", Rate::per_second(10, 10)),
+        ("RequestCertificate", Rate::per_second(5, 5)),
+        ("DeleteCertificate", Rate::per_second(10, 10)),
+    ],
+    batches_writes: false,
 };
 
 pub static REGISTRATION: Registration = Registration {
@@ -49,7 +61,7 @@ pub static REGISTRATION: Registration = Registration {
     connect: |cx| {
         Box::pin(async move {
             let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
-            Ok(Arc::new(Acm::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+            Ok(Arc::new(Acm::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
         })
     },
 };
@@ -85,6 +97,31 @@ impl Acm {
     pub fn new(sdk: &aws_config::SdkConfig, budget: Budget) -> Self {
         let conf = aws_sdk_acm::config::Builder::from(sdk).region(Region::new("us-east-1")).build();
         Acm { client: aws_sdk_acm::Client::from_conf(conf), budget }
+    }
+
+    /// Every certificate's list entry, page by page. A hand loop rather than the SDK paginator:
+    /// the budget must be acquired before each page is requested, and the paginator's stream
+    /// requests pages out of our sight.
+    async fn summaries(&self) -> Result<Vec<CertificateSummary>> {
+        let mut all = Vec::new();
+        let mut next_token = None;
+        loop {
+            self.budget.acquire(NAME, "ListCertificates").await;
+            let page = self
+                .client
+                .list_certificates()
+                .set_certificate_statuses(Some(STATUSES.to_vec()))
+                .max_items(1000)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListCertificates", e))?;
+            next_token = page.next_token.clone().filter(|t| !t.is_empty());
+            all.extend(page.certificate_summary_list.unwrap_or_default());
+            if next_token.is_none() {
+                return Ok(all);
+            }
+        }
     }
 
     async fn describe(&self, arn: &str) -> Result<CertificateDetail> {
@@ -150,44 +187,26 @@ impl Provider for Acm {
     }
 
     /// One ListCertificates sweep, then DescribeCertificate for each certificate of a wanted name
-    /// (every name when a wanted one is not known yet) except known issued ones whose list entry says
-    /// everything, and ListTagsForCertificate only for those the engine does not know.
+    /// (every name when a wanted one is not known yet) except the issued ones the engine knows
+    /// (their names cannot have changed), and ListTagsForCertificate only for those the engine
+    /// does not know. A no-change plan is the list's pages and nothing else.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
         let names = scope.field("domain_name").map(|n| n.iter().map(|d| normalise::name(d)).collect::<Vec<_>>());
         let mut found = Vec::new();
         let mut to_observe = Vec::new();
-        let mut next_token = None;
-        // A hand loop rather than the SDK paginator: the budget must be acquired before each page
-        // is requested, and the paginator's stream requests pages out of our sight.
-        loop {
-            self.budget.acquire(NAME, "ListCertificates").await;
-            let page = self
-                .client
-                .list_certificates()
-                .set_certificate_statuses(Some(STATUSES.to_vec()))
-                .max_items(1000)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|e| from_sdk("ListCertificates", e))?;
-            for summary in page.certificate_summary_list() {
-                let (Some(arn), Some(domain)) = (summary.certificate_arn(), summary.domain_name()) else { continue };
-                if names.as_ref().is_some_and(|n| !n.contains(&normalise::name(domain))) {
-                    continue;
-                }
-                match normalise::settled(summary, &scope.known_ids) {
-                    Some(live) => found.push(live),
-                    None => to_observe.push(arn.to_owned()),
-                }
+        for summary in self.summaries().await? {
+            let (Some(arn), Some(domain)) = (summary.certificate_arn(), summary.domain_name()) else { continue };
+            if names.as_ref().is_some_and(|n| !n.contains(&normalise::name(domain))) {
+                continue;
             }
-            next_token = page.next_token.filter(|t| !t.is_empty());
-            if next_token.is_none() {
-                break;
+            match normalise::settled(&summary, &scope.known) {
+                Some(live) => found.push(live),
+                None => to_observe.push(arn.to_owned()),
             }
         }
         // Concurrently: the budget sets the pace, not one round trip after another.
         let observed = futures::future::try_join_all(
-            to_observe.iter().map(|arn| self.observe(arn, !scope.known_ids.contains(arn))),
+            to_observe.iter().map(|arn| self.observe(arn, !scope.known.contains_key(arn))),
         )
         .await?;
         found.extend(observed.into_iter().flatten());
@@ -244,6 +263,34 @@ impl Provider for Acm {
             "update",
             "a certificate's names cannot change; the engine replaces it",
         ))
+    }
+
+    /// The list's pages alone answer every wait (its entries carry the status): one
+    /// ListCertificates for a hundred pending certificates. Only a certificate that failed is
+    /// described, for the reason.
+    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Observed>> {
+        let statuses: std::collections::HashMap<String, CertificateStatus> = self
+            .summaries()
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.certificate_arn()?.to_owned(), s.status()?.clone())))
+            .collect();
+        let mut out = Vec::with_capacity(lives.len());
+        for live in lives {
+            let Some(status) = statuses.get(&live.id) else {
+                out.push(Observed::gone());
+                continue;
+            };
+            let readiness = match status {
+                CertificateStatus::Issued => Readiness::Ready,
+                CertificateStatus::PendingValidation => {
+                    Readiness::Pending { detail: "PENDING_VALIDATION: waiting for the DNS validation record".into() }
+                }
+                _ => normalise::readiness(&self.describe(&live.id).await?),
+            };
+            out.push(Observed::new(readiness, status.as_str()));
+        }
+        Ok(out)
     }
 
     async fn delete(&self, live: &Live) -> Result<Deletion> {

@@ -1,7 +1,7 @@
 //! ACM's certificate shapes projected onto [`CertificateSpec`], normalised so that a certificate
 //! created from a spec lists as exactly that spec.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, CertificateSummary, Tag};
 use serde::{Deserialize, Serialize};
@@ -89,22 +89,28 @@ fn validation_records(detail: &CertificateDetail) -> Option<Vec<RecordSpec>> {
 }
 
 /// A certificate from its list entry alone, when the engine already knows it and it is issued:
-/// nothing about it can change any more except by replacement. `None` when the entry cannot tell
-/// the full set of names (ACM lists at most 100; moto lists none), so the caller describes it.
-pub(crate) fn settled(summary: &CertificateSummary, known_ids: &BTreeSet<String>) -> Option<Live> {
+/// nothing about it can change any more except by replacement. Its names come from the entry
+/// when it lists them all, else from what the engine last applied (`known`): an ACM
+/// certificate's names never change after it is requested. `None` when neither can tell (the
+/// caller describes it).
+pub(crate) fn settled(summary: &CertificateSummary, known: &BTreeMap<String, Option<Desired>>) -> Option<Live> {
     let arn = summary.certificate_arn()?;
-    let names = summary.subject_alternative_name_summaries();
-    if summary.status() != Some(&CertificateStatus::Issued)
-        || !known_ids.contains(arn)
-        || names.is_empty()
-        || summary.has_additional_subject_alternative_names() == Some(true)
-    {
+    let applied = known.get(arn)?;
+    if summary.status() != Some(&CertificateStatus::Issued) {
         return None;
     }
-    let domain_name = name(summary.domain_name()?);
-    let subject_alternative_names = extra_names(&domain_name, names);
+    let names = summary.subject_alternative_name_summaries();
+    let listed = !names.is_empty() && summary.has_additional_subject_alternative_names() != Some(true);
+    let spec = if listed {
+        let domain_name = name(summary.domain_name()?);
+        let subject_alternative_names = extra_names(&domain_name, names);
+        CertificateSpec { domain_name, subject_alternative_names }
+    } else {
+        let spec: CertificateSpec =
+            serde_json::from_value(serde_json::Value::Object(applied.as_ref()?.spec.clone())).ok()?;
+        spec.normalised()
+    };
     let outputs = Outputs::default().with("arn", arn).with("status", CertificateStatus::Issued.as_str());
-    let spec = CertificateSpec { domain_name, subject_alternative_names };
     Some(certificate(arn, &spec, outputs, Readiness::Ready))
 }
 
@@ -222,7 +228,7 @@ mod tests {
     #[test]
     fn settled_only_for_known_issued_certificates_with_complete_names() {
         let arn = "arn:aws:acm:us-east-1:1:certificate/a";
-        let known: BTreeSet<String> = [arn.to_owned()].into();
+        let known: BTreeMap<String, Option<Desired>> = [(arn.to_owned(), None)].into();
         let summary = |status, names: &[&str], more| {
             CertificateSummary::builder()
                 .certificate_arn(arn)
@@ -248,10 +254,24 @@ mod tests {
         assert_eq!(live.readiness, Readiness::Ready);
 
         let names = ["click.acme.com"];
-        assert!(settled(&summary(CertificateStatus::Issued, &names, false), &BTreeSet::new()).is_none(), "unknown id");
+        assert!(settled(&summary(CertificateStatus::Issued, &names, false), &BTreeMap::new()).is_none(), "unknown id");
         assert!(settled(&summary(CertificateStatus::PendingValidation, &names, false), &known).is_none(), "pending");
         assert!(settled(&summary(CertificateStatus::Issued, &names, true), &known).is_none(), "truncated names");
         assert!(settled(&summary(CertificateStatus::Issued, &[], false), &known).is_none(), "no names listed");
+
+        // A list that does not tell the names (moto's, or more than 100): what was applied does.
+        let applied = Desired::of(
+            KIND,
+            &CertificateSpec {
+                domain_name: "Click.acme.com".into(),
+                subject_alternative_names: ["links.acme.com".to_owned()].into(),
+            },
+        );
+        let known = [(arn.to_owned(), Some(applied))].into();
+        let live = settled(&summary(CertificateStatus::Issued, &[], false), &known).expect("from the state");
+        assert_eq!(live.desired.str("domain_name"), Some("click.acme.com"));
+        assert_eq!(live.desired.get("subject_alternative_names"), Some(&serde_json::json!(["links.acme.com"])));
+        assert!(settled(&summary(CertificateStatus::PendingValidation, &[], false), &known).is_none());
     }
 
     #[test]

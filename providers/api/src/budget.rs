@@ -6,12 +6,22 @@ use std::sync::{Arc, Mutex};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-/// A per-provider request budget: a token bucket every request of that provider waits on, shared
-/// by all parallel work, so a thousand domains still respect the vendor's documented limit.
+/// A per-provider request budget: token buckets every request of that provider waits on (one for
+/// each operation the vendor limits on its own, one for the rest), shared by all parallel work,
+/// so a thousand domains still respect the vendor's documented limits.
 #[derive(Clone, Debug)]
 pub struct Budget {
     limiter: Arc<DefaultDirectRateLimiter>,
+    ops: Arc<BTreeMap<&'static str, DefaultDirectRateLimiter>>,
     calls: Calls,
+}
+
+fn limiter(rate: crate::Rate) -> DefaultDirectRateLimiter {
+    let period = std::time::Duration::from_secs(rate.per_seconds.max(1).into()) / rate.requests.max(1);
+    let quota = Quota::with_period(period.max(std::time::Duration::from_nanos(1)))
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::new(rate.burst.max(1)).expect("max(1)"));
+    RateLimiter::direct(quota)
 }
 
 impl Budget {
@@ -19,7 +29,7 @@ impl Budget {
     pub fn per_second(per_second: u32, burst: u32, calls: Calls) -> Self {
         let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("max(1)"))
             .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
-        Budget { limiter: Arc::new(RateLimiter::direct(quota)), calls }
+        Budget { limiter: Arc::new(RateLimiter::direct(quota)), ops: Arc::default(), calls }
     }
 
     /// `count` requests per `window`, with bursts of up to `burst` (Cloudflare: 1,200 per 5 min).
@@ -28,7 +38,7 @@ impl Budget {
         let quota = Quota::with_period(period)
             .expect("non-zero period")
             .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
-        Budget { limiter: Arc::new(RateLimiter::direct(quota)), calls }
+        Budget { limiter: Arc::new(RateLimiter::direct(quota)), ops: Arc::default(), calls }
     }
 
     /// A budget of `rate`, the vendor's documented limit.
@@ -36,9 +46,19 @@ impl Budget {
         Budget::per_window(rate.requests, std::time::Duration::from_secs(rate.per_seconds.into()), rate.burst, calls)
     }
 
+    /// The budgets a provider declares: its own for each operation it names, `info.budget` for the
+    /// rest.
+    pub fn for_provider(info: &crate::ProviderInfo, calls: Calls) -> Self {
+        let ops = info.op_budgets.iter().map(|(op, rate)| (*op, limiter(*rate))).collect();
+        Budget { limiter: Arc::new(limiter(info.budget)), ops: Arc::new(ops), calls }
+    }
+
     /// Waits for a request slot and counts the request as `<provider>:<op>`.
     pub async fn acquire(&self, provider: &str, op: &str) {
-        self.limiter.until_ready().await;
+        match self.ops.get(op) {
+            Some(own) => own.until_ready().await,
+            None => self.limiter.until_ready().await,
+        }
         self.calls.count(provider, op);
     }
 
@@ -80,6 +100,28 @@ mod tests {
         b.acquire("route53", "ChangeResourceRecordSets").await;
         assert_eq!(calls.snapshot()["route53:ListResourceRecordSets"], 3);
         assert_eq!(calls.total(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_operation_with_a_budget_of_its_own_waits_on_it_alone() {
+        static INFO: crate::ProviderInfo = crate::ProviderInfo {
+            name: "p",
+            title: "P",
+            kinds: &[],
+            budget: crate::Rate::per_second(1000, 1000),
+            op_budgets: &[("Slow", crate::Rate::per_second(20, 1))],
+            batches_writes: false,
+        };
+        let b = Budget::for_provider(&INFO, Calls::default());
+        let start = std::time::Instant::now();
+        for _ in 0..50 {
+            b.acquire("p", "Fast").await;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_millis(100), "{:?}", start.elapsed());
+        for _ in 0..5 {
+            b.acquire("p", "Slow").await;
+        }
+        assert!(start.elapsed() >= std::time::Duration::from_millis(190), "{:?}", start.elapsed());
     }
 
     #[tokio::test]

@@ -147,12 +147,12 @@ async fn round_trip(f: &dyn Fixture, d: &Desired, i: usize) {
     if info.becomes_ready {
         let first = p.readiness(std::slice::from_ref(&listed)).await.expect("readiness");
         if f.holds_readiness(&d.kind) {
-            assert!(matches!(first[0], Readiness::Pending { .. }), "a new {} is pending: {first:?}", d.kind);
+            assert!(matches!(first[0].readiness, Readiness::Pending { .. }), "a new {} is pending: {first:?}", d.kind);
         }
         f.make_ready(&listed).await;
         let mut ready = false;
         for _ in 0..100 {
-            if p.readiness(std::slice::from_ref(&listed)).await.expect("readiness")[0] == Readiness::Ready {
+            if p.readiness(std::slice::from_ref(&listed)).await.expect("readiness")[0].readiness == Readiness::Ready {
                 ready = true;
                 break;
             }

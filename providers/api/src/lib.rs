@@ -87,20 +87,21 @@ pub trait Provider: Send + Sync + fmt::Debug {
     async fn delete(&self, live: &Live) -> Result<Deletion>;
 
     /// The readiness of objects being waited for, all of one kind, in as few requests as the API
-    /// allows: many waits share one list. An object that is gone reports `Failed`.
-    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Readiness>> {
-        let Some(first) = lives.first() else { return Ok(Vec::new()) };
-        let scope = Scope {
-            kind: first.desired.kind.clone(),
-            wanted: lives.iter().map(|l| l.desired.clone()).collect(),
-            known_ids: lives.iter().map(|l| l.id.clone()).collect(),
-        };
-        let found: BTreeMap<String, Readiness> =
-            self.list(&scope).await?.into_iter().map(|l| (l.id, l.readiness)).collect();
-        Ok(lives
-            .iter()
-            .map(|l| found.get(&l.id).cloned().unwrap_or(Readiness::Failed { reason: "it no longer exists".into() }))
-            .collect())
+    /// allows (many waits share one list), with the outputs seen (the vendor's status word), so
+    /// that the state records what was true when the wait ended. An object that is gone reports
+    /// `Failed`.
+    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Observed>> {
+        if lives.is_empty() {
+            return Ok(Vec::new());
+        }
+        let scope = Scope::of(lives);
+        let mut found: BTreeMap<String, Observed> = self
+            .list(&scope)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, Observed { readiness: l.readiness, outputs: l.outputs }))
+            .collect();
+        Ok(lives.iter().map(|l| found.remove(&l.id).unwrap_or_else(Observed::gone)).collect())
     }
 }
 

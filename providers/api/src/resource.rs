@@ -98,8 +98,14 @@ pub struct ProviderInfo {
     /// What people call it: `Amazon Route 53`.
     pub title: &'static str,
     pub kinds: &'static [KindInfo],
-    /// Write budget (reads may have their own, stated in the provider's docs).
+    /// The request budget of every operation without one of its own below.
     pub budget: Rate,
+    /// Operations the vendor limits separately (ACM: ListCertificates 1/s, DescribeCertificate
+    /// 10/s, …), by the operation name the provider counts calls under.
+    pub op_budgets: &'static [(&'static str, Rate)],
+    /// The provider gathers concurrent writes into batch requests (one per zone at a time): the
+    /// engine lets every call through at once rather than hold each to `--parallelism`.
+    pub batches_writes: bool,
 }
 
 impl ProviderInfo {
@@ -171,14 +177,25 @@ pub struct Scope {
     /// engine cannot know yet is absent: it matches anything. Providers derive what to sweep from
     /// these (zones, names, aliases) and must not read one object at a time.
     pub wanted: Vec<Desired>,
-    /// Ids the engine already knows from state: a provider may skip describing these when its
-    /// list says they are settled.
-    pub known_ids: BTreeSet<String>,
+    /// Objects the engine already knows from state, by id, with what was last applied to them
+    /// (`None` for an object only known by id: one replaced and still to be deleted). A provider
+    /// may skip describing these when its list says they are settled: what cannot have changed
+    /// comes from here (an ACM certificate's names never change after it is requested).
+    pub known: BTreeMap<String, Option<Desired>>,
 }
 
 impl Scope {
     pub fn new(kind: &str) -> Self {
         Scope { kind: kind.to_owned(), ..Scope::default() }
+    }
+
+    /// What `readiness` of these objects lists with: their specs and ids.
+    pub fn of(lives: &[Live]) -> Self {
+        Scope {
+            kind: lives.first().map(|l| l.desired.kind.clone()).unwrap_or_default(),
+            wanted: lives.iter().map(|l| l.desired.clone()).collect(),
+            known: lives.iter().map(|l| (l.id.clone(), Some(l.desired.clone()))).collect(),
+        }
     }
 
     /// The typed specs of `wanted` that parse as `T`; a spec lacking a field `T` needs is left
@@ -298,6 +315,25 @@ pub enum Readiness {
     Failed {
         reason: String,
     },
+}
+
+/// What a readiness check saw of an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub readiness: Readiness,
+    /// What it reported (its status word, at least), for the state.
+    pub outputs: Outputs,
+}
+
+impl Observed {
+    pub fn new(readiness: Readiness, status: &str) -> Observed {
+        Observed { readiness, outputs: Outputs::default().with("status", status) }
+    }
+
+    /// An object no longer there.
+    pub fn gone() -> Observed {
+        Observed { readiness: Readiness::Failed { reason: "it no longer exists".into() }, outputs: Outputs::default() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -69,6 +69,8 @@ pub static INFO: ProviderInfo = ProviderInfo {
     // minutes beyond that. A bucket of 20 refilled at 1,080 per 5 minutes passes at most 1,100 in
     // any 5-minute window: room for the dashboard and other tools using the same token.
     budget: Rate { requests: 1080, per_seconds: 300, burst: 20 },
+    op_budgets: &[],
+    batches_writes: false,
 };
 
 pub static REGISTRATION: Registration = Registration {
@@ -76,7 +78,7 @@ pub static REGISTRATION: Registration = Registration {
     connect: |cx| {
         Box::pin(async move {
             let config = CloudflareConfig::from_env()?;
-            Ok(Arc::new(Cloudflare::new(config, Budget::of(INFO.budget, cx.calls.clone()))?) as Arc<dyn Provider>)
+            Ok(Arc::new(Cloudflare::new(config, Budget::for_provider(&INFO, cx.calls.clone()))?) as Arc<dyn Provider>)
         })
     },
 };

@@ -84,7 +84,7 @@ fn edge(hosts: &[&str], source: EdgeCertificateSource) -> Desired {
 }
 
 async fn readiness(p: &Cloudflare, live: &Live) -> Readiness {
-    p.readiness(std::slice::from_ref(live)).await.expect("readiness").remove(0)
+    p.readiness(std::slice::from_ref(live)).await.expect("readiness").remove(0).readiness
 }
 
 fn desired_of(lives: &[Live]) -> Vec<Desired> {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{Distribution, DistributionConfig};
 use sslprov_provider::{
-    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
+    Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Observed, Outputs, Provider, ProviderError,
     ProviderInfo, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
 };
 
@@ -45,6 +45,8 @@ pub static INFO: ProviderInfo = ProviderInfo {
     }],
     // CloudFront's control plane: conservative, shared by reads and writes.
     budget: Rate::per_second(5, 5),
+    op_budgets: &[],
+    batches_writes: false,
 };
 
 pub static REGISTRATION: Registration = Registration {
@@ -52,7 +54,7 @@ pub static REGISTRATION: Registration = Registration {
     connect: |cx| {
         Box::pin(async move {
             let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
-            Ok(Arc::new(CloudFront::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+            Ok(Arc::new(CloudFront::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
         })
     },
 };
@@ -195,7 +197,7 @@ impl Provider for CloudFront {
             let Some(list) = page.distribution_list() else { break };
             for s in list.items() {
                 let spec = project(s);
-                if names.is_empty() || !spec.aliases.is_disjoint(&names) || scope.known_ids.contains(s.id()) {
+                if names.is_empty() || !spec.aliases.is_disjoint(&names) || scope.known.contains_key(s.id()) {
                     found.push(live(s.id(), s.arn(), s.domain_name(), s.status(), spec));
                 }
             }
@@ -261,29 +263,22 @@ impl Provider for CloudFront {
 
     /// One GetDistribution for a single wait (it carries the status), one ListDistributions
     /// sweep for several.
-    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Readiness>> {
+    async fn readiness(&self, lives: &[Live]) -> Result<Vec<Observed>> {
         if let [one] = lives {
             return match self.distribution(&one.id).await {
-                Ok((d, _)) => Ok(vec![readiness(&d.status)]),
-                Err(e) if error::has_code(&e, "NoSuchDistribution") => {
-                    Ok(vec![Readiness::Failed { reason: "it no longer exists".into() }])
-                }
+                Ok((d, _)) => Ok(vec![Observed::new(readiness(&d.status), &d.status)]),
+                Err(e) if error::has_code(&e, "NoSuchDistribution") => Ok(vec![Observed::gone()]),
                 Err(e) => Err(e),
             };
         }
-        let scope = Scope {
-            kind: KIND.into(),
-            wanted: lives.iter().map(|l| l.desired.clone()).collect(),
-            known_ids: lives.iter().map(|l| l.id.clone()).collect(),
-        };
-        let found = self.list(&scope).await?;
+        let found = self.list(&Scope::of(lives)).await?;
         Ok(lives
             .iter()
             .map(|l| {
-                found
-                    .iter()
-                    .find(|f| f.id == l.id)
-                    .map_or_else(|| Readiness::Failed { reason: "it no longer exists".into() }, |f| f.readiness.clone())
+                found.iter().find(|f| f.id == l.id).map_or_else(Observed::gone, |f| Observed {
+                    readiness: f.readiness.clone(),
+                    outputs: f.outputs.clone(),
+                })
             })
             .collect())
     }

@@ -196,9 +196,9 @@ async fn readiness_waits_for_deployment() {
     assert_eq!(live.outputs.status(), Some("InProgress"));
 
     let pending = Readiness::Pending { detail: "InProgress: CloudFront is deploying to edge locations".into() };
-    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0], pending);
-    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0], pending);
-    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0], Readiness::Ready);
+    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0].readiness, pending);
+    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0].readiness, pending);
+    assert_eq!(cf.readiness(std::slice::from_ref(&live)).await.unwrap()[0].readiness, Readiness::Ready);
     assert_eq!(env.proxy().count("cloudfront:GetDistribution"), 3);
 }
 

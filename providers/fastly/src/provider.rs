@@ -43,6 +43,8 @@ pub static INFO: ProviderInfo = ProviderInfo {
     // 1,000 non-read requests per hour per user (reads are not limited): 900 an hour plus a burst
     // of 100, so that no clock hour sees more than 1,000.
     budget: Rate { requests: 900, per_seconds: 3600, burst: 100 },
+    op_budgets: &[],
+    batches_writes: false,
 };
 
 pub static REGISTRATION: Registration = Registration {

@@ -7,6 +7,7 @@
 //! Records are always ready: a change is INSYNC within about a minute on AWS (and at once on
 //! moto), and waiting on GetChange would add nothing the next step needs.
 
+mod batch;
 mod error;
 mod rrset;
 
@@ -39,8 +40,11 @@ pub static INFO: ProviderInfo = ProviderInfo {
         becomes_ready: false,
         repair_in_place: false,
     }],
-    // Five requests per second per account, all operations together.
+    // Five requests per second per account, all operations together (Route 53 developer guide,
+    // "Quotas", requests to the Route 53 API).
     budget: Rate::per_second(5, 5),
+    op_budgets: &[],
+    batches_writes: true,
 };
 
 pub static REGISTRATION: Registration = Registration {
@@ -48,7 +52,7 @@ pub static REGISTRATION: Registration = Registration {
     connect: |cx| {
         Box::pin(async move {
             let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
-            Ok(Arc::new(Route53::new(&sdk, Budget::of(INFO.budget, cx.calls.clone()))) as Arc<dyn Provider>)
+            Ok(Arc::new(Route53::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
         })
     },
 };
@@ -59,6 +63,8 @@ pub struct Route53 {
     budget: Budget,
     /// Zone name → hosted zone id, looked up once per run.
     zones: Mutex<HashMap<String, String>>,
+    /// Changes waiting to go out with others to the same zone.
+    batches: batch::Batches,
 }
 
 fn record(desired: &Desired, op: &'static str) -> Result<RecordSpec> {
@@ -114,7 +120,12 @@ fn change(action: ChangeAction, spec: &RecordSpec) -> Result<Change> {
 
 impl Route53 {
     pub fn new(sdk: &aws_config::SdkConfig, budget: Budget) -> Self {
-        Route53 { client: aws_sdk_route53::Client::new(sdk), budget, zones: Mutex::default() }
+        Route53 {
+            client: aws_sdk_route53::Client::new(sdk),
+            budget,
+            zones: Mutex::default(),
+            batches: Default::default(),
+        }
     }
 
     /// The id (without `/hostedzone/`) of the one public hosted zone named `zone`.
@@ -265,6 +276,7 @@ impl Route53 {
             .find(|now| now.name == spec.name && now.rtype == spec.rtype))
     }
 
+    /// One ChangeResourceRecordSets, now (the batches' sending step).
     async fn change(&self, zone_id: &str, changes: Vec<Change>) -> Result<()> {
         let batch = ChangeBatch::builder().set_changes(Some(changes)).build().map_err(|e| {
             ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
@@ -324,7 +336,7 @@ impl Provider for Route53 {
     async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
         let spec = normalised(&record(desired, "create")?)?;
         let zone_id = self.zone_id(&spec.zone).await?;
-        match self.change(&zone_id, vec![change(ChangeAction::Create, &spec)?]).await {
+        match self.submit(&zone_id, vec![change(ChangeAction::Create, &spec)?]).await {
             Ok(()) => written(&zone_id, &spec),
             // Exactly the record asked for: this create's own earlier attempt, whose answer was
             // lost. Anything else there is someone else's record, and an error.
@@ -355,7 +367,7 @@ impl Provider for Route53 {
         } else {
             vec![change(ChangeAction::Delete, &old)?, change(ChangeAction::Create, &new)?]
         };
-        self.change(&zone_id, changes).await?;
+        self.submit(&zone_id, changes).await?;
         written(&zone_id, &new)
     }
 
@@ -366,7 +378,7 @@ impl Provider for Route53 {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(Deletion::Done),
             other => other?,
         };
-        match self.change(&zone_id, vec![change(ChangeAction::Delete, &spec)?]).await {
+        match self.submit(&zone_id, vec![change(ChangeAction::Delete, &spec)?]).await {
             Ok(()) => Ok(Deletion::Done),
             // The zone is gone, and the record with it.
             Err(e) if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),

@@ -287,3 +287,42 @@ async fn conformance() {
     let (r53, _) = route53(&env);
     conformance::run(&Moto { env, zone_id, r53 }).await;
 }
+
+#[tokio::test]
+async fn changes_to_a_zone_go_out_together_and_a_refused_one_is_split_out() {
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+
+    // Six records created at once: one request.
+    let many: Vec<Desired> =
+        (0..6).map(|i| record(&format!("b{i}.acme.com"), RecordType::Cname, 300, &["d1.cloudfront.net"])).collect();
+    let t = token();
+    let made = futures::future::join_all(many.iter().map(|d| r53.create(d, &t))).await;
+    assert!(made.iter().all(Result::is_ok), "{made:?}");
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1, "one batch for six records");
+
+    // Four good changes and one Route 53 refuses (the DELETE of a record that is not there, as an
+    // update that changes its type sends): the batch is refused whole, split, and each change
+    // gets its own answer.
+    env.proxy().reset_counts();
+    let good: Vec<Desired> =
+        (0..4).map(|i| record(&format!("g{i}.acme.com"), RecordType::Cname, 300, &["d2.cloudfront.net"])).collect();
+    let ghost = Live {
+        id: format!("{zone_id}/ghost.acme.com/CNAME"),
+        desired: record("ghost.acme.com", RecordType::Cname, 300, &["never.example.net"]),
+        outputs: Outputs::default().with("zone_id", &zone_id),
+        readiness: Default::default(),
+        marked: false,
+    };
+    let as_a = record("ghost.acme.com", RecordType::A, 60, &["192.0.2.1"]);
+    let (goods, bad) =
+        tokio::join!(futures::future::join_all(good.iter().map(|d| r53.create(d, &t))), r53.update(&ghost, &as_a));
+    assert!(goods.iter().all(Result::is_ok), "the good changes land: {goods:?}");
+    let e = bad.expect_err("the refused change fails on its own");
+    assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
+    let listed = list(&r53, &["g0.acme.com", "g1.acme.com", "g2.acme.com", "g3.acme.com", "ghost.acme.com"]).await;
+    assert_eq!(listed.len(), 4, "{listed:#?}");
+    let requests = env.proxy().count("route53:ChangeResourceRecordSets");
+    assert!((2..=9).contains(&requests), "one refused batch, then halves down to the bad change: {requests}");
+}

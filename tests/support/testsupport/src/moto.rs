@@ -87,6 +87,16 @@ impl MotoServer {
         self.control("/moto-api/state-manager/set-transition", &body.to_string());
     }
 
+    /// CloudFront distributions are `InProgress` until `secs` seconds after they were created or
+    /// changed, as CloudFront takes minutes to deploy. Server-global: use a dedicated server.
+    pub async fn set_distribution_transition_time(&self, secs: u32) {
+        let body = serde_json::json!({
+            "model_name": "cloudfront::distribution",
+            "transition": {"progression": "time", "seconds": secs},
+        });
+        self.control("/moto-api/state-manager/set-transition", &body.to_string());
+    }
+
     /// Back to moto's default: `InProgress` in the create response, `Deployed` on the next read.
     pub async fn unset_distribution_transition(&self) {
         let body = serde_json::json!({"model_name": "cloudfront::distribution"});
