@@ -254,3 +254,32 @@ async fn nothing_is_proxied_before_universal_ssl_is_active() {
     p.apply();
     cf.assert_no_violations();
 }
+
+/// The same shape at Cloudflare: a no-change plan is the zone list and, per zone, the records,
+/// the rules with the zone's automatic SSL setting, and the certificates with Universal SSL.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_change_plan_costs_the_list_pages_per_zone() {
+    let p = Project::new(&SENDGRID_ON_CLOUDFLARE.replace(
+        "domains:\n",
+        "domains:\n  beta:\n    tracking_domain: url1.beta.com\n    esp: sparkpost\n    zone: beta.com\n",
+    ))
+    .await;
+    p.apply();
+    let cf = p.cloudflare();
+    let before = cf.counts();
+    plan(&p, 0);
+    let after = cf.counts();
+    let mut made: Vec<(String, u64)> = after
+        .iter()
+        .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    made.sort();
+    let n = |op: &str| made.iter().find(|(o, _)| o == op).map_or(0, |(_, n)| *n);
+    assert_eq!(n("zones-get"), 1, "one page of the account's zones, not a lookup per zone: {made:?}");
+    assert_eq!(n("dns-records-for-a-zone-list-dns-records"), 2, "one request per zone: {made:?}");
+    assert_eq!(n("getZoneEntrypointRuleset"), 2, "the rules once per zone, warnings included: {made:?}");
+    assert_eq!(n("certificate-packs-list-certificate-packs"), 2, "{made:?}");
+    assert_eq!(n("universal-ssl-settings-for-a-zone-universal-ssl-settings-details"), 2, "{made:?}");
+    cf.assert_no_violations();
+}

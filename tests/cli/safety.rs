@@ -324,3 +324,25 @@ async fn the_state_records_statuses_as_they_were_at_the_end_of_the_step() {
     assert_eq!(state["resources"]["acme.certificate"]["outputs"]["status"], "ISSUED", "{state:#}");
     assert_eq!(state["resources"]["acme.distribution"]["outputs"]["status"], "Deployed", "{state:#}");
 }
+
+/// A no-change plan of what sslprov knows is the list pages and nothing else: no describe, no
+/// read per resource.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_change_plan_costs_exactly_the_list_pages() {
+    let spec = SENDGRID.replace(
+        "domains:\n",
+        "domains:\n  beta:\n    tracking_domain: url1.beta.com\n    esp: sparkpost\n    zone: beta.com\n  gamma:\n    tracking_domain: url2.beta.com\n    esp: ses\n    zone: beta.com\n",
+    );
+    let p = Project::new(&spec).await;
+    p.apply();
+    p.aws.proxy().reset_counts();
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    let counts: Vec<(String, u64)> = p.aws.proxy().counts().into_iter().collect();
+    let expected = [
+        ("acm:ListCertificates", 1),
+        ("cloudfront:ListDistributions", 1),
+        ("route53:ListHostedZones", 1),
+        ("route53:ListResourceRecordSets", 2),
+    ];
+    assert_eq!(counts, expected.map(|(c, n)| (c.to_owned(), n)), "one page per list, one sweep per zone");
+}

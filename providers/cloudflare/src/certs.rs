@@ -188,7 +188,7 @@ impl Cloudflare {
         for zone in zones {
             let zone_id = self.zone_id(zone).await?;
             let names: BTreeSet<String> = hosts.iter().map(|h| name(h)).filter(|h| in_zone(zone, h)).collect();
-            let universal = self.api.send(&endpoints::universal_ssl(&zone_id)).await?.result.enabled;
+            let universal = self.universal_ssl(&zone_id, false).await?;
             let packs = self.api.send(&endpoints::certificate_packs(&zone_id)).await?.result.0;
             let mut warnings = Vec::new();
             if names.iter().any(|h| !universal_covers(zone, h)) && self.total_tls(&zone_id).await? {
@@ -225,6 +225,14 @@ impl Cloudflare {
             }
         }
         Ok(found)
+    }
+
+    /// Whether Universal SSL is on (as the token check just read it, when it did).
+    pub(crate) async fn universal_ssl(&self, zone_id: &str, keep: bool) -> Result<bool> {
+        self.read_shared(zone_id, "universal_ssl", keep, || async {
+            Ok(self.api.send(&endpoints::universal_ssl(zone_id)).await?.result.enabled)
+        })
+        .await
     }
 
     async fn total_tls(&self, zone_id: &str) -> Result<bool> {

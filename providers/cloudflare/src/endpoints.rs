@@ -161,6 +161,11 @@ pub(crate) fn zones_named(name: &str) -> Endpoint<Zones> {
     Endpoint::new("ListZones", Method::GET, "zones".into()).query(&[("name", name), ("per_page", "5")])
 }
 
+/// A page of the account's zones, 50 (the most the API allows) at a time.
+pub(crate) fn zones(page: u32) -> Endpoint<Zones> {
+    Endpoint::new("ListZones", Method::GET, "zones".into()).query(&[("page", &page.to_string()), ("per_page", "50")])
+}
+
 pub(crate) fn dns_records(zone_id: &str, page: u32, per_page: u32) -> Endpoint<DnsRecords> {
     Endpoint::new("ListDnsRecords", Method::GET, format!("zones/{zone_id}/dns_records"))
         .query(&[("page", &page.to_string()), ("per_page", &per_page.to_string())])

@@ -138,6 +138,10 @@ pub struct Cloudflare {
     zone_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// What `list` read of each zone's rules, for the warnings of rules a plan creates.
     zone_rules: Mutex<HashMap<String, rules::ZoneRules>>,
+    zone_sweep: tokio::sync::Mutex<()>,
+    /// Zone reads both the token check and the refresh that follows it need (the rules,
+    /// `ssl_automatic_mode`, Universal SSL): what the check read, kept for the refresh to take.
+    reads: Mutex<HashMap<(String, &'static str), serde_json::Value>>,
 }
 
 impl Cloudflare {
@@ -148,6 +152,8 @@ impl Cloudflare {
             dns_page: records::DNS_PAGE,
             zone_locks: Mutex::default(),
             zone_rules: Mutex::default(),
+            zone_sweep: tokio::sync::Mutex::default(),
+            reads: Mutex::default(),
         })
     }
 
@@ -188,11 +194,62 @@ impl Cloudflare {
         Ok(id)
     }
 
+    /// Zone ids for many zones from the account's zone list (50 a page) rather than one lookup
+    /// each, stopping once every wanted zone is seen. Fewer than two unknown: `zone_id` looks
+    /// each up by name.
+    pub(crate) async fn load_zone_ids(&self, wanted: &[String]) -> Result<()> {
+        let missing = |zones: &HashMap<String, String>| wanted.iter().filter(|z| !zones.contains_key(*z)).count();
+        // One sweep at a time: the kinds are listed concurrently, and the second finds the zones
+        // the first learnt.
+        let _sweeping = self.zone_sweep.lock().await;
+        if missing(&self.zones.lock().unwrap_or_else(|e| e.into_inner())) < 2 {
+            return Ok(());
+        }
+        for page in 1.. {
+            let answer = self.api.send(&endpoints::zones(page)).await?;
+            let count = answer.result.0.len();
+            let mut zones = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+            for z in answer.result.0 {
+                zones.entry(records::name(&z.name)).or_insert(z.id);
+            }
+            let pages =
+                answer.result_info.as_ref().and_then(|i| i.get("total_pages")).and_then(serde_json::Value::as_u64);
+            let last = pages.map_or(count < 50, |p| u64::from(page) >= p);
+            if last || count == 0 || missing(&zones) == 0 {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     async fn zone_id_of(&self, live: &Live, zone: &str) -> Result<String> {
         match live.outputs.str("zone_id") {
             Some(id) => Ok(id.to_owned()),
             None => self.zone_id(zone).await,
         }
+    }
+
+    /// `read`'s answer for `zone_id`: the one the token check kept, taken (so that the refresh
+    /// right after it costs no second request), or a fresh one. `keep`: the token check's own
+    /// read, kept for the refresh.
+    async fn read_shared<T, F, Fut>(&self, zone_id: &str, what: &'static str, keep: bool, read: F) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let key = (zone_id.to_owned(), what);
+        if !keep
+            && let Some(v) = self.reads.lock().unwrap_or_else(|e| e.into_inner()).remove(&key)
+            && let Ok(t) = serde_json::from_value(v)
+        {
+            return Ok(t);
+        }
+        let t = read().await?;
+        if keep && let Ok(v) = serde_json::to_value(&t) {
+            self.reads.lock().unwrap_or_else(|e| e.into_inner()).insert(key, v);
+        }
+        Ok(t)
     }
 
     fn zone_lock(&self, zone_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -319,6 +376,7 @@ impl Provider for Cloudflare {
     /// run); rules in two; certificates in two, plus one for Total TLS when a host is deeper than
     /// Universal SSL covers.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>> {
+        self.load_zone_ids(&zones_of(scope)).await?;
         match scope.kind.as_str() {
             RECORD => {
                 let mut zones: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();

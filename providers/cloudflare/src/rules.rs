@@ -193,7 +193,7 @@ pub(crate) fn spec_of(desired: &Desired, op: &'static str) -> Result<ConfigRuleS
 
 impl Cloudflare {
     /// The entrypoint's rules; none before the zone's first rule in this phase.
-    async fn rules(&self, zone_id: &str) -> Result<Vec<Value>> {
+    async fn rules_now(&self, zone_id: &str) -> Result<Vec<Value>> {
         match self.api.send(&endpoints::entrypoint(zone_id, PHASE)).await {
             Ok(answer) => Ok(answer.result.rules),
             Err(e) if e.is(ErrorKind::NotFound) => Ok(Vec::new()),
@@ -201,13 +201,21 @@ impl Cloudflare {
         }
     }
 
-    async fn automatic_ssl(&self, zone_id: &str) -> Result<bool> {
-        match self.api.send(&endpoints::setting(zone_id, "ssl_automatic_mode")).await {
-            Ok(answer) => Ok(answer.result.value == "auto"),
-            // Zones from before Automatic SSL/TLS have no such setting.
-            Err(e) if e.is(ErrorKind::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
+    /// The entrypoint's rules (as the token check just read them, when it did).
+    pub(crate) async fn rules(&self, zone_id: &str, keep: bool) -> Result<Vec<Value>> {
+        self.read_shared(zone_id, PHASE, keep, || self.rules_now(zone_id)).await
+    }
+
+    pub(crate) async fn automatic_ssl(&self, zone_id: &str, keep: bool) -> Result<bool> {
+        self.read_shared(zone_id, "ssl_automatic_mode", keep, || async {
+            match self.api.send(&endpoints::setting(zone_id, "ssl_automatic_mode")).await {
+                Ok(answer) => Ok(answer.result.value == "auto"),
+                // Zones from before Automatic SSL/TLS have no such setting.
+                Err(e) if e.is(ErrorKind::NotFound) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await
     }
 
     /// sslprov's rules in each zone (those for `hosts`, or all), each with its warnings: two
@@ -217,8 +225,8 @@ impl Cloudflare {
         let mut found = Vec::new();
         for zone in zones {
             let zone_id = self.zone_id(zone).await?;
-            let rules = self.rules(&zone_id).await?;
-            let automatic = self.automatic_ssl(&zone_id).await?;
+            let rules = self.rules(&zone_id, false).await?;
+            let automatic = self.automatic_ssl(&zone_id, false).await?;
             for (r, spec) in rules.iter().filter_map(|r| Some((r, ours(zone, r)?))) {
                 if hosts.is_some_and(|h| !h.contains(&spec.host)) {
                     continue;
@@ -244,7 +252,7 @@ impl Cloudflare {
     async fn write_rule(&self, zone_id: &str, host: &str, new: Option<&Value>) -> Result<Option<Value>> {
         let lock = self.zone_lock(zone_id);
         let _writing = lock.lock().await;
-        let rules = self.rules(zone_id).await?;
+        let rules = self.rules_now(zone_id).await?;
         let next = merged(&rules, host, new);
         let stored = if next == rules.iter().map(writable).collect::<Vec<_>>() {
             rules

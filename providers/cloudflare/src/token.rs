@@ -15,7 +15,6 @@ use sslprov_provider::{ErrorKind, ProviderError, RECORD, Result};
 
 use crate::endpoints;
 use crate::records::name;
-use crate::rules::PHASE;
 use crate::{Cloudflare, NAME};
 
 /// An id that names no object: Cloudflare's ids are random 32-digit hex.
@@ -129,6 +128,7 @@ impl Cloudflare {
             }
         }
         let mut check = TokenCheck::default();
+        self.load_zone_ids(&by_zone.keys().map(|z| (*z).to_owned()).collect::<Vec<_>>()).await?;
         for (zone, accesses) in by_zone {
             let zone_id = match self.zone_id(zone).await {
                 Ok(id) => id,
@@ -158,12 +158,11 @@ impl Cloudflare {
             Access::ZoneRead => return Ok(Some(true)),
             Access::DnsRead => self.api.send(&endpoints::dns_records(zone_id, 1, 1)).await.map(drop),
             Access::DnsEdit => self.api.send(&endpoints::delete_dns_record(zone_id, NO_SUCH_ID)).await.map(drop),
-            Access::ZoneSettingsRead => self.api.send(&endpoints::setting(zone_id, "ssl")).await.map(drop),
-            Access::SslRead => self.api.send(&endpoints::universal_ssl(zone_id)).await.map(drop),
+            // The reads the refresh makes anyway, answered once for both.
+            Access::ZoneSettingsRead => self.automatic_ssl(zone_id, true).await.map(drop),
+            Access::SslRead => self.universal_ssl(zone_id, true).await.map(drop),
             Access::SslEdit => self.api.send(&endpoints::delete_certificate_pack(zone_id, NO_SUCH_ID)).await.map(drop),
-            Access::ConfigSettingsRead | Access::ConfigSettingsEdit => {
-                self.api.send(&endpoints::entrypoint(zone_id, PHASE)).await.map(drop)
-            }
+            Access::ConfigSettingsRead | Access::ConfigSettingsEdit => self.rules(zone_id, true).await.map(drop),
         };
         let granted = match outcome {
             Ok(()) => true,
