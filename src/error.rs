@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use sslprov_provider::ProviderError;
+
 /// Exit codes, as documented in the README.
 pub mod exit {
     pub const OK: u8 = 0;
@@ -24,16 +26,25 @@ impl Report {
         Report { message: message.into(), code: exit::ERROR }
     }
 
-    /// A report of `err` and each of its sources.
+    /// A report of `err` and each of its sources, down to the first provider error: that one
+    /// already says what failed, where and the fix in a line, and what lies below it is the
+    /// vendor library's own chain, shown with `--log debug`.
     pub fn chain(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut message = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            let text = s.to_string();
+        let mut link = Some(err);
+        while let Some(e) = link {
+            // Boxed where an enum keeps it small, and a box is an error of its own type.
+            if e.is::<ProviderError>() || e.is::<Box<ProviderError>>() {
+                if let Some(below) = e.source() {
+                    tracing::debug!(error = %message, cause = ?below, "the vendor's error");
+                }
+                break;
+            }
+            let text = e.to_string();
             if !message.contains(&text) {
                 message.push_str(&format!("\n  caused by: {text}"));
             }
-            source = s.source();
+            link = e.source();
         }
         Report::new(message)
     }
@@ -60,7 +71,7 @@ report_from!(
     crate::state::StateFileError,
     crate::state::LockError,
     crate::apply::ApplyError,
-    sslprov_provider::ProviderError,
+    ProviderError,
     std::io::Error,
     serde_json::Error
 );

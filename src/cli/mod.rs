@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand, each parsing its arguments and calling the
-//! engine. Output for people goes through `ui`; `--json` output is the documented serde form.
+//! engine. Plans, progress and reports for people are rendered by `ui`, and each command prints
+//! its own one-line summaries; `--json` output is the documented serde form.
 
 mod apply;
 mod handoff;
@@ -77,10 +78,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(log_filter(&cli.log)).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -107,6 +105,15 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(report.code)
         }
     }
+}
+
+/// The tracing filter for `--log`. Below debug, aws-config's warnings are silenced: it warns
+/// once per source it tries while looking for credentials (instance metadata first among them),
+/// and sslprov says in one line what it found missing.
+fn log_filter(directive: &str) -> tracing_subscriber::EnvFilter {
+    let quiet = matches!(directive, "error" | "warn" | "info");
+    let directive = if quiet { format!("{directive},aws_config=error") } else { directive.to_owned() };
+    tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "warn,aws_config=error".into())
 }
 
 /// A refreshed plan under the state lock; the lock is returned so apply keeps holding it.

@@ -1,4 +1,5 @@
-//! Everything sslprov prints for people: plans, progress, reports. JSON goes through serde.
+//! How sslprov renders for people what the commands print: plans, progress, reports. JSON goes
+//! through serde.
 
 mod plan;
 mod progress;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::Project;
 
-const SENDGRID_ON_CLOUDFLARE: &str = "\
+pub const SENDGRID_ON_CLOUDFLARE: &str = "\
 version: 1
 braze_cluster: US-05
 state: { path: sslprov.state.json }
@@ -219,7 +219,6 @@ async fn a_429_storm_is_sat_out_as_retry_after_says() {
         let next = &log[i + 1];
         assert!(next.at.duration_since(log[i].at) >= Duration::from_millis(900), "Retry-After honoured: {log:#?}");
     }
-    assert!(cf.max_in_window(Duration::from_secs(300)) <= 1200);
     plan(&p, 0);
     cf.assert_no_violations();
 }

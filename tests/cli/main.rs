@@ -4,6 +4,7 @@
 mod cloudflare;
 mod engine;
 mod examples;
+mod failures;
 mod fastly;
 mod input;
 mod lifecycle;

@@ -120,9 +120,10 @@ impl ProviderError {
         self.kind == kind
     }
 
-    /// Maps a failed AWS SDK call by its error code and HTTP status, keeping the SDK error as the
-    /// source. Dispatch failures and timeouts carry no vendor message; their error chain is what
-    /// explains them.
+    /// Maps a failed AWS SDK call to one line a person can act on: a service error by its code and
+    /// HTTP status, with the fix for refused permissions and credentials; a failure to reach the
+    /// service by its cause in plain words. The SDK's own error (its Debug-laden chain) stays the
+    /// source, for `--log debug`.
     #[cfg(feature = "aws")]
     pub fn from_sdk<E>(
         provider: &'static str,
@@ -132,13 +133,107 @@ impl ProviderError {
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
+        use aws_smithy_runtime_api::client::result::SdkError;
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let message = err
-            .message()
-            .map_or_else(|| aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), str::to_owned);
-        let code = err.code().map(str::to_owned);
-        ProviderError::from_aws(provider, op, code.as_deref(), status, message).with_source(err)
+        let tries = crate::connect::aws::max_attempts();
+        let e = match &err {
+            SdkError::ServiceError(_) => {
+                let status = err.raw_response().map(|r| r.status().as_u16());
+                let message = err.message().map_or_else(|| transport_cause(&err), str::to_owned);
+                let mut e = ProviderError::from_aws(provider, op, err.code(), status, message);
+                let fix = match e.kind {
+                    ErrorKind::PermissionDenied => {
+                        format!("allow `{provider}:{op}` in the IAM policy of the identity sslprov runs as")
+                    }
+                    ErrorKind::Unauthenticated => CREDENTIALS_FIX.to_owned(),
+                    ErrorKind::RateLimited => {
+                        format!("still throttled after the SDK's retries (up to {tries} attempts); run again later")
+                    }
+                    _ => String::new(),
+                };
+                if !fix.is_empty() {
+                    e.message = format!("{}; {fix}", e.message.trim_end_matches('.'));
+                }
+                e
+            }
+            SdkError::ConstructionFailure(_) => ProviderError::new(
+                ErrorKind::Unexpected,
+                provider,
+                op,
+                format!("could not build the request: {}", transport_cause(&err)),
+            ),
+            _ if chain_text(&err).contains("credentials") => ProviderError::new(
+                ErrorKind::Unauthenticated,
+                provider,
+                op,
+                format!("cannot load AWS credentials: {}; {CREDENTIALS_FIX}", transport_cause(&err)),
+            ),
+            SdkError::ResponseError(_) => ProviderError::new(
+                ErrorKind::Unavailable,
+                provider,
+                op,
+                format!(
+                    "unreadable answer{}: {}; check that AWS_ENDPOINT_URL names an AWS API",
+                    err.raw_response().map(|r| format!(" (HTTP {})", r.status().as_u16())).unwrap_or_default(),
+                    transport_cause(&err)
+                ),
+            ),
+            _ => ProviderError::new(
+                ErrorKind::Unavailable,
+                provider,
+                op,
+                format!(
+                    "cannot reach the service: {} (gave up after {tries} attempts); check AWS_ENDPOINT_URL and \
+                     the network",
+                    transport_cause(&err)
+                ),
+            ),
+        };
+        e.with_source(err)
+    }
+}
+
+/// How to give sslprov AWS credentials, said wherever they are missing or refused.
+pub const CREDENTIALS_FIX: &str = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a \
+                                   profile (after `aws sso login` for SSO); on EC2, ECS or EKS the role \
+                                   attached to the instance or task is used";
+
+fn chain<'e>(err: &'e (dyn StdError + 'static)) -> impl Iterator<Item = &'e (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |e: &&'e (dyn StdError + 'static)| (*e).source())
+}
+
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    chain(err).map(|e| e.to_string().to_lowercase()).collect::<Vec<_>>().join(" / ")
+}
+
+/// Why a request got no answer, in the words a person would use: "connection refused", "DNS
+/// lookup failed", "TLS handshake failed: …", "timed out"; else the innermost cause's own text.
+/// Transport libraries nest the cause several layers deep and often print their Debug form on the
+/// way; only the innermost layer says what happened.
+pub fn transport_cause(err: &(dyn StdError + 'static)) -> String {
+    use std::io::ErrorKind as Io;
+    for e in chain(err) {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                Io::ConnectionRefused => return "connection refused".into(),
+                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe => return "connection reset".into(),
+                Io::TimedOut => return "timed out".into(),
+                _ => {}
+            }
+        }
+    }
+    let innermost = chain(err).last().map(ToString::to_string).unwrap_or_default();
+    let text = chain_text(err);
+    if text.contains("dns error") || text.contains("failed to lookup address") || text.contains("name or service") {
+        format!("DNS lookup failed ({innermost})")
+    } else if text.contains("connection closed") {
+        "connection closed before the answer".into()
+    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        format!("TLS handshake failed ({innermost})")
+    } else if text.contains("timed out") || text.contains("timeout") {
+        "timed out".into()
+    } else {
+        innermost
     }
 }
 

@@ -52,7 +52,10 @@ pub(crate) fn from_failure(op: &'static str, f: Failure) -> ProviderError {
     let mut message = match (f.errors.is_empty(), f.status, &f.source) {
         (false, ..) => f.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
         (true, Some(status), _) => format!("HTTP {status}"),
-        (true, None, Some(source)) => source.to_string(),
+        (true, None, Some(source)) => format!(
+            "cannot reach the Cloudflare API: {}; check CLOUDFLARE_API_BASE_URL and the network",
+            sslprov_provider::error::transport_cause(&**source)
+        ),
         (true, None, None) => "no answer".to_owned(),
     };
     if f.errors.iter().any(|e| e.code == AUTHENTICATION_ERROR) {

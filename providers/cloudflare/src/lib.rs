@@ -27,6 +27,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use sslprov_provider::connect;
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Provider, ProviderError, ProviderInfo,
     RECORD, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
@@ -78,6 +79,7 @@ pub static REGISTRATION: Registration = Registration {
     connect: |cx| {
         Box::pin(async move {
             let config = CloudflareConfig::from_env()?;
+            connect::reachable(NAME, &config.base_url, "CLOUDFLARE_API_BASE_URL").await?;
             Ok(Arc::new(Cloudflare::new(config, Budget::for_provider(&INFO, cx.calls.clone()))?) as Arc<dyn Provider>)
         })
     },

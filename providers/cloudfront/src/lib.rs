@@ -17,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{Distribution, DistributionConfig};
+use sslprov_provider::connect::{self, aws};
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Observed, Outputs, Provider, ProviderError,
     ProviderInfo, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
@@ -53,7 +54,13 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
+            let sdk = aws::sdk_config(&cx).await?;
+            connect::reachable(
+                NAME,
+                &aws::endpoint(&sdk, "CloudFront", "https://cloudfront.amazonaws.com"),
+                "AWS_ENDPOINT_URL",
+            )
+            .await?;
             Ok(Arc::new(CloudFront::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
         })
     },

@@ -40,6 +40,9 @@ pub struct Retry {
     pub max_retries: usize,
     /// No retry starts later than this after the first attempt.
     pub max_total: Duration,
+    /// Retries of a request that got no answer at all (refused, reset, timed out): an API that is
+    /// down for longer than a few seconds stays down for the run, and the user should hear so now.
+    pub lost_connection_retries: usize,
 }
 
 impl Default for Retry {
@@ -51,6 +54,7 @@ impl Default for Retry {
             max_delay: Duration::from_secs(60),
             max_retries: 8,
             max_total: Duration::from_secs(65 * 60),
+            lost_connection_retries: 2,
         }
     }
 }
@@ -150,6 +154,7 @@ impl Api {
         key.set_sensitive(true);
         let http = reqwest::Client::builder()
             .user_agent(concat!("sslprov/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(sslprov_provider::connect::CONNECT_TIMEOUT)
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| invalid(format!("HTTP client: {e}")))?;
@@ -197,9 +202,12 @@ impl Api {
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_retries);
+        let lost = std::sync::atomic::AtomicUsize::new(0);
+        let may_retry_lost =
+            || lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < self.retry.lost_connection_retries;
         (|| self.attempt(request))
             .retry(backoff)
-            .when(|f| f.retryable(request.repeatable))
+            .when(|f| f.retryable(request.repeatable) && (f.status.is_some() || may_retry_lost()))
             .adjust(|f, delay| {
                 let until_reset = f.reset.map(|r| r.saturating_duration_since(Instant::now())).unwrap_or_default();
                 let wait = delay?.max(until_reset);

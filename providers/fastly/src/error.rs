@@ -37,7 +37,10 @@ pub(crate) fn from_failure(op: &'static str, f: Failure) -> ProviderError {
         (Some(detail), ..) => detail.clone(),
         (None, Some(msg), ..) => msg.clone(),
         (None, None, Some(status), _) => format!("HTTP {status}"),
-        (None, None, None, Some(source)) => source.to_string(),
+        (None, None, None, Some(source)) => format!(
+            "cannot reach the Fastly API: {}; check FASTLY_API_BASE_URL and the network",
+            sslprov_provider::error::transport_cause(&**source)
+        ),
         (None, None, None, None) => "no answer".to_owned(),
     };
     match kind {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
+use sslprov_provider::connect;
 use sslprov_provider::{
     Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError, ProviderInfo,
     Rate, Readiness, Registration, Result, Scope,
@@ -51,7 +52,9 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let fastly = Fastly::new(FastlyConfig::from_env()?, write_budget(cx.calls.clone()))?;
+            let config = FastlyConfig::from_env()?;
+            connect::reachable(NAME, &config.base_url, "FASTLY_API_BASE_URL").await?;
+            let fastly = Fastly::new(config, write_budget(cx.calls.clone()))?;
             Ok(Arc::new(fastly) as Arc<dyn Provider>)
         })
     },

@@ -28,6 +28,7 @@ fn fast_retry() -> Retry {
         max_delay: Duration::from_millis(50),
         max_retries: 5,
         max_total: Duration::from_secs(10),
+        lost_connection_retries: 2,
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
+use sslprov_provider::connect::{self, aws};
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
     ProviderInfo, RECORD, Rate, RecordSpec, RecordType, Registration, Result, Scope,
@@ -51,7 +52,13 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let sdk = sslprov_provider::connect::aws::sdk_config(&cx).await?;
+            let sdk = aws::sdk_config(&cx).await?;
+            connect::reachable(
+                NAME,
+                &aws::endpoint(&sdk, "Route 53", "https://route53.amazonaws.com"),
+                "AWS_ENDPOINT_URL",
+            )
+            .await?;
             Ok(Arc::new(Route53::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
         })
     },
