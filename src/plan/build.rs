@@ -7,7 +7,7 @@
 //! and converged: created, updated, replaced, adopted or left alone. Destroy walks the same order
 //! backwards.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
             .iter()
             .flat_map(|(p, k, lives)| lives.iter().map(move |l| ((p.to_owned(), k.to_owned(), l.id.clone()), l)))
             .collect(),
+        in_use: in_use(input.inventory),
         changes: Vec::new(),
         recovered: Vec::new(),
         errors,
@@ -151,12 +152,35 @@ fn claimed(state: &State) -> BTreeMap<String, String> {
     out
 }
 
+fn in_use(inventory: &Inventory) -> HashSet<&str> {
+    fn strings<'v>(v: &'v serde_json::Value, out: &mut HashSet<&'v str>) {
+        match v {
+            serde_json::Value::String(s) => {
+                out.insert(s);
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = HashSet::new();
+    for (_, _, lives) in inventory.iter() {
+        for l in lives {
+            l.desired.spec.values().for_each(|v| strings(v, &mut out));
+        }
+    }
+    out
+}
+
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
     state: &'a State,
     claimed: BTreeMap<String, String>,
     keys: HashMap<(String, String, String), Vec<&'a Live>>,
     ids: HashMap<(String, String, String), &'a Live>,
+    /// Every string another live object's fields hold: an object whose id is among them is in
+    /// use (a certificate a distribution serves), and wins over a twin that is not.
+    in_use: HashSet<&'a str>,
     changes: Vec<Change>,
     recovered: Vec<Recovered>,
     errors: Vec<PlanError>,
@@ -235,41 +259,49 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|l| adoptable || l.marked)
             .filter(|l| self.claimed.get(&l.id).is_none_or(|a| a == &s.address))
-            .min_by_key(|l| (rank(l), !l.marked, l.id.clone()))
+            .min_by_key(|l| (rank(l), !l.marked, !self.in_use.contains(l.id.as_str()), l.id.clone()))
     }
 
     /// An object to record in state before anything else: one a run made but stopped before
-    /// recording, one that carries sslprov's mark but no state entry, or one whose outputs the
-    /// state lacks (a certificate's validation records, reported after its create returned).
+    /// recording, one that carries sslprov's mark but no state entry (the state was lost), one
+    /// that is exactly what the spec wants from objects recovered so (a record pointing at a
+    /// recovered distribution, a recovered certificate's validation record), or one whose outputs
+    /// the state lacks (a certificate's validation records, reported after its create returned).
+    /// Returns whether the object is recorded as sslprov's.
     ///
     /// An object an interrupted delete was removing is not one of these on destroy: the plan
     /// finishes the delete. On apply, where the spec still wants it, it is kept and its intent
     /// cleared.
-    fn note(&mut self, s: &Slot<'_>, live: Option<&Live>) {
-        let Some(live) = live else { return };
+    fn note(&mut self, s: &Slot<'_>, live: Option<&Live>, want: Option<&Desired>) -> bool {
+        let Some(live) = live else { return false };
         let deleting = s.state.and_then(|r| r.intent.as_ref()).is_some_and(|i| i.op == Op::Delete);
-        let record = match s.state {
-            _ if deleting && self.input.mode == Mode::Destroy => false,
-            Some(r) => {
-                r.id.as_deref() != Some(live.id.as_str())
-                    || r.intent.is_some()
-                    || live.outputs.0.keys().any(|k| k != "warnings" && !r.outputs.0.contains_key(k))
+        let unrecorded = s.state.is_none_or(|r| r.id.is_none() && r.intent.is_none() && r.adopted.is_none());
+        let domain_recovered =
+            || self.recovered.iter().any(|r| r.address.rsplit_once('.').is_some_and(|(d, _)| d == s.domain));
+        let how = match s.state {
+            _ if deleting && self.input.mode == Mode::Destroy => None,
+            _ if deleting => Some("an interrupted delete left it in place, and the spec still wants it"),
+            Some(r) if r.intent.as_ref().is_some_and(|i| i.op == Op::Create) && r.id.as_deref() != Some(&live.id) => {
+                Some(super::MADE_BY_AN_INTERRUPTED_RUN)
             }
-            None => live.marked,
+            _ if unrecorded && live.marked => Some(super::MARKED_BUT_NOT_IN_STATE),
+            _ if unrecorded && want == Some(&live.desired) && domain_recovered() => Some(super::POINTS_AT_RECOVERED),
+            Some(r) if r.id.as_deref() != Some(live.id.as_str()) || r.intent.is_some() => {
+                Some(super::MADE_BY_AN_INTERRUPTED_RUN)
+            }
+            Some(r) if live.outputs.0.keys().any(|k| k != "warnings" && !r.outputs.0.contains_key(k)) => {
+                Some("its outputs were not recorded yet")
+            }
+            _ => None,
         };
-        if record {
-            let how = if deleting {
-                "an interrupted delete left it in place, and the spec still wants it".to_owned()
-            } else {
-                super::MADE_BY_AN_INTERRUPTED_RUN.to_owned()
-            };
-            self.recovered.push(Recovered {
-                address: s.address.clone(),
-                how,
-                provider: s.provider_name.clone(),
-                live: live.clone(),
-            });
-        }
+        let Some(how) = how else { return false };
+        self.recovered.push(Recovered {
+            address: s.address.clone(),
+            how: how.to_owned(),
+            provider: s.provider_name.clone(),
+            live: live.clone(),
+        });
+        unrecorded
     }
 
     fn apply_domain(&mut self, d: &'a Domain) {
@@ -330,9 +362,9 @@ impl<'a> Planner<'a> {
                 outputs.insert(&res.part, live.map(|l| l.outputs.clone()));
                 continue;
             }
-            self.note(&s, live);
+            let recovered = self.note(&s, live, Some(&want));
             let unknown: Vec<String> = rendered.unknown.iter().cloned().collect();
-            let change = match self.converge(&s, live, want.clone(), unknown) {
+            let change = match self.converge(&s, live, want.clone(), unknown, recovered) {
                 Ok(c) => c,
                 Err(message) => {
                     self.errors.push(PlanError::Resource { address: s.address.clone(), message });
@@ -363,6 +395,7 @@ impl<'a> Planner<'a> {
         live: Option<&Live>,
         want: Desired,
         unknown: Vec<String>,
+        recovered: bool,
     ) -> Result<Option<Change>, String> {
         let res = s.res.expect("apply planning has a template");
         let Some(l) = live else {
@@ -370,7 +403,9 @@ impl<'a> Planner<'a> {
             c.after_unknown = unknown;
             return Ok(Some(c));
         };
-        let ours = s.state.is_some_and(|r| r.id.is_some() || r.adopted.is_some() || r.intent.is_some()) || l.marked;
+        let ours = s.state.is_some_and(|r| r.id.is_some() || r.adopted.is_some() || r.intent.is_some())
+            || l.marked
+            || recovered;
         let kind = s.provider.info().kind(s.kind);
         let mut c = if !ours {
             match res.existing {
@@ -511,7 +546,7 @@ impl<'a> Planner<'a> {
                 state: Some(r),
             };
             let live = self.find(&s, None);
-            self.note(&s, live);
+            self.note(&s, live, None);
             let Some(live) = live else {
                 // Gone already (or never made): only the state entry is left to drop.
                 let c = self.change(&s, Action::Forget, None, None);

@@ -160,6 +160,9 @@ fn made_by_an_interrupted_run() -> String {
 }
 
 pub const MADE_BY_AN_INTERRUPTED_RUN: &str = "made by an interrupted run";
+pub const MARKED_BUT_NOT_IN_STATE: &str = "carries sslprov's mark, and the state has no entry for it";
+pub const POINTS_AT_RECOVERED: &str =
+    "points at what was recovered above, as the spec wants, and the state has no entry for it";
 
 impl Plan {
     /// Whether apply has anything to do, in the cloud or in the state.

@@ -10,7 +10,7 @@ use sslprov_fastly_emulator::{DEFAULT_CNAME_TARGET, Service};
 
 use crate::support::{Project, kill};
 
-fn spec(esp: &str, cluster: &str, dns: &str) -> String {
+pub fn spec(esp: &str, cluster: &str, dns: &str) -> String {
     format!(
         "\
 version: 1

@@ -8,6 +8,7 @@ mod failures;
 mod fastly;
 mod input;
 mod lifecycle;
+mod recovery;
 mod safety;
 mod support;
 mod verify;
