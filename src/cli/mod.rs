@@ -3,6 +3,7 @@
 //! its own one-line summaries; `--json` output is the documented serde form.
 
 mod apply;
+mod drift;
 mod handoff;
 mod plan;
 mod show;
@@ -50,6 +51,8 @@ enum Command {
     Destroy(apply::DestroyArgs),
     /// Show a saved plan.
     Show(show::ShowArgs),
+    /// What changed in the cloud outside sslprov since the last apply (exit 2 when something did).
+    Drift(drift::DriftArgs),
     /// Inspect the state.
     #[command(subcommand)]
     State(state::StateCommand),
@@ -93,6 +96,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Apply(a) => apply::exec(a).await,
             Command::Destroy(a) => apply::exec_destroy(a).await,
             Command::Show(a) => show::exec(a),
+            Command::Drift(a) => drift::exec(a).await,
             Command::State(c) => state::exec(c),
             Command::Verify(a) => verify::exec(a).await,
             Command::Handoff(a) => handoff::exec(a).await,
@@ -152,10 +156,7 @@ async fn refreshed_plan(
     lineage: &str,
     created: String,
 ) -> Result<(Providers, Plan), Report> {
-    let scopes = crate::refresh::scopes(spec, state, &run.targets);
-    let providers = Providers::connect(&crate::refresh::provider_names(&scopes)).await?;
-    let notes = preflight(&providers, &scopes).await?;
-    let inventory = crate::refresh::refresh(&providers, &scopes).await?;
+    let (providers, inventory, notes) = refreshed(spec, state, &run.targets).await?;
     let mut plan = crate::plan::build(PlanInput {
         spec,
         state,
@@ -174,6 +175,20 @@ async fn refreshed_plan(
     tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
     plan.warnings.sort();
     Ok((providers, plan))
+}
+
+/// Connect what the spec and state need, check the credentials, and sweep what exists. Returns
+/// what the credential checks could not verify, with the rest.
+async fn refreshed(
+    spec: &Spec,
+    state: Option<&State>,
+    targets: &[String],
+) -> Result<(Providers, crate::refresh::Inventory, Vec<String>), Report> {
+    let scopes = crate::refresh::scopes(spec, state, targets);
+    let providers = Providers::connect(&crate::refresh::provider_names(&scopes)).await?;
+    let notes = preflight(&providers, &scopes).await?;
+    let inventory = crate::refresh::refresh(&providers, &scopes).await?;
+    Ok((providers, inventory, notes))
 }
 
 /// Before planning: may each provider's credentials do what the spec needs? A plan that would

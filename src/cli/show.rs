@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::plan::Format;
 use crate::error::{Report, exit};
 use crate::plan::{FORMAT_VERSION, Plan};
 
@@ -9,18 +10,17 @@ use crate::plan::{FORMAT_VERSION, Plan};
 pub struct ShowArgs {
     /// A plan saved by `plan --out`.
     plan: PathBuf,
-    /// Print it as JSON.
-    #[arg(long)]
+    /// How to print it: text, json or markdown.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Short for --format json.
+    #[arg(long, conflicts_with = "format")]
     json: bool,
 }
 
 pub fn exec(a: ShowArgs) -> Result<u8, Report> {
     let plan = read_plan(&a.plan)?;
-    if a.json {
-        super::print_json(&plan)?;
-    } else {
-        print!("{}", crate::ui::render_plan(&plan));
-    }
+    (if a.json { Format::Json } else { a.format }).print(&plan)?;
     Ok(exit::OK)
 }
 

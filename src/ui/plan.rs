@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::plan::{Action, Change, Mode, Plan, attribute_changes};
+use crate::plan::{Action, Change, Mode, Plan, Summary, attribute_changes};
 use crate::template::KNOWN_AFTER_APPLY;
 
 pub fn render_plan(plan: &Plan) -> String {
@@ -33,29 +33,34 @@ pub fn render_plan(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         out.push('\n');
     }
-    let s = &plan.summary;
-    let _ = write!(
-        out,
-        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy",
-        s.add, s.change, s.replace, s.destroy
-    );
-    if s.forget > 0 {
-        let _ = write!(out, ", {} to forget", s.forget);
-    }
-    out.push_str(".\n");
+    let _ = writeln!(out, "\nPlan: {}.", summary_line(&plan.summary));
     out
 }
 
-fn render_change(out: &mut String, c: &Change) {
-    let verb = match c.action {
+/// "4 to add, 0 to change, 0 to replace, 0 to destroy", and the forgets when there are any.
+pub(super) fn summary_line(s: &Summary) -> String {
+    let mut line =
+        format!("{} to add, {} to change, {} to replace, {} to destroy", s.add, s.change, s.replace, s.destroy);
+    if s.forget > 0 {
+        let _ = write!(line, ", {} to forget", s.forget);
+    }
+    line
+}
+
+/// What a change will do, after its address: "will be created".
+pub(super) fn verb(c: &Change) -> &'static str {
+    match c.action {
         Action::Create => "will be created",
         Action::Update if c.adopt => "will be adopted and updated in place",
         Action::Update => "will be updated in place",
         Action::Replace => "must be replaced (new one created first)",
         Action::Delete => "will be destroyed",
         Action::Forget => "will be removed from state; the object is left as it is",
-    };
-    let _ = writeln!(out, "  # {} {verb}", c.address);
+    }
+}
+
+fn render_change(out: &mut String, c: &Change) {
+    let _ = writeln!(out, "  # {} {}", c.address, verb(c));
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
@@ -98,11 +103,11 @@ fn leaf_count(v: &Value) -> usize {
     }
 }
 
-fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     if s == KNOWN_AFTER_APPLY { s.to_owned() } else { format!("{s:?}") }
 }
 
-fn value(v: &Value) -> String {
+pub(super) fn value(v: &Value) -> String {
     match v {
         Value::String(s) => quote(s),
         Value::Array(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),

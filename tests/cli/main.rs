@@ -8,6 +8,7 @@ mod failures;
 mod fastly;
 mod input;
 mod lifecycle;
+mod pipeline;
 mod recovery;
 mod safety;
 mod support;

@@ -1,0 +1,80 @@
+//! sslprov in a pipeline: the plan as a pull-request comment, apply events as JSON lines, and
+//! drift for scheduled jobs.
+
+use crate::support::{Project, SENDGRID};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_reads_as_a_pull_request_comment() {
+    let p = Project::new(SENDGRID).await;
+    let zones = p.aws.route53().list_hosted_zones().send().await.unwrap();
+    let zone = zones.hosted_zones()[0].id().trim_start_matches("/hostedzone/").to_owned();
+    p.aws.put_record(&zone, "url1234.acme.com", "CNAME", "sendgrid.net", 3600).await;
+    let md = p.ok(&["plan", "--format", "markdown", "--out", "plan.bin"], 0).stdout;
+    assert!(md.starts_with("#### sslprov plan: 3 to add, 1 to change, 0 to replace, 0 to destroy\n"), "{md}");
+    assert!(
+        md.contains(
+            "**Adopted** (existing objects sslprov takes over):\n- `acme.tracking_record`: adopts the existing record; \
+             it is switched to the CDN last, once the CDN is ready\n"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("\n<details><summary><code>acme</code>: 3 to add, 1 to change</summary>\n\n```diff\n"), "{md}");
+    assert!(md.contains("# acme.certificate will be created\n+ domain_name = \"url1234.acme.com\"\n"), "{md}");
+    assert!(md.contains("- values = [\"sendgrid.net\"]\n+ values = [(known after apply)]\n"), "{md}");
+    assert!(md.contains("<sub>Spec <code>sslprov.yaml</code> (sha256 <code>"), "{md}");
+    assert!(md.contains(" · no state yet, lineage <code>"), "{md}");
+    assert!(!md.contains("Saved the plan"), "only the comment on stdout: {md}");
+    // The saved plan shows the same comment.
+    assert_eq!(p.ok(&["show", "plan.bin", "--format", "markdown"], 0).stdout, md);
+
+    p.apply();
+    let md = p.ok(&["plan", "--format", "markdown"], 0).stdout;
+    assert!(md.starts_with("#### sslprov plan: no changes\n\nThe cloud matches the spec.\n"), "{md}");
+    assert!(md.contains(" · state serial "), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
+    let p = Project::new(SENDGRID).await;
+    p.apply();
+    let clean = p.ok(&["drift"], 0);
+    assert_eq!(clean.stdout, "No drift. The cloud matches the state (4 objects checked).\n");
+
+    // An edited spec not applied yet is a plan's business, not drift.
+    std::fs::write(p.path("sslprov.yaml"), SENDGRID.replace("US-05", "EU-01")).unwrap();
+    p.ok(&["drift"], 0);
+
+    // Someone repoints the tracking record by hand.
+    let zones = p.aws.route53().list_hosted_zones().send().await.unwrap();
+    let zone = zones.hosted_zones()[0].id().trim_start_matches("/hostedzone/").to_owned();
+    let state = p.state();
+    let record = &state["resources"]["acme.tracking_record"];
+    let was = record["desired"]["values"][0].as_str().unwrap().to_owned();
+    p.aws.put_record(&zone, "url1234.acme.com", "CNAME", "elsewhere.example.net", 300).await;
+    let drift = p.ok(&["drift"], 2);
+    assert_eq!(
+        drift.stdout,
+        format!(
+            "Drift: 1 of 4 objects are not as sslprov left them.\n\n  # acme.tracking_record ({}) changed outside \
+             sslprov\n      ~ values = [\"{was}\"] -> [\"elsewhere.example.net\"]\n\n`sslprov plan` shows what apply \
+             would do about it; `sslprov apply` puts it back as the spec says.\n",
+            record["id"].as_str().unwrap()
+        )
+    );
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["drift", "--json"], 2).stdout).unwrap();
+    assert_eq!(json["checked"], 4);
+    assert_eq!(json["drifted"][0]["drift"], "changed");
+    assert_eq!(json["drifted"][0]["changes"][0]["cloud"], serde_json::json!(["elsewhere.example.net"]));
+
+    // A deleted distribution is drift too (disabled first: CloudFront deletes only those).
+    let cf = p.aws.cloudfront();
+    let id = state["resources"]["acme.distribution"]["id"].as_str().unwrap();
+    let current = cf.get_distribution_config().id(id).send().await.unwrap();
+    let mut config = current.distribution_config().unwrap().clone();
+    config.enabled = false;
+    let updated = cf.update_distribution().id(id).if_match(current.e_tag().unwrap()).distribution_config(config);
+    let etag = updated.send().await.unwrap().e_tag().unwrap().to_owned();
+    cf.delete_distribution().id(id).if_match(etag).send().await.unwrap();
+    let drift = p.ok(&["drift", "--target", "acme"], 2);
+    assert!(drift.stdout.contains(&format!("  # acme.distribution ({id}) was deleted outside sslprov\n")), "{drift:?}");
+}
