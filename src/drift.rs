@@ -42,7 +42,8 @@ pub struct Field {
 pub fn detect(state: &State, inventory: &Inventory, targets: &[String]) -> (usize, Vec<Drifted>) {
     let mut checked = 0;
     let mut drifted = Vec::new();
-    for (address, r) in state.resources.iter().filter(|(_, r)| selected(targets, &r.domain)) {
+    // Shared objects serve every domain: checked whatever the targets.
+    for (address, r) in state.resources.iter().filter(|(_, r)| r.is_shared() || selected(targets, &r.domain)) {
         let Some(id) = &r.id else { continue };
         checked += 1;
         let drift = |how| Drifted { address: address.clone(), id: id.clone(), how };

@@ -13,6 +13,8 @@ pub mod registry;
 pub mod spec;
 pub mod state;
 pub mod template;
+#[cfg(test)]
+mod testkit;
 pub mod ui;
 pub mod verify;
 

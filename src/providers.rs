@@ -37,6 +37,12 @@ impl Providers {
         Ok(Providers { by_name, calls })
     }
 
+    /// Providers already connected (tests hand in fakes).
+    pub fn of(providers: impl IntoIterator<Item = Arc<dyn Provider>>) -> Providers {
+        let by_name = providers.into_iter().map(|p| (p.info().name.to_owned(), p)).collect();
+        Providers { by_name, calls: Calls::default() }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
         self.by_name.get(name)
     }

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslprov_provider::{Live, ProviderError, Scope};
 
-use crate::plan::address;
 use crate::providers::Providers;
 use crate::spec::Spec;
 use crate::state::State;
@@ -55,20 +54,26 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
         scopes.entry((provider.to_owned(), kind.to_owned())).or_insert_with(|| Scope::new(kind))
     }
     let resources = state.map(|s| &s.resources);
+    // A shared object is looked for once, however many domains use it.
+    let mut shared = BTreeSet::new();
     for d in spec.domains.values().filter(|d| selected(targets, &d.key)) {
         let Some(t) = DomainTemplate::of(d) else { continue };
-        let outputs = |part: &str| match resources.and_then(|r| r.get(&address(&d.key, part))) {
+        let outputs = |part: &str| match t.address(part).ok().and_then(|a| resources.and_then(|r| r.get(&a))) {
             Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
             _ => Lookup::Unknown,
         };
         for r in t.cdn.order() {
+            if r.is_shared() && !t.address(&r.part).is_ok_and(|a| shared.insert(a)) {
+                continue;
+            }
             // A template defect is the plan's to report; refresh looks for what it can.
             if let Ok(rendered) = t.render(r, &outputs) {
                 scope(&mut scopes, t.provider(r), &r.kind).wanted.push(rendered.known_desired(&r.kind));
             }
         }
     }
-    for r in resources.into_iter().flat_map(|r| r.values()).filter(|r| selected(targets, &r.domain)) {
+    // Shared objects whatever the targets: a plan deletes those no domain uses any more.
+    for r in resources.into_iter().flat_map(|r| r.values()).filter(|r| r.is_shared() || selected(targets, &r.domain)) {
         let s = scope(&mut scopes, &r.provider, &r.kind);
         s.wanted.extend(r.desired.clone());
         s.known.extend(r.id.iter().map(|id| (id.clone(), r.desired.clone())));

@@ -11,11 +11,20 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_fastly::REGISTRATION,
 ];
 
+/// Every provider of this build; test builds add the engine's fake (`crate::testkit`).
+fn all() -> impl Iterator<Item = &'static Registration> {
+    #[cfg(test)]
+    static EXTRA: &[&Registration] = &[&crate::testkit::REGISTRATION];
+    #[cfg(not(test))]
+    static EXTRA: &[&Registration] = &[];
+    PROVIDERS.iter().chain(EXTRA).copied()
+}
+
 pub fn get(name: &str) -> Option<&'static Registration> {
-    PROVIDERS.iter().copied().find(|r| r.info.name == name)
+    all().find(|r| r.info.name == name)
 }
 
 /// The providers a spec may name as `dns:`: those that hold DNS records.
 pub fn dns_hosts() -> Vec<&'static str> {
-    PROVIDERS.iter().filter(|r| r.info.kind(RECORD).is_some()).map(|r| r.info.name).collect()
+    all().filter(|r| r.info.kind(RECORD).is_some()).map(|r| r.info.name).collect()
 }

@@ -3,25 +3,30 @@
 //!
 //! Per domain the plan's order is the CDN template's (each resource after what it depends on,
 //! the tracking record last); a resource is written only once what it must wait for is ready
-//! (certificate issued, CDN deployed), and destroy runs backwards. Every domain runs at once:
+//! (certificate issued, CDN deployed), and destroy runs backwards. Shared objects (one load
+//! balancer for many domains) are made or changed once, by the first domain step that needs one
+//! (the others wait for it), so that each domain's slow first steps (its certificate) start at
+//! once; what no domain needed runs after the domains. Shared objects no domain uses any more
+//! are deleted last, once every domain has moved off them. Every domain runs at once:
 //! `parallelism` bounds the provider calls in flight (a wait holds none, and a provider that
 //! batches its writes, such as Route 53, bounds its own), and the providers' request budgets
 //! bound the request rate across all of them.
 
 mod wait;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError};
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, OnceCell, Semaphore, SemaphorePermit};
 
-use crate::plan::{Action, Change, Mode, Plan, address};
+use crate::plan::{Action, Addressed, Change, Mode, Plan};
 use crate::providers::Providers;
 use crate::spec::Spec;
 use crate::state::{Intent, Op, ResourceState, State, StateFile, StateFileError};
-use crate::template::{DomainTemplate, Lookup};
+use crate::template::{DomainTemplate, Lookup, shared_uses};
 use crate::ui::Progress;
 
 pub use wait::WaitOptions;
@@ -45,6 +50,13 @@ pub enum ApplyError {
     Unresolved { address: String, what: String },
     #[error("{address}: stopped by an interrupt before this step finished")]
     Interrupted { address: String },
+    #[error("{address}: not done: it needs the shared {shared}, which failed ({why})")]
+    SharedFailed { address: String, shared: String, why: String },
+    #[error(
+        "{address}: not deleted: a domain's step failed first, and this shared object may still be in use; the next \
+         run deletes it"
+    )]
+    SharedKept { address: String },
 }
 
 fn provider_error(address: &str, e: ProviderError) -> ApplyError {
@@ -73,7 +85,17 @@ struct Run<'a> {
     progress: &'a dyn Progress,
     stop: &'a AtomicBool,
     mode: Mode,
+    /// Shared creates, updates and replaces, each run once by whichever step first needs it.
+    shared: HashMap<&'a str, SharedStep<'a>>,
+    /// What the shared steps did, and their errors (reported once, here).
+    shared_outcome: std::sync::Mutex<Outcome>,
+    /// Objects shared steps replaced, deleted after the domains.
+    shared_deposed: Mutex<Vec<(&'a Change, Live)>>,
 }
+
+/// A shared change, and its result once the first step that needed it ran it (the error, for
+/// every other step that needs it).
+type SharedStep<'a> = (&'a Change, OnceCell<Result<(), String>>);
 
 /// Applies `plan`. `state` is the current state (a new one with the plan's lineage if none was
 /// written yet); it is written to `file` after every step.
@@ -88,6 +110,9 @@ pub async fn apply(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> Result<Outcome, ApplyError> {
+    let ahead = |c: &&Change| matches!(c.action, Action::Create | Action::Update | Action::Replace) && !c.deposed;
+    let (shared, domains): (Vec<&Change>, Vec<&Change>) = plan.changes.iter().partition(|c| c.shared.is_some());
+    let (shared_ahead, shared_after): (Vec<&Change>, Vec<&Change>) = shared.into_iter().partition(ahead);
     let run = Run {
         providers,
         spec,
@@ -98,11 +123,14 @@ pub async fn apply(
         progress,
         stop,
         mode: plan.mode,
+        shared: shared_ahead.iter().map(|c| (c.address.as_str(), (*c, OnceCell::new()))).collect(),
+        shared_outcome: std::sync::Mutex::default(),
+        shared_deposed: Mutex::default(),
     };
     run.record_recovered(plan).await?;
 
     let mut by_domain: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
-    for c in &plan.changes {
+    for c in domains {
         by_domain.entry(c.domain.as_str()).or_default().push(c);
     }
     // Every domain at once, each in its own order: the first step of each (the certificate,
@@ -117,10 +145,48 @@ pub async fn apply(
         outcome.done.extend(done);
         outcome.errors.extend(err);
     }
+    // Shared changes no domain step needed (a drifted load balancer, say).
+    for c in &shared_ahead {
+        if run.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let _ = run.ensure(&c.address).await;
+    }
+    let shared_outcome = std::mem::take(&mut *run.shared_outcome.lock().unwrap_or_else(|e| e.into_inner()));
+    outcome.done.extend(shared_outcome.done);
+    outcome.errors.extend(shared_outcome.errors);
+    // Then what nothing uses any more: objects shared steps replaced, and shared objects no domain
+    // uses, each before what it depends on; but not while a domain's step failed, since what it
+    // was to move off a shared object may not have moved.
+    let replaced = std::mem::take(&mut *run.shared_deposed.lock().await);
+    for (c, old) in replaced {
+        if let Err(e) = run.delete_deposed(c, &old).await {
+            outcome.errors.push(e);
+        }
+    }
+    let failed = !outcome.errors.is_empty();
+    let mut deposed = Vec::new();
+    for c in shared_after {
+        if failed {
+            outcome.errors.push(ApplyError::SharedKept { address: c.address.clone() });
+            break;
+        }
+        if run.stop.load(Ordering::SeqCst) {
+            outcome.errors.push(ApplyError::Interrupted { address: c.address.clone() });
+            break;
+        }
+        match run.change(c, &mut deposed).await {
+            Ok(()) => outcome.done.push((c.address.clone(), c.action)),
+            Err(e) => {
+                outcome.errors.push(e);
+                break;
+            }
+        }
+    }
     Ok(outcome)
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     async fn write(&self, state: &mut State) -> Result<(), ApplyError> {
         self.file.write(state)?;
         Ok(())
@@ -146,14 +212,24 @@ impl Run<'_> {
         if plan.recovered.is_empty() {
             return Ok(());
         }
+        let uses = shared_uses(self.spec);
         let mut st = self.state.lock().await;
         for r in &plan.recovered {
-            let Some((domain, _)) = r.address.rsplit_once('.') else { continue };
+            let (domain, shared, cdn) = match Addressed::parse(&r.address) {
+                Some(Addressed::Domain { domain, .. }) => {
+                    (domain, None, self.spec.domains.get(domain).map(|d| d.cdn.clone()))
+                }
+                Some(Addressed::Shared { identity, .. }) => {
+                    ("", Some(identity.to_owned()), uses.get(&r.address).map(|u| u.cdn.clone()))
+                }
+                None => continue,
+            };
             let entry = st.resources.entry(r.address.clone()).or_insert_with(|| ResourceState {
                 kind: r.live.desired.kind.clone(),
                 provider: r.provider.clone(),
                 domain: domain.to_owned(),
-                cdn: self.spec.domains.get(domain).map(|d| d.cdn.clone()),
+                shared,
+                cdn,
                 id: None,
                 desired: None,
                 outputs: Outputs::default(),
@@ -172,7 +248,74 @@ impl Run<'_> {
 
     /// One domain's changes, in plan order. Stops at the domain's first error: what follows
     /// depends on it.
-    async fn domain(&self, changes: &[&Change]) -> (Vec<(String, Action)>, Option<ApplyError>) {
+    /// Runs the shared change at `address`, once, if the plan has one, after the shared
+    /// changes it needs itself; every caller gets its result. A failure is reported once (in the
+    /// run's outcome) and named in each caller's error.
+    fn ensure<'s>(&'s self, address: &'s str) -> BoxFuture<'s, Result<(), String>> {
+        Box::pin(async move {
+            let Some((c, cell)) = self.shared.get(address) else { return Ok(()) };
+            let c: &'a Change = c;
+            cell.get_or_init(|| async move {
+                let result = match self.ensure_shared_needs(c).await {
+                    Ok(()) => {
+                        let mut deposed = Vec::new();
+                        let done = self.change(c, &mut deposed).await;
+                        self.shared_deposed.lock().await.extend(deposed);
+                        done
+                    }
+                    Err(e) => Err(e),
+                };
+                let mut outcome = self.shared_outcome.lock().unwrap_or_else(|e| e.into_inner());
+                match result {
+                    Ok(()) => {
+                        outcome.done.push((c.address.clone(), c.action));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let why = crate::error::Report::chain(&e).message;
+                        outcome.errors.push(e);
+                        Err(why)
+                    }
+                }
+            })
+            .await
+            .clone()
+        })
+    }
+
+    /// Runs (once) the shared changes `c`'s part needs directly: what its spec references and
+    /// what it depends on or waits for.
+    async fn ensure_shared_needs(&self, c: &Change) -> Result<(), ApplyError> {
+        if self.mode != Mode::Apply {
+            return Ok(());
+        }
+        let Some(t) = self.template_for(c) else { return Ok(()) };
+        let Some(res) = t.cdn.resource(&c.part) else { return Ok(()) };
+        for dep in res.dependencies() {
+            if !t.cdn.resource(&dep).is_some_and(|r| r.is_shared()) {
+                continue;
+            }
+            let Ok(shared) = t.address(&dep) else { continue };
+            if let Err(why) = self.ensure(&shared).await {
+                return Err(ApplyError::SharedFailed { address: c.address.clone(), shared, why });
+            }
+        }
+        Ok(())
+    }
+
+    /// The template `c` renders with: its domain's, or for a shared object a domain that uses it.
+    fn template_for(&self, c: &Change) -> Option<DomainTemplate<'_>> {
+        if !c.domain.is_empty() {
+            return self.spec.domains.get(&c.domain).and_then(DomainTemplate::of);
+        }
+        let user = c.users.first().and_then(|k| self.spec.domains.get(k)).or_else(|| {
+            let key = shared_uses(self.spec).remove(&c.address)?.users.into_iter().next()?;
+            self.spec.domains.get(&key)
+        })?;
+        DomainTemplate::of(user)
+    }
+
+    async fn domain(&self, changes: &[&'a Change]) -> (Vec<(String, Action)>, Option<ApplyError>) {
         let mut done = Vec::new();
         let mut deposed = Vec::new();
         for c in changes {
@@ -195,6 +338,9 @@ impl Run<'_> {
 
     async fn change<'c>(&self, c: &'c Change, deposed: &mut Vec<(&'c Change, Live)>) -> Result<(), ApplyError> {
         let p = self.provider(&c.address, &c.provider)?;
+        if c.shared.is_none() && matches!(c.action, Action::Create | Action::Replace | Action::Update) {
+            self.ensure_shared_needs(c).await?;
+        }
         match c.action {
             Action::Create | Action::Replace => {
                 self.ensure_dependencies_ready(c).await?;
@@ -300,16 +446,13 @@ impl Run<'_> {
     /// address's deposed list.
     async fn delete_deposed(&self, c: &Change, old: &Live) -> Result<(), ApplyError> {
         let dependents: Vec<String> = self
-            .spec
-            .domains
-            .get(&c.domain)
-            .and_then(DomainTemplate::of)
+            .template_for(c)
             .map(|t| {
                 t.cdn
                     .resources
                     .iter()
                     .filter(|r| r.dependencies().contains(&c.part))
-                    .map(|r| address(&c.domain, &r.part))
+                    .filter_map(|r| t.address(&r.part).ok())
                     .collect()
             })
             .unwrap_or_default();
@@ -358,7 +501,8 @@ impl Run<'_> {
             kind: c.kind.clone(),
             provider: c.provider.clone(),
             domain: c.domain.clone(),
-            cdn: self.spec.domains.get(&c.domain).map(|d| d.cdn.clone()),
+            shared: c.shared.clone(),
+            cdn: self.template_for(c).map(|t| t.domain.cdn.clone()),
             id: None,
             desired: None,
             outputs: Outputs::default(),
@@ -419,10 +563,11 @@ impl Run<'_> {
         if self.mode != Mode::Apply {
             return Ok(());
         }
-        let Some(t) = self.spec.domains.get(&c.domain).and_then(DomainTemplate::of) else { return Ok(()) };
+        let Some(t) = self.template_for(c) else { return Ok(()) };
         let Some(res) = t.cdn.resource(&c.part) else { return Ok(()) };
         for dep in &res.ready {
-            self.wait_for(&address(&c.domain, dep)).await?;
+            let dep = t.address(dep).map_err(|e| unresolved(&c.address, e.to_string()))?;
+            self.wait_for(&dep).await?;
         }
         Ok(())
     }
@@ -435,12 +580,11 @@ impl Run<'_> {
             return Ok(after);
         }
         let what = || c.after_unknown.join(", ");
-        let domain = self.spec.domains.get(&c.domain).ok_or_else(|| unresolved(&c.address, what()))?;
-        let t = DomainTemplate::of(domain).ok_or_else(|| unresolved(&c.address, what()))?;
+        let t = self.template_for(c).ok_or_else(|| unresolved(&c.address, what()))?;
         let res = t.cdn.resource(&c.part).ok_or_else(|| unresolved(&c.address, what()))?;
         let rendered = {
             let st = self.state.lock().await;
-            let outputs = |part: &str| match st.resources.get(&address(&c.domain, part)) {
+            let outputs = |part: &str| match t.address(part).ok().and_then(|a| st.resources.get(&a)) {
                 Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
                 _ => Lookup::Unknown,
             };

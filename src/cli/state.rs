@@ -42,7 +42,8 @@ pub fn exec(c: StateCommand) -> Result<u8, Report> {
             let file = a.state_file()?;
             for (address, r) in file.read()?.map(|s| s.resources).unwrap_or_default() {
                 let pending = r.intent.map(|i| format!("  (unfinished {:?})", i.op).to_lowercase()).unwrap_or_default();
-                println!("{address}  {}{pending}", r.id.unwrap_or_else(|| "-".into()));
+                let shared = if r.shared.is_some() { "  (shared)" } else { "" };
+                println!("{address}  {}{shared}{pending}", r.id.unwrap_or_else(|| "-".into()));
             }
         }
         StateCommand::Show { address, args } => {

@@ -103,7 +103,14 @@ pub(super) async fn run(spec: &Spec, net: &NetArgs, run: &RunArgs) -> Result<Ver
 
     let state_path = spec.state_path.display().to_string();
     for r in &mut reports {
-        r.push(state::judge(&r.key, &state_path, state.as_ref(), plan.as_ref().map_err(String::as_str)));
+        let shared = shared_addresses(spec, &r.key);
+        r.push(state::judge(&r.key, &shared, &state_path, state.as_ref(), plan.as_ref().map_err(String::as_str)));
     }
     Ok(Verification::new(checked_at, reports))
+}
+
+/// The addresses of the shared objects domain `key` uses.
+fn shared_addresses(spec: &Spec, key: &str) -> Vec<String> {
+    let Some(t) = spec.domains.get(key).and_then(crate::template::DomainTemplate::of) else { return Vec::new() };
+    t.cdn.resources.iter().filter(|r| r.is_shared()).filter_map(|r| t.address(&r.part).ok()).collect()
 }

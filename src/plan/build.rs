@@ -13,12 +13,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sslprov_provider::{Desired, Live, Outputs, Provider, Readiness, Wanted};
 
-use super::{Action, Change, FORMAT_VERSION, Plan, Recovered, SpecRef, StateRef, Summary, address};
+use super::{Action, Addressed, Change, FORMAT_VERSION, Kept, Plan, Recovered, SpecRef, StateRef, Summary, address};
 use crate::providers::Providers;
 use crate::refresh::{Inventory, selected};
 use crate::spec::{Domain, Spec};
 use crate::state::{Op, ResourceState, State};
-use crate::template::{CdnTemplate, DomainTemplate, Existing, Lookup, ResourceTemplate, TRACKING, templates};
+use crate::template::{
+    CdnTemplate, DomainTemplate, Existing, Lookup, ResourceTemplate, SharedUse, TRACKING, shared_uses, templates,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,7 +64,8 @@ pub enum PlanError {
 pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     let empty = State::new(input.new_lineage.to_owned());
     let state = input.state.unwrap_or(&empty);
-    let in_state: BTreeSet<String> = state.resources.values().map(|r| r.domain.clone()).collect();
+    let in_state: BTreeSet<String> =
+        state.resources.values().filter(|r| !r.is_shared()).map(|r| r.domain.clone()).collect();
     let mut errors = Vec::new();
     for t in input.targets {
         if !input.spec.domains.contains_key(t) && !in_state.contains(t) {
@@ -84,7 +87,11 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         recovered: Vec::new(),
         errors,
         wanted: BTreeMap::new(),
-        shared: BTreeSet::new(),
+        share_keys: BTreeSet::new(),
+        shared: BTreeMap::new(),
+        uses: shared_uses(input.spec),
+        destroyed: BTreeSet::new(),
+        kept: Vec::new(),
         warnings: Vec::new(),
     };
     for (key, domain) in input.spec.domains.iter().filter(|(k, _)| selected(input.targets, k)) {
@@ -97,8 +104,16 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     for key in in_state.iter().filter(|k| !input.spec.domains.contains_key(k.as_str()) && selected(input.targets, k)) {
         planner.destroy_domain(key, None);
     }
+    // Shared objects no domain uses any more go last, once every domain has moved off them.
+    let remaining: Vec<&ResourceState> = in_state
+        .iter()
+        .filter(|k| !input.spec.domains.contains_key(k.as_str()) && !planner.destroyed.contains(k.as_str()))
+        .filter_map(|k| state.resources.values().find(|r| &r.domain == k))
+        .collect();
+    planner.shared_deletes(&remaining);
+    planner.shared_users();
     planner.review();
-    let Planner { changes, recovered, errors, mut warnings, .. } = planner;
+    let Planner { changes, recovered, errors, mut warnings, kept, .. } = planner;
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -122,6 +137,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         changes,
         recovered,
         warnings,
+        kept,
         summary,
     })
 }
@@ -186,16 +202,37 @@ struct Planner<'a> {
     errors: Vec<PlanError>,
     /// Per provider: what the plan wants of it, and the object it was matched to, for review.
     wanted: BTreeMap<String, Vec<(String, Desired, Option<Live>)>>,
-    /// `(provider, key)` of shared objects already planned: two resources asking for the same one
-    /// (two certificates asking for one validation record) write it once.
-    shared: BTreeSet<(String, String)>,
+    /// `(provider, key)` of objects `existing: share` already planned: two resources asking for
+    /// the same one (two certificates asking for one validation record) write it once.
+    share_keys: BTreeSet<(String, String)>,
+    /// Shared parts already planned, by address: the first domain that needs one plans it, the
+    /// others use what it will have reported.
+    shared: BTreeMap<String, SharedPlan>,
+    /// Who uses each shared address, from the spec.
+    uses: BTreeMap<String, SharedUse>,
+    /// Domains this plan destroys.
+    destroyed: BTreeSet<String>,
+    kept: Vec<Kept>,
     warnings: Vec<String>,
 }
 
-/// One resource of one domain, as the planner sees it.
+/// A shared part as the first domain that needed it planned it.
+struct SharedPlan {
+    /// The domain that planned it.
+    by: String,
+    /// Its spec as that domain rendered it: every other domain must render the same.
+    rendered: serde_json::Map<String, serde_json::Value>,
+    /// What it will have reported once applied (`None`: still to be made).
+    outputs: Option<Outputs>,
+}
+
+/// One resource of one domain (or a shared one), as the planner sees it.
 struct Slot<'a> {
     address: String,
+    /// The domain key; empty for a shared object.
     domain: &'a str,
+    /// A shared object's identity.
+    shared: Option<&'a str>,
     part: &'a str,
     provider_name: String,
     provider: &'a Arc<dyn Provider>,
@@ -218,6 +255,8 @@ impl<'a> Planner<'a> {
         Change {
             address: s.address.clone(),
             domain: s.domain.to_owned(),
+            shared: s.shared.map(str::to_owned),
+            users: Vec::new(),
             part: s.part.to_owned(),
             provider: s.provider_name.clone(),
             kind: s.kind.to_owned(),
@@ -276,8 +315,14 @@ impl<'a> Planner<'a> {
         let Some(live) = live else { return false };
         let deleting = s.state.and_then(|r| r.intent.as_ref()).is_some_and(|i| i.op == Op::Delete);
         let unrecorded = s.state.is_none_or(|r| r.id.is_none() && r.intent.is_none() && r.adopted.is_none());
-        let domain_recovered =
-            || self.recovered.iter().any(|r| r.address.rsplit_once('.').is_some_and(|(d, _)| d == s.domain));
+        // What was recovered alongside it: of its domain, or (for a shared object) shared too.
+        let domain_recovered = || {
+            self.recovered.iter().any(|r| match Addressed::parse(&r.address) {
+                Some(Addressed::Domain { domain, .. }) => s.shared.is_none() && domain == s.domain,
+                Some(Addressed::Shared { .. }) => s.shared.is_some(),
+                None => false,
+            })
+        };
         let how = match s.state {
             _ if deleting && self.input.mode == Mode::Destroy => None,
             _ if deleting => Some("an interrupted delete left it in place, and the spec still wants it"),
@@ -314,23 +359,74 @@ impl<'a> Planner<'a> {
         // it is still to be made.
         let mut outputs: BTreeMap<&str, Option<Outputs>> = BTreeMap::new();
         for res in t.cdn.order() {
-            let address = address(&d.key, &res.part);
+            let address = match t.address(&res.part) {
+                Ok(a) => a,
+                Err(e) => {
+                    let message = format!("template: {e}");
+                    self.errors.push(PlanError::Resource { address: address(&d.key, &res.part), message });
+                    return;
+                }
+            };
+            let identity = res.shared.as_ref().and(Addressed::parse(&address)).and_then(|a| match a {
+                Addressed::Shared { identity, .. } => Some(identity.to_owned()),
+                Addressed::Domain { .. } => None,
+            });
             let provider_name = t.provider(res).to_owned();
             let Some(provider) = self.provider(&address, &provider_name) else { return };
             let state = self.state.resources.get(&address);
+            let lookup = |part: &str| match outputs.get(part) {
+                Some(Some(o)) => Lookup::Known(o),
+                _ => Lookup::Unknown,
+            };
+            if let Some(planned) = self.shared.get(&address) {
+                // Another domain planned this shared object: it is the same one, with the same
+                // spec, and this domain uses what it will have reported.
+                match t.render(res, &lookup) {
+                    Ok(r) if r.spec == planned.rendered => {}
+                    Ok(r) => {
+                        let differing: Vec<&String> = r
+                            .spec
+                            .keys()
+                            .chain(planned.rendered.keys())
+                            .filter(|k| r.spec.get(*k) != planned.rendered.get(*k))
+                            .collect();
+                        self.errors.push(PlanError::Resource {
+                            address: address.clone(),
+                            message: format!(
+                                "domains {} and {} render this shared object differently ({}); its template's identity \
+                                 must cover every domain value its spec uses",
+                                planned.by,
+                                d.key,
+                                differing
+                                    .iter()
+                                    .map(|k| k.as_str())
+                                    .collect::<BTreeSet<_>>()
+                                    .into_iter()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        });
+                        return;
+                    }
+                    Err(e) => {
+                        self.errors.push(PlanError::Resource { address, message: format!("template: {e}") });
+                        return;
+                    }
+                }
+                outputs.insert(&res.part, planned.outputs.clone());
+                continue;
+            }
+            let identity = identity.as_deref();
             let s = Slot {
                 address,
-                domain: &d.key,
+                domain: if identity.is_some() { "" } else { &d.key },
+                shared: identity,
                 part: &res.part,
                 provider_name,
                 provider,
                 kind: &res.kind,
                 res: Some(res),
                 state,
-            };
-            let lookup = |part: &str| match outputs.get(part) {
-                Some(Some(o)) => Lookup::Known(o),
-                _ => Lookup::Unknown,
             };
             let rendered = match t.render(res, &lookup) {
                 Ok(r) => r,
@@ -351,13 +447,13 @@ impl<'a> Planner<'a> {
             } else {
                 rendered.desired(&res.kind)
             };
-            let identity = if rendered.is_complete() { want.clone() } else { rendered.known_desired(&res.kind) };
-            let live = self.find(&s, Some(&identity));
+            let sought = if rendered.is_complete() { want.clone() } else { rendered.known_desired(&res.kind) };
+            let live = self.find(&s, Some(&sought));
             // Two resources asking for one shared object (two certificates, one validation
             // record) write it once.
-            let key = provider.key(&identity);
+            let key = provider.key(&sought);
             if let (Some(Existing::Share), Some(key)) = (res.existing, key)
-                && !self.shared.insert((s.provider_name.clone(), key))
+                && !self.share_keys.insert((s.provider_name.clone(), key))
             {
                 outputs.insert(&res.part, live.map(|l| l.outputs.clone()));
                 continue;
@@ -374,15 +470,23 @@ impl<'a> Planner<'a> {
             let remade = change.as_ref().is_some_and(|c| matches!(c.action, Action::Create | Action::Replace));
             let known =
                 live.map(|l| s.state.map(|r| r.outputs.merged(&l.outputs)).unwrap_or_else(|| l.outputs.clone()));
-            outputs.insert(&res.part, if remade { None } else { known });
+            let reported = if remade { None } else { known };
+            if s.shared.is_some() {
+                self.shared.insert(
+                    s.address.clone(),
+                    SharedPlan { by: d.key.clone(), rendered: rendered.spec.clone(), outputs: reported.clone() },
+                );
+                self.deposed(&s.address);
+            }
+            outputs.insert(&res.part, reported);
             if let Some(l) = live {
                 self.warnings.extend(l.outputs.warnings().into_iter().map(|w| format!("{}: {w}", s.address)));
             }
             self.wanted.entry(s.provider_name.clone()).or_default().push((s.address.clone(), want, live.cloned()));
             self.changes.extend(change);
         }
-        for res in t.cdn.order() {
-            self.deposed(&d.key, &res.part);
+        for res in t.cdn.order().into_iter().filter(|r| !r.is_shared()) {
+            self.deposed(&address(&d.key, &res.part));
         }
     }
 
@@ -485,16 +589,17 @@ impl<'a> Planner<'a> {
 
     /// Deletes of the objects this address replaced: after its dependents moved to the new one
     /// (apply runs them last), or forgotten if already gone.
-    fn deposed(&mut self, domain: &str, part: &str) {
-        let address = address(domain, part);
-        let Some(r) = self.state.resources.get(&address) else { return };
-        let Some(provider) = self.provider(&address, &r.provider) else { return };
+    fn deposed(&mut self, address: &str) {
+        let Some(r) = self.state.resources.get(address) else { return };
+        let Some(provider) = self.provider(address, &r.provider) else { return };
+        let Some(parsed) = Addressed::parse(address) else { return };
         for id in &r.deposed {
             let live = self.input.inventory.lives(&r.provider, &r.kind).iter().find(|l| &l.id == id);
             let s = Slot {
-                address: address.clone(),
-                domain,
-                part,
+                address: address.to_owned(),
+                domain: parsed.domain().unwrap_or_default(),
+                shared: r.shared.as_deref(),
+                part: parsed.part(),
                 provider_name: r.provider.clone(),
                 provider,
                 kind: &r.kind,
@@ -510,8 +615,9 @@ impl<'a> Planner<'a> {
     }
 
     fn destroy_domain(&mut self, key: &'a str, domain: Option<&'a Domain>) {
+        self.destroyed.insert(key.to_owned());
         let resources: Vec<(&String, &ResourceState)> =
-            self.state.resources.iter().filter(|(_, r)| r.domain == key).collect();
+            self.state.resources.iter().filter(|(_, r)| r.domain == key && !r.is_shared()).collect();
         let parts: Vec<&str> = resources.iter().filter_map(|(a, _)| a.strip_prefix(key)?.strip_prefix('.')).collect();
         // The template the resources were made from: the spec's, the one the state recorded, or
         // (a state from before it was recorded) the one with their parts.
@@ -533,11 +639,27 @@ impl<'a> Planner<'a> {
             let address = address(key, part);
             let Some(r) = self.state.resources.get(&address) else { continue };
             let res = cdn.and_then(|c| c.resource(part));
-            self.deposed(key, part);
-            let Some(provider) = self.provider(&address, &r.provider) else { continue };
+            self.deposed(&address);
+            self.destroy_one(address, key, None, part, res, r);
+        }
+    }
+
+    /// The delete (or forget, or restore) of one object sslprov recorded.
+    fn destroy_one(
+        &mut self,
+        address: String,
+        domain: &'a str,
+        shared: Option<&'a str>,
+        part: &'a str,
+        res: Option<&'a ResourceTemplate>,
+        r: &'a ResourceState,
+    ) {
+        {
+            let Some(provider) = self.provider(&address, &r.provider) else { return };
             let s = Slot {
                 address,
-                domain: key,
+                domain,
+                shared,
                 part,
                 provider_name: r.provider.clone(),
                 provider,
@@ -551,7 +673,7 @@ impl<'a> Planner<'a> {
                 // Gone already (or never made): only the state entry is left to drop.
                 let c = self.change(&s, Action::Forget, None, None);
                 self.changes.push(c);
-                continue;
+                return;
             };
             let c = match (&r.adopted, res.and_then(|r| r.existing)) {
                 (Some(original), Some(Existing::Adopt)) if self.input.restore_adopted => {
@@ -575,6 +697,73 @@ impl<'a> Planner<'a> {
                 }
             };
             self.changes.push(c);
+        }
+    }
+
+    /// Shared objects in state that no domain left after this plan uses: deleted after every
+    /// domain's changes, each before what it depends on. One that a domain this plan destroys
+    /// used and others still use is kept, and the plan says so. `remaining` are domains only the
+    /// state knows (removed from the spec, not destroyed by this plan): what they use cannot be
+    /// rendered any more, so every shared object of their CDN is kept while they are there.
+    fn shared_deletes(&mut self, remaining: &[&ResourceState]) {
+        let t = templates();
+        let mut deletes: Vec<(&String, &ResourceState, usize)> = Vec::new();
+        for (address, r) in self.state.resources.iter().filter(|(_, r)| r.is_shared()) {
+            if self.shared.contains_key(address) {
+                continue;
+            }
+            let Some(parsed) = Addressed::parse(address) else { continue };
+            let users = self.users(address);
+            let holders: Vec<String> = remaining
+                .iter()
+                .filter(|d| d.cdn.is_some() && d.cdn == r.cdn)
+                .map(|d| format!("{} (removed from the spec, not destroyed yet)", d.domain))
+                .collect();
+            if users.is_empty() && holders.is_empty() {
+                let cdn = r.cdn.as_deref().and_then(|c| t.cdn.get(c));
+                let rank = cdn.and_then(|c| c.order().iter().position(|o| o.part == parsed.part())).unwrap_or(0);
+                deletes.push((address, r, rank));
+                continue;
+            }
+            let was_used = self.uses.get(address).is_some_and(|u| u.users.iter().any(|k| self.destroyed.contains(k)))
+                || self.destroyed.iter().any(|k| {
+                    !self.input.spec.domains.contains_key(k)
+                        && self.state.resources.values().any(|o| &o.domain == k && o.cdn == r.cdn)
+                });
+            if was_used {
+                self.kept.push(Kept { address: address.clone(), users: users.into_iter().chain(holders).collect() });
+            }
+        }
+        // Each after what depends on it: the reverse of the template's order.
+        deletes.sort_by(|a, b| (&a.1.cdn, std::cmp::Reverse(a.2)).cmp(&(&b.1.cdn, std::cmp::Reverse(b.2))));
+        for (address, r, _) in deletes {
+            let Some(Addressed::Shared { part, identity }) = Addressed::parse(address) else { continue };
+            let res = r.cdn.as_deref().and_then(|c| t.cdn.get(c)).and_then(|c| c.resource(part));
+            self.deposed(address);
+            let before = self.changes.len();
+            self.destroy_one(address.clone(), "", Some(identity), part, res, r);
+            for c in &mut self.changes[before..] {
+                if c.reason.is_none() {
+                    c.reason = Some("no domain uses it any more".into());
+                }
+            }
+        }
+    }
+
+    /// The spec's domains that use `address` once this plan is applied.
+    fn users(&self, address: &str) -> Vec<String> {
+        self.uses
+            .get(address)
+            .map(|u| u.users.iter().filter(|k| !self.destroyed.contains(*k)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Each shared change says who uses the object after it.
+    fn shared_users(&mut self) {
+        let users: Vec<Vec<String>> =
+            self.changes.iter().map(|c| if c.shared.is_some() { self.users(&c.address) } else { Vec::new() }).collect();
+        for (c, u) in self.changes.iter_mut().zip(users) {
+            c.users = u;
         }
     }
 

@@ -15,10 +15,7 @@ pub use diff::{AttributeChange, attribute_changes};
 
 pub const FORMAT_VERSION: &str = "1";
 
-/// `<domain key>.<part>`: a resource's address in plans and state.
-pub fn address(domain: &str, part: &str) -> String {
-    format!("{domain}.{part}")
-}
+pub use crate::template::{Addressed, address, shared_address};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,7 +44,16 @@ impl Action {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub address: String,
+    /// The domain key; empty (and left out of the JSON) for a shared object.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub domain: String,
+    /// A shared object's identity (the address is `<part>@<identity>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
+    /// For a shared object: the domains that use it once the plan is applied (none: it is
+    /// deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
     /// The template's part: the address suffix.
     pub part: String,
     pub provider: String,
@@ -141,7 +147,19 @@ pub struct Plan {
     /// What the providers noticed that a person should know before applying.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Shared objects a domain this plan destroys used, left in place for the domains that still
+    /// use them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<Kept>,
     pub summary: Summary,
+}
+
+/// A shared object a destroyed domain used, kept for others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    pub address: String,
+    /// Who still uses it.
+    pub users: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,8 +23,14 @@ pub struct ResourceState {
     /// The provider's kind.
     pub kind: String,
     pub provider: String,
-    /// The spec's domain key this resource serves.
+    /// The spec's domain key this resource serves; empty for a shared object, which serves every
+    /// domain whose template renders its identity.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub domain: String,
+    /// For a shared object (address `<part>@<identity>`): its identity. It is deleted once no
+    /// domain left uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
     /// The CDN template the domain's resources come from: how a domain removed from the spec is
     /// destroyed in the right order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +74,12 @@ pub struct Intent {
     pub started: String,
 }
 
+impl ResourceState {
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+}
+
 impl State {
     pub fn new(lineage: String) -> State {
         State { version: STATE_VERSION, lineage, serial: 0, resources: BTreeMap::new() }
@@ -104,6 +116,7 @@ mod tests {
                 kind: "certificate".into(),
                 provider: "p".into(),
                 domain: "acme".into(),
+                shared: None,
                 cdn: None,
                 id: None,
                 desired: None,

@@ -56,6 +56,13 @@ pub struct ResourceTemplate {
     /// What to do with an object of the same identity that sslprov did not make.
     #[serde(default)]
     pub existing: Option<Existing>,
+    /// A part made once and used by every domain whose identity renders the same, rather than
+    /// once per domain: `lb` (one for every domain of the CDN), `${esp.origin}` (one per ESP
+    /// origin). Its address is `<part>@<identity>`; it is deleted once no domain left uses it.
+    /// The identity and the spec may use spec values (`${domain.*}`, `${esp.*}`) and other shared
+    /// parts only, so what uses a shared object is known from the spec alone.
+    #[serde(default)]
+    pub shared: Option<String>,
     /// The spec, with `${…}` references (see [`render`]).
     pub spec: Value,
 }
@@ -73,6 +80,10 @@ pub enum Existing {
 }
 
 impl ResourceTemplate {
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// Every part this one needs made first: declared, awaited, and referenced.
     pub fn dependencies(&self) -> BTreeSet<String> {
         let mut deps: BTreeSet<String> = self.depends_on.iter().chain(&self.ready).cloned().collect();
@@ -142,12 +153,58 @@ impl CdnTemplate {
                 return Err(format!("{} and {late} depend on each other", r.part));
             }
         }
+        for r in self.resources.iter().filter(|r| r.is_shared()) {
+            self.check_shared(r)?;
+        }
         let Some(tracking) = self.resource(TRACKING) else { return Err(format!("no `{TRACKING}` part")) };
+        if tracking.is_shared() {
+            return Err(format!("`{TRACKING}` cannot be shared: each domain has its own"));
+        }
         if tracking.provider != DNS || tracking.kind != sslprov_provider::RECORD {
             return Err(format!("`{TRACKING}` must be a `record` of provider `dns`"));
         }
         if order.last().map(|r| r.part.as_str()) != Some(TRACKING) {
             return Err(format!("`{TRACKING}` must come last: it moves traffic onto the CDN"));
+        }
+        Ok(())
+    }
+}
+
+impl CdnTemplate {
+    /// A shared part uses spec values and other shared parts only (what uses it must be known
+    /// from the spec alone, and it must be the same object for every domain that renders its
+    /// identity), and only shared parts whose identity its own determines: a part made once per
+    /// load balancer cannot use one made once per ESP origin.
+    fn check_shared(&self, r: &ResourceTemplate) -> Result<(), String> {
+        let identity = r.shared.as_deref().unwrap_or_default();
+        let id_value = Value::String(identity.to_owned());
+        if identity.trim().is_empty() {
+            return Err(format!("{}: `shared` needs an identity (`lb`, `${{esp.origin}}`)", r.part));
+        }
+        if let Some(bad) = render::references(&id_value).into_iter().find(|root| root != "domain" && root != "esp") {
+            return Err(format!(
+                "{}: its identity `{identity}` references `{bad}`; an identity may use `${{domain.*}}` and `${{esp.*}}` only",
+                r.part
+            ));
+        }
+        let own = render::reference_paths(&id_value);
+        for d in r.dependencies() {
+            let Some(dep) = self.resource(&d) else { continue };
+            let Some(dep_identity) = dep.shared.as_deref() else {
+                return Err(format!(
+                    "{} is shared (one per `{identity}`) but needs `{d}`, a part of each domain: a shared part may use \
+                     spec values and other shared parts only",
+                    r.part
+                ));
+            };
+            let theirs = render::reference_paths(&Value::String(dep_identity.to_owned()));
+            if !theirs.is_subset(&own) {
+                return Err(format!(
+                    "{} (one per `{identity}`) needs `{d}` (one per `{dep_identity}`), which its own identity does not \
+                     determine",
+                    r.part
+                ));
+            }
         }
         Ok(())
     }

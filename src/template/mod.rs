@@ -6,6 +6,7 @@
 //! one. The embedded files are checked when first loaded and by this module's tests, which render
 //! every CDN for every ESP and region.
 
+mod address;
 mod cdn;
 mod domain;
 mod esp;
@@ -17,14 +18,17 @@ use std::sync::OnceLock;
 use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
+pub use address::{Addressed, address, shared_address};
 pub use cdn::{
     CdnTemplate, CdnVerify, CertificateFixes, DnsShape, Existing, ForwardedHost, Matcher, ResourceTemplate, TRACKING,
 };
-pub use domain::DomainTemplate;
+pub use domain::{DomainTemplate, SharedUse, shared_uses};
 pub use esp::{EspAnswer, EspTemplate, EspVerify, WrongAnswer};
 pub use render::{Context, KNOWN_AFTER_APPLY, Lookup, RenderError, Rendered};
 
 static FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+#[cfg(test)]
+static TEST_FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/src/template/testdata");
 
 /// What a domain gets when the spec says nothing.
 #[derive(Debug, Deserialize)]
@@ -63,9 +67,18 @@ fn load() -> Result<Templates, String> {
     }
     let defaults =
         FILES.get_file("defaults.yaml").and_then(|f| f.contents_utf8()).ok_or("no templates/defaults.yaml")?;
+    #[allow(unused_mut)]
+    let mut cdn = each("cdn")?;
+    // The engine's own tests run on a CDN of their own, with a fake provider (`crate::testkit`).
+    #[cfg(test)]
+    for f in TEST_FILES.files() {
+        let name = f.path().file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        let text = f.contents_utf8().ok_or("test template: not UTF-8")?;
+        cdn.insert(name, serde_yaml::from_str(text).map_err(|e| format!("testdata/{}: {e}", f.path().display()))?);
+    }
     let t = Templates {
         esp: each("esp")?,
-        cdn: each("cdn")?,
+        cdn,
         defaults: serde_yaml::from_str(defaults).map_err(|e| format!("templates/defaults.yaml: {e}"))?,
     };
     for (name, cdn) in &t.cdn {

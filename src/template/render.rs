@@ -242,6 +242,28 @@ pub fn references(v: &Value) -> BTreeSet<String> {
     out
 }
 
+/// The whole references a template makes (`esp.origin`, `certificate.arn`).
+pub fn reference_paths(v: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    collect_paths(v, &mut out);
+    out
+}
+
+fn collect_paths(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            for piece in split(s) {
+                if let Piece::Ref(r) = piece {
+                    out.insert(r.to_owned());
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_paths(i, out)),
+        Value::Object(m) => m.values().for_each(|i| collect_paths(i, out)),
+        _ => {}
+    }
+}
+
 fn collect(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::String(s) => {

@@ -27,6 +27,8 @@ fn everything() -> Outputs {
     let challenge =
         json!({"name": "_acme-challenge.url1234.acme.com", "type": "CNAME", "values": ["t0k.fastly-validations.com"]});
     Outputs::default()
+        .with("id", "thing-1")
+        .with("name", "lb")
         .with("arn", "arn:aws:acm:us-east-1:1:certificate/x")
         .with("domain_name", "d1.cloudfront.net")
         .with("validation_records", [record])
@@ -243,4 +245,51 @@ fn on_fastly_each_esp_gets_its_caching_and_the_record_follows_the_subscription()
     );
     let t = rendered(&domain("ses", "fastly", Region::Us), TRACKING);
     assert_eq!(t["values"], json!(["q.sni.example"]), "the target the API reported");
+}
+
+fn cdn(resources: &str) -> CdnTemplate {
+    let verify = "verify: { dns: cname, error_page: [], https_redirect: [], error_fix: {}, forwarded_host: { overwritten: false, says: s }, certificate: { no_tls: n, untrusted: u, wrong_names: w, expired: e, renewal: r } }";
+    serde_yaml::from_str(&format!("name: X\nresources:\n{resources}\n  - {{ part: tracking_record, provider: dns, kind: record, spec: {{ v: '${{lb.id}}' }} }}\n{verify}\n"))
+        .expect("parses")
+}
+
+#[test]
+fn a_shared_part_may_use_only_spec_values_and_shared_parts_its_identity_determines() {
+    let ok = cdn(
+        "  - { part: lb, provider: p, kind: k, shared: lb, spec: { n: '${domain.cdn}' } }\n  - { part: pool, provider: p, kind: k, shared: '${esp.origin}', spec: { lb: '${lb.id}' } }",
+    );
+    ok.check().expect("a pool per origin may use the one load balancer");
+    let domain_part = cdn(
+        "  - { part: cert, provider: p, kind: k, spec: {} }\n  - { part: lb, provider: p, kind: k, shared: lb, spec: { c: '${cert.arn}' } }",
+    );
+    assert_eq!(
+        domain_part.check().unwrap_err(),
+        "lb is shared (one per `lb`) but needs `cert`, a part of each domain: a shared part may use spec values and \
+         other shared parts only"
+    );
+    let wider = cdn(
+        "  - { part: pool, provider: p, kind: k, shared: '${esp.origin}', spec: {} }\n  - { part: lb, provider: p, kind: k, shared: lb, spec: { p: '${pool.id}' } }",
+    );
+    assert!(wider.check().unwrap_err().contains("which its own identity does not determine"), "{:?}", wider.check());
+    let bad_identity = cdn("  - { part: lb, provider: p, kind: k, shared: '${cert.arn}', spec: {} }");
+    assert!(bad_identity.check().unwrap_err().contains("an identity may use"), "{:?}", bad_identity.check());
+    let shared_tracking: CdnTemplate = serde_yaml::from_str(
+        "name: X\nresources:\n  - { part: tracking_record, provider: dns, kind: record, shared: lb, spec: {} }\nverify: { dns: cname, error_page: [], https_redirect: [], error_fix: {}, forwarded_host: { overwritten: false, says: s }, certificate: { no_tls: n, untrusted: u, wrong_names: w, expired: e, renewal: r } }\n",
+    )
+    .expect("parses");
+    assert!(shared_tracking.check().unwrap_err().contains("cannot be shared"));
+}
+
+#[test]
+fn shared_parts_have_one_address_for_every_domain_of_their_identity() {
+    let mut a = domain("sendgrid", "test-shared", Region::Us);
+    let t = DomainTemplate::of(&a).expect("template");
+    assert_eq!(t.address("lb").unwrap(), "lb@lb");
+    assert_eq!(t.address("pool").unwrap(), "pool@sendgrid.net");
+    assert_eq!(t.address("route").unwrap(), "acme.route");
+    a.key = "beta".into();
+    a.esp = "sparkpost".into();
+    a.region = Region::Eu;
+    let t = DomainTemplate::of(&a).expect("template");
+    assert_eq!((t.address("lb").unwrap(), t.address("pool").unwrap()), ("lb@lb".into(), "pool@eu.spgo.io".into()));
 }

@@ -41,9 +41,18 @@ pub fn render_markdown(plan: &Plan) -> String {
         }
     }
 
+    if !plan.kept.is_empty() {
+        head.push_str("\n**Kept** (shared objects that domains still use):\n");
+        for k in &plan.kept {
+            let _ = writeln!(head, "- `{}`: still used by {}", k.address, k.users.join(", "));
+        }
+    }
+
+    // Shared objects (no domain of their own) in a section of their own, first.
     let mut by_domain: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
-        by_domain.entry(&c.domain).or_default().push(c);
+        let group = if c.shared.is_some() { "" } else { c.domain.as_str() };
+        by_domain.entry(group).or_default().push(c);
     }
     let foot = footer(plan);
     let mut body = String::new();
@@ -72,8 +81,9 @@ pub fn render_markdown(plan: &Plan) -> String {
 /// One domain, collapsed: its own summary, then each change as a diff.
 fn section(domain: &str, changes: &[&Change]) -> String {
     let owned: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+    let name = if domain.is_empty() { "shared objects" } else { domain };
     let mut out = format!(
-        "\n<details><summary><code>{domain}</code>: {}</summary>\n\n```diff\n",
+        "\n<details><summary><code>{name}</code>: {}</summary>\n\n```diff\n",
         domain_summary(&Summary::of(&owned))
     );
     for (i, c) in changes.iter().enumerate() {
@@ -107,6 +117,9 @@ fn diff(out: &mut String, c: &Change) {
     let _ = writeln!(out, "# {} {}", c.address, verb(c));
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "# ({reason})");
+    }
+    if let Some(note) = super::plan::shared_note(c).filter(|_| !c.users.is_empty()) {
+        let _ = writeln!(out, "# ({note})");
     }
     if let Some(id) = &c.id {
         let sign = if matches!(c.action, Action::Delete) { "-" } else { " " };
@@ -169,6 +182,8 @@ mod tests {
             after_unknown: Vec::new(),
             adopt: false,
             deposed: false,
+            shared: None,
+            users: Vec::new(),
         }
     }
 
@@ -186,6 +201,7 @@ mod tests {
             changes,
             recovered: Vec::new(),
             warnings: vec!["acme.distribution: the origin answers slowly".into()],
+            kept: Vec::new(),
         }
     }
 

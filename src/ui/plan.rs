@@ -33,8 +33,28 @@ pub fn render_plan(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         out.push('\n');
     }
+    kept(&mut out, plan);
     let _ = writeln!(out, "\nPlan: {}.", summary_line(&plan.summary));
     out
+}
+
+/// The shared objects a destroyed domain used that stay, for the domains still using them.
+pub(super) fn kept(out: &mut String, plan: &Plan) {
+    for k in &plan.kept {
+        let _ = write!(out, "\nKept: {} (shared; still used by {})", k.address, k.users.join(", "));
+    }
+    if !plan.kept.is_empty() {
+        out.push('\n');
+    }
+}
+
+/// Who uses a shared object once the plan is applied, for its header.
+pub(super) fn shared_note(c: &Change) -> Option<String> {
+    c.shared.as_ref()?;
+    Some(match c.users.as_slice() {
+        [] => "shared; no domain uses it any more".to_owned(),
+        users => format!("shared by {}", users.join(", ")),
+    })
 }
 
 /// "4 to add, 0 to change, 0 to replace, 0 to destroy", and the forgets when there are any.
@@ -63,6 +83,9 @@ fn render_change(out: &mut String, c: &Change) {
     let _ = writeln!(out, "  # {} {}", c.address, verb(c));
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
+    }
+    if let Some(note) = shared_note(c).filter(|_| !c.users.is_empty()) {
+        let _ = writeln!(out, "  # ({note})");
     }
     let kind = &c.kind;
     let _ = writeln!(out, "  {} {kind} \"{}\" {{", c.action.symbol(), c.address);

@@ -18,8 +18,15 @@ pub fn endpoint(state: Option<&State>, key: &str) -> Option<String> {
 }
 
 /// `plan` is the fresh plan, or why there is none (the cloud could not be reached, the lock is
-/// held, …).
-pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&Plan, &str>) -> Check {
+/// held, …). `shared` are the addresses of the shared objects the domain uses: an unfinished step
+/// or drift there is the domain's too.
+pub fn judge(
+    key: &str,
+    shared: &[String],
+    state_path: &str,
+    state: Option<&State>,
+    plan: Result<&Plan, &str>,
+) -> Check {
     let Some(state) = state else {
         return Check::fail(
             CheckKind::State,
@@ -31,7 +38,8 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
     if mine.is_empty() {
         return Check::fail(CheckKind::State, format!("the state has nothing for {key}"), "run `sslprov apply`");
     }
-    if let Some((address, r)) = mine.iter().find(|(_, r)| r.intent.is_some()) {
+    let used = state.resources.iter().filter(|(a, _)| shared.contains(a));
+    if let Some((address, r)) = mine.iter().copied().chain(used).find(|(_, r)| r.intent.is_some()) {
         let started = r.intent.as_ref().map_or("", |i| i.started.as_str());
         return Check::fail(
             CheckKind::State,
@@ -52,7 +60,7 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
     let recovered: Vec<&str> = plan
         .recovered
         .iter()
-        .filter(|r| r.address.starts_with(&format!("{key}.")))
+        .filter(|r| r.address.starts_with(&format!("{key}.")) || shared.contains(&r.address))
         .map(|r| r.address.as_str())
         .collect();
     if !recovered.is_empty() {
@@ -65,7 +73,7 @@ pub fn judge(key: &str, state_path: &str, state: Option<&State>, plan: Result<&P
     let changes: Vec<String> = plan
         .changes
         .iter()
-        .filter(|c| c.domain == key)
+        .filter(|c| c.domain == key || shared.contains(&c.address))
         .map(|c| {
             let action = match c.action {
                 Action::Create => "created",
@@ -106,6 +114,7 @@ mod tests {
             kind: kind.into(),
             provider: "p".into(),
             domain: "acme".into(),
+            shared: None,
             cdn: None,
             id: Some("E1".into()),
             desired,
@@ -147,6 +156,7 @@ mod tests {
             changes,
             recovered: Vec::new(),
             warnings: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
@@ -154,13 +164,13 @@ mod tests {
     fn the_state_must_be_finished_and_match_a_fresh_plan() {
         let s = state(false);
         assert_eq!(endpoint(Some(&s), "acme").as_deref(), Some("d1.cloudfront.net"));
-        let ok = judge("acme", "s", Some(&s), Ok(&plan(Vec::new())));
+        let ok = judge("acme", &[], "s", Some(&s), Ok(&plan(Vec::new())));
         assert_eq!(ok.status, Status::Pass, "{ok:?}");
-        assert_eq!(judge("acme", "s", None, Ok(&plan(Vec::new()))).status, Status::Fail);
-        assert_eq!(judge("beta", "s", Some(&s), Ok(&plan(Vec::new()))).status, Status::Fail, "nothing for beta");
-        let unfinished = judge("acme", "s", Some(&state(true)), Ok(&plan(Vec::new())));
+        assert_eq!(judge("acme", &[], "s", None, Ok(&plan(Vec::new()))).status, Status::Fail);
+        assert_eq!(judge("beta", &[], "s", Some(&s), Ok(&plan(Vec::new()))).status, Status::Fail, "nothing for beta");
+        let unfinished = judge("acme", &[], "s", Some(&state(true)), Ok(&plan(Vec::new())));
         assert!(unfinished.saw.contains("an interrupted run left acme.distribution unfinished"), "{unfinished:?}");
-        let offline = judge("acme", "s", Some(&s), Err("no route"));
+        let offline = judge("acme", &[], "s", Some(&s), Err("no route"));
         assert_eq!(offline.saw, "cannot compare the state with the cloud: no route");
         let drift = Change {
             address: "acme.distribution".into(),
@@ -176,14 +186,16 @@ mod tests {
             after_unknown: Vec::new(),
             adopt: false,
             deposed: false,
+            shared: None,
+            users: Vec::new(),
         };
         let other = Change { domain: "beta".into(), address: "beta.distribution".into(), ..drift.clone() };
         assert_eq!(
-            judge("acme", "s", Some(&s), Ok(&plan(vec![other.clone()]))).status,
+            judge("acme", &[], "s", Some(&s), Ok(&plan(vec![other.clone()]))).status,
             Status::Pass,
             "another domain's change"
         );
-        let d = judge("acme", "s", Some(&s), Ok(&plan(vec![drift, other])));
+        let d = judge("acme", &[], "s", Some(&s), Ok(&plan(vec![drift, other])));
         assert_eq!(
             d.saw,
             "the cloud does not match the state: acme.distribution would be updated (changed outside sslprov)"
