@@ -11,6 +11,8 @@ pub trait Progress: Send + Sync {
     fn finish(&self, address: &str, what: &str);
     fn waiting(&self, address: &str, detail: &str, elapsed: Duration);
     fn note(&self, address: &str, what: &str);
+    /// A step failed; the run reports the error again at its end.
+    fn failed(&self, address: &str, error: &str);
 }
 
 /// Progress as lines on stdout; on a terminal, waits redraw one line in place instead.
@@ -98,5 +100,11 @@ impl Progress for LineProgress {
 
     fn note(&self, address: &str, what: &str) {
         self.line(&format!("{address}: {what}"));
+    }
+
+    fn failed(&self, address: &str, _error: &str) {
+        self.clear_bar(address);
+        self.started.lock().unwrap_or_else(|e| e.into_inner()).remove(address);
+        self.line(&format!("{address}: failed (the error follows at the end)"));
     }
 }
