@@ -109,4 +109,6 @@ impl Spec {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
