@@ -223,6 +223,10 @@ impl Reader<'_> {
             let key = Located { value: name.to_owned(), at: k.at, field: join("domains", name) };
             domains.push(self.domain(key, v));
         }
+        // Entries that are all wrong are reported as such, not as no domains at all.
+        if domains.is_empty() && !entries.is_empty() {
+            return Field::Invalid;
+        }
         listed(domains)
     }
 
