@@ -32,6 +32,11 @@ pub fn parallelism(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A `--target`: a domain key, as the spec allows them.
+pub fn target(s: &str) -> Result<String, String> {
+    crate::spec::check_key(s).map(|()| s.to_owned()).map_err(|m| format!("{m} (allowed: {})", crate::spec::KEY_ALLOWED))
+}
+
 /// A `--log` filter that tracing accepts.
 pub fn log_filter(s: &str) -> Result<String, String> {
     match tracing_subscriber::EnvFilter::try_new(s) {
@@ -66,6 +71,16 @@ mod tests {
         for bad in ["0", "1001", "-1", "x", "18446744073709551616"] {
             assert_eq!(parallelism(bad), Err("not a number from 1 to 1000".into()), "{bad}");
         }
+    }
+
+    #[test]
+    fn targets_are_domain_keys() {
+        assert_eq!(target("acme-eu"), Ok("acme-eu".into()));
+        assert_eq!(
+            target("a\nb").unwrap_err(),
+            format!("invalid domain key `a b` (allowed: {})", crate::spec::KEY_ALLOWED)
+        );
+        assert_eq!(target("").unwrap_err(), format!("empty domain key (allowed: {})", crate::spec::KEY_ALLOWED));
     }
 
     #[test]

@@ -69,7 +69,7 @@ enum Command {
 #[derive(Debug, Args, Clone)]
 struct RunArgs {
     /// Limit to these domain keys (repeatable).
-    #[arg(long = "target", value_name = "KEY")]
+    #[arg(long = "target", value_name = "KEY", value_parser = args::target)]
     targets: Vec<String>,
     /// How long to wait for the state lock held by another run (at most 7d).
     #[arg(long, value_name = "DURATION", value_parser = args::duration(Duration::ZERO), default_value = "0s")]

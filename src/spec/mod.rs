@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
+pub use names::{KEY_ALLOWED, check_key};
 
 use error::Problem;
 
