@@ -446,36 +446,46 @@ const TOKENS: &[&str] = &[
     "---\n",
     "...\n",
     "%YAML 1.2\n",
-    "esp: ses\n",
     "  acme:\n",
     "    zone: acme.org\n",
-    "cloudflare",
-    "fastly",
-    "route53",
-    "sendgrid",
     "mailgun",
     "advanced_certificate: true",
     "url1234.acme.com",
 ];
 
+/// The names the templates and the registry know (the engine names none itself), and the
+/// field of a domain that takes each.
+fn known_names() -> Vec<String> {
+    let t = templates();
+    let dns = crate::registry::dns_hosts().into_iter().map(str::to_owned);
+    let names: Vec<String> = t.esp.keys().chain(t.cdn.keys()).cloned().chain(dns).collect();
+    let esp = t.esp.keys().map(|e| format!("esp: {e}\n"));
+    names.iter().cloned().chain(esp).collect()
+}
+
+/// [`TOKENS`] and [`known_names`].
+fn tokens() -> Vec<String> {
+    TOKENS.iter().map(|t| (*t).to_owned()).chain(known_names()).collect()
+}
+
 #[derive(Clone, Debug)]
 enum Edit {
     Delete(Index, usize),
-    Insert(Index, &'static str),
+    Insert(Index, String),
     RepeatLine(Index),
     SwapLines(Index, Index),
     Indent(Index, bool),
-    ReplaceValue(Index, &'static str),
+    ReplaceValue(Index, String),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<Index>(), 1..8usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        (any::<Index>(), select(TOKENS)).prop_map(|(i, t)| Edit::Insert(i, t)),
+        (any::<Index>(), select(tokens())).prop_map(|(i, t)| Edit::Insert(i, t)),
         any::<Index>().prop_map(Edit::RepeatLine),
         (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Edit::SwapLines(a, b)),
         (any::<Index>(), any::<bool>()).prop_map(|(i, more)| Edit::Indent(i, more)),
-        (any::<Index>(), select(TOKENS)).prop_map(|(i, t)| Edit::ReplaceValue(i, t)),
+        (any::<Index>(), select(tokens())).prop_map(|(i, t)| Edit::ReplaceValue(i, t)),
     ]
 }
 
@@ -556,13 +566,6 @@ const SCALARS: &[&str] = &[
     "US-05",
     "US-00",
     "EU-01",
-    "sendgrid",
-    "ses",
-    "sparkpost",
-    "cloudfront",
-    "cloudflare",
-    "fastly",
-    "route53",
     "url1234.acme.com",
     "click.beta.io",
     "acme.com",
@@ -581,8 +584,8 @@ const SCALARS: &[&str] = &[
 ];
 
 fn yaml_node() -> impl Strategy<Value = Yaml> {
-    let leaf =
-        prop_oneof![3 => select(SCALARS).prop_map(str::to_owned), 1 => "[a-zA-Z0-9._ -]{0,12}"].prop_map(Yaml::Scalar);
+    let scalars: Vec<String> = SCALARS.iter().map(|s| (*s).to_owned()).chain(known_names()).collect();
+    let leaf = prop_oneof![3 => select(scalars), 1 => "[a-zA-Z0-9._ -]{0,12}"].prop_map(Yaml::Scalar);
     let key = prop_oneof![4 => select(KEYS).prop_map(str::to_owned), 1 => "[a-z_.]{0,8}"];
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
