@@ -108,6 +108,9 @@ pub const MAX_DEPTH: usize = 32;
 
 pub fn parse(text: &str) -> Result<Document, Vec<Problem>> {
     let mut b = Builder::default();
+    // A byte-order mark (some Windows editors write one) starts a YAML stream; yaml-rust2 would
+    // read it as part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     loop {
@@ -296,6 +299,15 @@ mod tests {
         assert_eq!(
             map(&root),
             [("version".into(), Pos { line: 1, column: 10 }), ("domains".into(), Pos { line: 3, column: 3 })]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_ends_are_read_as_yaml() {
+        let doc = parse("\u{feff}version: 1\r\nesp: x\r\n").unwrap();
+        assert_eq!(
+            map(&doc.root.unwrap()),
+            [("version".into(), Pos { line: 1, column: 10 }), ("esp".into(), Pos { line: 2, column: 6 })]
         );
     }
 
