@@ -47,15 +47,15 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExecArgs {
-    /// Domains worked on at once.
-    #[arg(long, default_value_t = 10)]
+    /// Domains worked on at once (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = super::args::parallelism)]
     parallelism: usize,
-    /// How often to poll a certificate or distribution that is not ready yet.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    /// How often to poll a certificate or distribution that is not ready yet (100ms to 7d).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::args::duration(Duration::from_millis(100)))]
     poll_interval: Duration,
-    /// How long to wait for one certificate or distribution before giving up (the next apply
-    /// resumes the wait).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "45m")]
+    /// How long to wait for one certificate or distribution before giving up (1s to 7d; the next
+    /// apply resumes the wait).
+    #[arg(long, value_name = "DURATION", default_value = "45m", value_parser = super::args::duration(Duration::from_secs(1)))]
     wait_timeout: Duration,
     /// Print events as JSON, one object per line (plan, step started/finished/failed, waits,
     /// summary), instead of text. Needs --auto-approve or a saved plan.

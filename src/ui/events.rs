@@ -1,7 +1,7 @@
 //! `apply --json`: one JSON object per line on stdout, for pipeline logs and the tools that read
 //! them. Every event has `event` and `time`; step events have `address`. The kinds: `plan`,
-//! `started`, `finished` (a step done, or a wait over: `ready after …`), `waiting` (at most every
-//! 10 s per address), `note`, `failed`, `summary`.
+//! `started`, `finished`, `waiting` (at most every 10 s per address), `ready` (a wait over, every
+//! time one ends), `note`, `failed`, `summary`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -61,6 +61,10 @@ impl Progress for JsonProgress {
             drop(last);
             emit("waiting", json!({ "address": address, "detail": detail, "elapsed_seconds": elapsed.as_secs() }));
         }
+    }
+
+    fn ready(&self, address: &str, elapsed: Duration) {
+        emit("ready", json!({ "address": address, "seconds": elapsed.as_secs_f64() }));
     }
 
     fn note(&self, address: &str, what: &str) {

@@ -10,6 +10,8 @@ pub trait Progress: Send + Sync {
     fn start(&self, address: &str, what: &str);
     fn finish(&self, address: &str, what: &str);
     fn waiting(&self, address: &str, detail: &str, elapsed: Duration);
+    /// A wait is over: what was waited for is ready (at once, or after `elapsed`).
+    fn ready(&self, address: &str, elapsed: Duration);
     fn note(&self, address: &str, what: &str);
     /// A step failed; the run reports the error again at its end.
     fn failed(&self, address: &str, error: &str);
@@ -95,6 +97,17 @@ impl Progress for LineProgress {
             last.insert(address.to_owned(), Instant::now());
             drop(last);
             self.line(&format!("{address}: still waiting: {detail} [{}s elapsed]", elapsed.as_secs()));
+        }
+    }
+
+    /// Said only after a wait a person could have noticed.
+    fn ready(&self, address: &str, elapsed: Duration) {
+        self.clear_bar(address);
+        if elapsed >= Duration::from_secs(1) {
+            self.line(&format!(
+                "{address}: ready after {}",
+                humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
+            ));
         }
     }
 

@@ -90,7 +90,7 @@ fn events(stdout: &str) -> Vec<String> {
             let what = match text("event").as_str() {
                 "plan" => format!("{} {}", e["mode"], e["summary"]),
                 "started" => text("step"),
-                // "created <id>", "ready after 0s": the verb.
+                // "created <id>": the verb.
                 "finished" => text("result").split(' ').next().unwrap_or_default().to_owned(),
                 "failed" => text("error"),
                 "summary" => format!(
@@ -119,9 +119,10 @@ async fn apply_json_streams_one_event_per_line() {
             "finished acme.certificate created",
             "started acme.validation_record creating",
             "finished acme.validation_record created",
-            "finished acme.certificate ready",
+            "ready acme.certificate",
             "started acme.distribution creating",
             "finished acme.distribution created",
+            "ready acme.distribution",
             "started acme.tracking_record creating",
             "finished acme.tracking_record created",
             "summary complete=true added=4 errors=0 resume=null",
@@ -138,8 +139,9 @@ async fn apply_json_streams_one_event_per_line() {
     let r = p.ok(&["apply", "--json", "--auto-approve", "--poll-interval", "100ms"], 1);
     let events = events(&r.stdout);
     assert_eq!(
-        events[6..],
+        events[5..],
         [
+            "ready acme.certificate",
             "started acme.distribution creating",
             "failed acme.distribution acme.distribution: cloudfront CreateDistribution: permission denied \
              (AccessDenied): not allowed; allow `cloudfront:CreateDistribution` in the IAM policy of the identity \
