@@ -22,6 +22,9 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     auto_approve: bool,
+    /// Apply even when the plan would take down many domains at once (see the README).
+    #[arg(long)]
+    allow_mass_change: bool,
     #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
@@ -77,7 +80,7 @@ pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
         Some(path) => {
             let planned = saved_plan(path, a.file.as_ref(), &a.run).await?;
             if a.exec.json {
-                show_plan(&planned.plan, &a.exec, true, "apply")?;
+                show_plan(&planned.plan, &a.exec, true, "apply", || Ok(()))?;
             }
             planned
         }
@@ -85,7 +88,8 @@ pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
             let file = a.file.clone().unwrap_or_else(super::default_spec);
             let spec = super::load_spec(&file)?;
             let planned = super::make_plan(&spec, &a.run, Mode::Apply, false, "apply").await?;
-            show_plan(&planned.plan, &a.exec, a.auto_approve, "apply")?;
+            let guarded = || super::guard_mass_change(&planned, a.allow_mass_change);
+            show_plan(&planned.plan, &a.exec, a.auto_approve, "apply", guarded)?;
             planned
         }
     };
@@ -95,14 +99,22 @@ pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
 pub async fn exec_destroy(a: DestroyArgs) -> Result<u8, Report> {
     let spec = super::load_spec(&a.file)?;
     let planned = super::make_plan(&spec, &a.run, Mode::Destroy, a.restore_adopted, "destroy").await?;
-    show_plan(&planned.plan, &a.exec, a.auto_approve, "destroy")?;
+    show_plan(&planned.plan, &a.exec, a.auto_approve, "destroy", || Ok(()))?;
     carry_out(planned, &a.exec).await
 }
 
-/// The plan about to be carried out, and the approval it needs: asked on a terminal, given by
+/// The plan about to be carried out, then `guard` (the mass-change guard: after the plan, so the
+/// refusal's domains can be seen in it), and the approval it needs: asked on a terminal, given by
 /// --auto-approve. With --json nothing can be asked, so approval must come with the command.
-fn show_plan(plan: &Plan, exec: &ExecArgs, auto_approve: bool, what: &str) -> Result<(), Report> {
+fn show_plan(
+    plan: &Plan,
+    exec: &ExecArgs,
+    auto_approve: bool,
+    what: &str,
+    guard: impl FnOnce() -> Result<(), Report>,
+) -> Result<(), Report> {
     if exec.json {
+        guard()?;
         if plan.has_changes() && !auto_approve {
             return Err(Report::new(format!(
                 "{what} --json cannot ask for approval: pass --auto-approve, or apply a plan saved with `plan --out`"
@@ -115,6 +127,7 @@ fn show_plan(plan: &Plan, exec: &ExecArgs, auto_approve: bool, what: &str) -> Re
         return Ok(());
     }
     print!("{}", crate::ui::render_plan(plan));
+    guard()?;
     if plan.has_changes() && !auto_approve {
         approve(what)?;
     }

@@ -230,6 +230,21 @@ async fn refreshed_plan(
     Ok((providers, plan))
 }
 
+/// The mass-change guard (`plan::mass_change`) for an apply-mode plan, unless the user allowed
+/// it. A destroy is its own explicit intent and is not guarded.
+fn guard_mass_change(planned: &Planned, allowed: bool) -> Result<(), Report> {
+    if allowed || planned.plan.mode != Mode::Apply {
+        return Ok(());
+    }
+    let managed = planned.state.as_ref().map_or(0, |s| {
+        s.resources.values().map(|r| r.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+    });
+    match crate::plan::mass_change(&planned.plan, managed) {
+        Some(why) => Err(Report::new(format!("refused: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// Connect what the spec and state need, check the credentials, and sweep what exists. Returns
 /// what the credential checks could not verify, with the rest.
 async fn refreshed(
