@@ -144,7 +144,9 @@ impl crate::ui::Progress for Quiet {
     fn start(&self, _: &str, _: &str) {}
     fn finish(&self, _: &str, _: &str) {}
     fn waiting(&self, _: &str, _: &str, _: std::time::Duration) {}
+    fn ready(&self, _: &str, _: std::time::Duration) {}
     fn note(&self, _: &str, _: &str) {}
+    fn failed(&self, _: &str, _: &str) {}
 }
 
 #[cfg(test)]

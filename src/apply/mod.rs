@@ -192,6 +192,11 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    fn failed(&self, address: &str, e: ApplyError) -> ApplyError {
+        self.progress.failed(address, &crate::error::Report::chain(&e).message);
+        e
+    }
+
     fn provider(&self, address: &str, name: &str) -> Result<&dyn Provider, ApplyError> {
         self.providers.get(name).map(|p| &**p).ok_or_else(|| unresolved(address, format!("its provider {name}")))
     }
@@ -324,13 +329,13 @@ impl<'a> Run<'a> {
             }
             match self.change(c, &mut deposed).await {
                 Ok(()) => done.push((c.address.clone(), c.action)),
-                Err(e) => return (done, Some(e)),
+                Err(e) => return (done, Some(self.failed(&c.address, e))),
             }
         }
         // Objects replaced in this run go once nothing uses them any more.
         for (c, old) in deposed {
             if let Err(e) = self.delete_deposed(c, &old).await {
-                return (done, Some(e));
+                return (done, Some(self.failed(&c.address, e)));
             }
         }
         (done, None)

@@ -123,10 +123,7 @@ impl<'a> Waits<'a> {
                 .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
             match seen.readiness {
                 Readiness::Ready => {
-                    if start.elapsed() > self.opts.poll {
-                        let after = humantime::format_duration(round(start.elapsed()));
-                        self.progress.finish(address, &format!("ready after {after}"));
-                    }
+                    self.progress.ready(address, start.elapsed());
                     return Ok(seen.outputs);
                 }
                 Readiness::Failed { .. } if gone == Gone::Done => return Ok(seen.outputs),

@@ -22,6 +22,9 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     auto_approve: bool,
+    /// Apply even when the plan would take down many domains at once (see the README).
+    #[arg(long)]
+    allow_mass_change: bool,
     #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
@@ -47,16 +50,20 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExecArgs {
-    /// Domains worked on at once.
-    #[arg(long, default_value_t = 10)]
+    /// Domains worked on at once (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = super::args::parallelism)]
     parallelism: usize,
-    /// How often to poll a certificate or distribution that is not ready yet.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    /// How often to poll a certificate or distribution that is not ready yet (100ms to 7d).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::args::duration(Duration::from_millis(100)))]
     poll_interval: Duration,
-    /// How long to wait for one certificate or distribution before giving up (the next apply
-    /// resumes the wait).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "45m")]
+    /// How long to wait for one certificate or distribution before giving up (1s to 7d; the next
+    /// apply resumes the wait).
+    #[arg(long, value_name = "DURATION", default_value = "45m", value_parser = super::args::duration(Duration::from_secs(1)))]
     wait_timeout: Duration,
+    /// Print events as JSON, one object per line (plan, step started/finished/failed, waits,
+    /// summary), instead of text. Needs --auto-approve or a saved plan.
+    #[arg(long)]
+    json: bool,
 }
 
 impl ExecArgs {
@@ -70,15 +77,19 @@ impl ExecArgs {
 
 pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
     let planned = match &a.plan {
-        Some(path) => saved_plan(path, a.file.as_ref(), &a.run).await?,
+        Some(path) => {
+            let planned = saved_plan(path, a.file.as_ref(), &a.run).await?;
+            if a.exec.json {
+                show_plan(&planned.plan, &a.exec, true, "apply", || Ok(()))?;
+            }
+            planned
+        }
         None => {
             let file = a.file.clone().unwrap_or_else(super::default_spec);
             let spec = super::load_spec(&file)?;
             let planned = super::make_plan(&spec, &a.run, Mode::Apply, false, "apply").await?;
-            print!("{}", crate::ui::render_plan(&planned.plan));
-            if planned.plan.has_changes() && !a.auto_approve {
-                approve("apply")?;
-            }
+            let guarded = || super::guard_mass_change(&planned, a.allow_mass_change);
+            show_plan(&planned.plan, &a.exec, a.auto_approve, "apply", guarded)?;
             planned
         }
     };
@@ -88,11 +99,39 @@ pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
 pub async fn exec_destroy(a: DestroyArgs) -> Result<u8, Report> {
     let spec = super::load_spec(&a.file)?;
     let planned = super::make_plan(&spec, &a.run, Mode::Destroy, a.restore_adopted, "destroy").await?;
-    print!("{}", crate::ui::render_plan(&planned.plan));
-    if planned.plan.has_changes() && !a.auto_approve {
-        approve("destroy")?;
-    }
+    show_plan(&planned.plan, &a.exec, a.auto_approve, "destroy", || Ok(()))?;
     carry_out(planned, &a.exec).await
+}
+
+/// The plan about to be carried out, then `guard` (the mass-change guard: after the plan, so the
+/// refusal's domains can be seen in it), and the approval it needs: asked on a terminal, given by
+/// --auto-approve. With --json nothing can be asked, so approval must come with the command.
+fn show_plan(
+    plan: &Plan,
+    exec: &ExecArgs,
+    auto_approve: bool,
+    what: &str,
+    guard: impl FnOnce() -> Result<(), Report>,
+) -> Result<(), Report> {
+    if exec.json {
+        guard()?;
+        if plan.has_changes() && !auto_approve {
+            return Err(Report::new(format!(
+                "{what} --json cannot ask for approval: pass --auto-approve, or apply a plan saved with `plan --out`"
+            )));
+        }
+        crate::ui::emit(
+            "plan",
+            serde_json::json!({ "mode": plan.mode, "summary": plan.summary, "recovered": plan.recovered.len() }),
+        );
+        return Ok(());
+    }
+    print!("{}", crate::ui::render_plan(plan));
+    guard()?;
+    if plan.has_changes() && !auto_approve {
+        approve(what)?;
+    }
+    Ok(())
 }
 
 /// A saved plan is carried out only if nothing moved since it was made: the spec (hash), the
@@ -175,9 +214,13 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
     let again = resume_command(&plan, &spec);
     let watcher = tokio::spawn(interrupts(stop.clone(), again.clone()));
     let state = state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
-    let progress = crate::ui::LineProgress::new();
-    println!();
-    let outcome = crate::apply::apply(&plan, &spec, state, file, &providers, exec.options(), &progress, &stop).await?;
+    let progress: Box<dyn crate::ui::Progress> = if exec.json {
+        Box::new(crate::ui::JsonProgress::new())
+    } else {
+        println!();
+        Box::new(crate::ui::LineProgress::new())
+    };
+    let outcome = crate::apply::apply(&plan, &spec, state, file, &providers, exec.options(), &*progress, &stop).await?;
     watcher.abort();
     drop(lock);
     tracing::info!(calls = ?providers.calls.snapshot(), "apply done");
@@ -186,12 +229,30 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
     let (added, changed, destroyed) =
         (count(|a| matches!(a, Create | Replace)), count(|a| a == Update), count(|a| matches!(a, Delete | Forget)));
     let verb = if plan.mode == Mode::Destroy { "Destroy" } else { "Apply" };
+    let errors: Vec<String> = outcome.errors.iter().map(|e| Report::chain(e).message).collect();
+    if exec.json {
+        crate::ui::emit(
+            "summary",
+            serde_json::json!({
+                "mode": plan.mode,
+                "complete": errors.is_empty(),
+                "added": added,
+                "changed": changed,
+                "destroyed": destroyed,
+                "errors": errors,
+                "resume": (!errors.is_empty()).then_some(&again),
+            }),
+        );
+        if errors.is_empty() {
+            return Ok(exit::OK);
+        }
+        return Err(Report::new(format!("{verb} stopped with errors; to continue, run `{again}` again.")));
+    }
     if outcome.errors.is_empty() {
         println!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(exit::OK);
     }
     println!("\n{verb} stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
-    let errors: Vec<String> = outcome.errors.iter().map(|e| Report::chain(e).message).collect();
     Err(Report::new(format!(
         "{}\nWhat finished is recorded in the state; to continue, run `{again}` again.",
         errors.join("\n")

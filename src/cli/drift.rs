@@ -11,7 +11,7 @@ pub struct DriftArgs {
     #[arg(short = 'f', long = "file", default_value_os_t = super::default_spec())]
     file: PathBuf,
     /// Limit to these domain keys (repeatable).
-    #[arg(long = "target", value_name = "KEY")]
+    #[arg(long = "target", value_name = "KEY", value_parser = super::args::target)]
     targets: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]

@@ -3,6 +3,8 @@
 //! its own one-line summaries; `--json` output is the documented serde form.
 
 mod apply;
+mod args;
+mod color;
 mod drift;
 mod handoff;
 mod plan;
@@ -12,12 +14,14 @@ mod validate;
 mod verify;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use self::color::Color;
 use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan, PlanInput};
 use crate::providers::Providers;
@@ -35,8 +39,11 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log filter for stderr (error, warn, info, debug, trace; or a tracing directive).
-    #[arg(long, global = true, env = "SSLPROV_LOG", default_value = "warn")]
+    #[arg(long, global = true, env = "SSLPROV_LOG", value_name = "FILTER", default_value = "warn", value_parser = args::log_filter)]
     log: String,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,22 +73,26 @@ enum Command {
 #[derive(Debug, Args, Clone)]
 struct RunArgs {
     /// Limit to these domain keys (repeatable).
-    #[arg(long = "target", value_name = "KEY")]
+    #[arg(long = "target", value_name = "KEY", value_parser = args::target)]
     targets: Vec<String>,
-    /// How long to wait for the state lock held by another run.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    /// How long to wait for the state lock held by another run (at most 7d).
+    #[arg(long, value_name = "DURATION", value_parser = args::duration(Duration::ZERO), default_value = "0s")]
     lock_timeout: Duration,
 }
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let env = color::Env::read();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
-        }
+        Err(e) => return usage_error(&e, Color::from_args(&args), &env),
     };
-    tracing_subscriber::fmt().with_env_filter(log_filter(&cli.log)).with_writer(std::io::stderr).init();
+    let stderr_color = cli.color.enabled(std::io::stderr().is_terminal(), &env);
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter(&cli.log))
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -105,7 +116,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            eprintln!("Error: {report}");
+            eprintln!("{}: {report}", error_label(stderr_color));
             ExitCode::from(report.code)
         }
     }
@@ -118,6 +129,48 @@ fn log_filter(directive: &str) -> tracing_subscriber::EnvFilter {
     let quiet = matches!(directive, "error" | "warn" | "info");
     let directive = if quiet { format!("{directive},aws_config=error") } else { directive.to_owned() };
     tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "warn,aws_config=error".into())
+}
+
+fn error_label(color: bool) -> &'static str {
+    if color { "\x1b[1;31mError\x1b[0m" } else { "Error" }
+}
+
+/// Help and version as clap writes them; a usage error on one line (what is wrong, and clap's
+/// tip if it has one), like every other error, exit 1.
+fn usage_error(e: &clap::Error, color: Color, env: &color::Env) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    let rendered = e.render();
+    if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+        let (terminal, code) = match e.use_stderr() {
+            true => (std::io::stderr().is_terminal(), exit::ERROR),
+            false => (std::io::stdout().is_terminal(), exit::OK),
+        };
+        let text = match color.enabled(terminal, env) {
+            true => rendered.ansi().to_string(),
+            false => rendered.to_string(),
+        };
+        match e.use_stderr() {
+            true => eprint!("{text}"),
+            false => print!("{text}"),
+        }
+        return ExitCode::from(code);
+    }
+    eprintln!(
+        "{}: {}",
+        error_label(color.enabled(std::io::stderr().is_terminal(), env)),
+        one_line(&rendered.to_string())
+    );
+    ExitCode::from(exit::ERROR)
+}
+
+/// clap's `error: <what>\n\n  tip: <tip>\n\nUsage: …\n\nFor more information, try '--help'.` as
+/// `<what> (tip: <tip>)`.
+fn one_line(clap_error: &str) -> String {
+    let mut paragraphs = clap_error.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "));
+    let what = paragraphs.next().unwrap_or_default();
+    let what = what.strip_prefix("error: ").unwrap_or(&what).to_owned();
+    let tips: Vec<String> = paragraphs.filter(|p| p.starts_with("tip: ")).collect();
+    if tips.is_empty() { what } else { format!("{what} ({})", tips.join("; ")) }
 }
 
 /// A refreshed plan under the state lock; the lock is returned so apply keeps holding it.
@@ -175,6 +228,21 @@ async fn refreshed_plan(
     tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
     plan.warnings.sort();
     Ok((providers, plan))
+}
+
+/// The mass-change guard (`plan::mass_change`) for an apply-mode plan, unless the user allowed
+/// it. A destroy is its own explicit intent and is not guarded.
+fn guard_mass_change(planned: &Planned, allowed: bool) -> Result<(), Report> {
+    if allowed || planned.plan.mode != Mode::Apply {
+        return Ok(());
+    }
+    let managed = planned.state.as_ref().map_or(0, |s| {
+        s.resources.values().map(|r| r.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+    });
+    match crate::plan::mass_change(&planned.plan, managed) {
+        Some(why) => Err(Report::new(format!("refused: {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Connect what the spec and state need, check the credentials, and sweep what exists. Returns
