@@ -9,6 +9,7 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_route53::REGISTRATION,
     &sslprov_cloudflare::REGISTRATION,
     &sslprov_fastly::REGISTRATION,
+    &sslprov_google_cloud::REGISTRATION,
 ];
 
 /// Every provider of this build; test builds add the engine's fake (`crate::testkit`).

@@ -238,6 +238,9 @@ fn endpoint() -> String {
 pub enum DnsShape {
     /// A CNAME to the endpoint the tracking record points at.
     Cname,
+    /// A/AAAA records holding the endpoint's own addresses (a load balancer with an IP and no
+    /// name): no CNAME.
+    Address,
     /// The CDN's own addresses and no CNAME: a proxied record.
     Proxied,
 }

@@ -34,6 +34,9 @@ fn everything() -> Outputs {
         .with("validation_records", [record])
         .with("challenge", challenge)
         .with("cname_target", "q.sni.example")
+        .with("self_link", "https://www.googleapis.com/compute/v1/projects/p/global/things/lb")
+        .with("ip", "34.120.0.1")
+        .with("record", json!({"name": "_acme-challenge.url1234.acme.com", "type": "CNAME", "values": ["u.9.authorize.certificatemanager.goog"]}))
 }
 
 /// `part`'s spec for the domain, with every other resource reporting everything.
@@ -292,4 +295,24 @@ fn shared_parts_have_one_address_for_every_domain_of_their_identity() {
     a.region = Region::Eu;
     let t = DomainTemplate::of(&a).expect("template");
     assert_eq!((t.address("lb").unwrap(), t.address("pool").unwrap()), ("lb@lb".into(), "pool@eu.spgo.io".into()));
+}
+
+#[test]
+fn on_google_cloud_the_load_balancer_is_shared_and_the_record_is_an_a_record_to_its_address() {
+    let d = domain("sparkpost", "google-cloud", Region::Eu);
+    let t = DomainTemplate::of(&d).expect("templates exist");
+    for part in ["address", "url_map", "https_proxy", "https_rule", "http_rule", "ssl_policy", "certificate_map"] {
+        assert_eq!(t.address(part).expect("address"), format!("{part}@lb"));
+    }
+    assert_eq!(t.address("backend").expect("address"), "backend@eu.spgo.io");
+    assert_eq!(t.address("host_rule").expect("address"), "acme.host_rule");
+    let record = rendered(&d, TRACKING);
+    assert_eq!((record["type"].as_str(), &record["values"]), (Some("A"), &json!(["34.120.0.1"])));
+    let rule = rendered(&d, "host_rule");
+    assert_eq!(rule["forwarded_host"], "url1234.acme.com", "X-Forwarded-Host is the tracking domain");
+    assert_eq!(rendered(&d, "neg")["fqdn"], "eu.spgo.io");
+    let policy = rendered(&d, "ssl_policy");
+    assert_eq!(policy["min_tls_version"], "TLS_1_2");
+    let tracking = t.cdn.resource(TRACKING).expect("tracking");
+    assert!(tracking.ready.contains(&"certificate".to_owned()), "the record moves once the certificate is ACTIVE");
 }

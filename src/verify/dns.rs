@@ -142,6 +142,11 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
         Answer::Addresses(addrs) => {
             let list = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             match endpoint {
+                Some(e)
+                    if cdn.verify.dns == DnsShape::Address && addrs.iter().any(|a| endpoint_addresses.contains(a)) =>
+                {
+                    Check::pass(CheckKind::Dns, format!("A/AAAA {list}: the {what} {e}"))
+                }
                 Some(e) if addrs.iter().any(|a| endpoint_addresses.contains(a)) => Check::pass(
                     CheckKind::Dns,
                     format!("A/AAAA {list} and no CNAME (an alias record): the addresses of {e}"),
@@ -273,5 +278,21 @@ mod tests {
         assert_eq!(alias.status, Status::Pass, "{alias:?}");
         let elsewhere = judge(&d, Some("d1.cloudfront.net"), &Answer::Addresses(vec![ip]), &[]);
         assert_eq!(elsewhere.status, Status::Warn);
+    }
+
+    #[test]
+    fn a_load_balancer_shape_passes_on_its_own_address_and_fails_on_the_esp() {
+        let mut d = domain();
+        d.cdn = "google-cloud".into();
+        let ip: IpAddr = "34.120.0.7".parse().unwrap();
+        let ok = judge(&d, Some("34.120.0.7"), &Answer::Addresses(vec![ip]), &[ip]);
+        assert_eq!(
+            (ok.status, ok.saw.as_str()),
+            (Status::Pass, "A/AAAA 34.120.0.7: the load balancer address 34.120.0.7")
+        );
+        let other: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(judge(&d, Some("34.120.0.7"), &Answer::Addresses(vec![other]), &[ip]).status, Status::Warn);
+        let esp = judge(&d, Some("34.120.0.7"), &Answer::Cname("spgo.io".into()), &[]);
+        assert!(esp.status == Status::Fail && esp.saw.contains("still points to the ESP (SparkPost)"), "{esp:?}");
     }
 }

@@ -77,6 +77,10 @@ impl Probe {
 
         let answer = dns::ask(&self.resolver, host).await;
         let endpoint_addresses = match (&answer, endpoint) {
+            // An endpoint that is an address (a load balancer's) is its own answer.
+            (dns::Answer::Addresses(_), Some(e)) if e.parse::<std::net::IpAddr>().is_ok() => {
+                e.parse().into_iter().collect()
+            }
             (dns::Answer::Addresses(_), Some(e)) => dns::addresses(&self.resolver, e).await.unwrap_or_default(),
             _ => Vec::new(),
         };

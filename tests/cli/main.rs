@@ -7,6 +7,7 @@ mod examples;
 mod failures;
 mod fastly;
 mod flags;
+mod google_cloud;
 mod input;
 mod lifecycle;
 mod pipeline;

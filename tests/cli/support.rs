@@ -18,6 +18,10 @@ pub struct Project {
     /// The Fastly API emulator, when a domain's CDN is Fastly. Its certificates issue once the
     /// `_acme-challenge` CNAME they ask for is at the domain's DNS host (and issuance is not held).
     pub fastly: Option<sslprov_fastly_emulator::Emulator>,
+    /// The Google Cloud emulator, when a domain's CDN is Google Cloud. Its certificates issue once
+    /// the `_acme-challenge` CNAME of their DNS authorization is at the domain's DNS host (and
+    /// issuance is not held).
+    pub gcp: Option<sslprov_gcp_emulator::Emulator>,
     /// While set, the Fastly emulator sees no challenge CNAME: certificates stay pending.
     pub hold_issuance: Arc<AtomicBool>,
     extra_env: Vec<(String, String)>,
@@ -62,12 +66,14 @@ impl Project {
         let at_cloudflare = |d: &&sslprov::spec::Domain| d.dns == "cloudflare";
         let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(|| Arc::new(Emulator::start()));
         let fastly = spec.domains.values().any(|d| d.cdn == "fastly").then(sslprov_fastly_emulator::Emulator::start);
+        let gcp = spec.domains.values().any(|d| d.cdn == "google-cloud").then(sslprov_gcp_emulator::Emulator::start);
         let mut p = Project {
             dir,
             aws,
             cf,
             cf_zones: Default::default(),
             fastly,
+            gcp,
             hold_issuance: Arc::default(),
             extra_env: Vec::new(),
         };
@@ -95,6 +101,15 @@ impl Project {
             p.extra_env.push(("FASTLY_API_TOKEN".into(), fastly.token()));
             p.extra_env.push(("FASTLY_API_BASE_URL".into(), fastly.base_url()));
             fastly.set_dns(p.dns_lookup());
+        }
+        if let Some(gcp) = &p.gcp {
+            let credentials = gcp.write_credentials(p.dir.path());
+            p.extra_env.push(("GOOGLE_CLOUD_PROJECT".into(), "sslprov-test".into()));
+            p.extra_env.push(("GOOGLE_CLOUD_COMPUTE_URL".into(), gcp.compute_url()));
+            p.extra_env.push(("GOOGLE_CLOUD_CERTIFICATE_MANAGER_URL".into(), gcp.certificate_manager_url()));
+            p.extra_env.push(("GOOGLE_APPLICATION_CREDENTIALS".into(), credentials.display().to_string()));
+            p.extra_env.push(("SSLPROV_GOOGLE_CLOUD_POLL_MS".into(), "50".into()));
+            gcp.set_dns(p.dns_lookup());
         }
         p
     }

@@ -223,11 +223,17 @@ impl Cloudflare {
 
     /// In place, record by record: a record whose value stays is PATCHed (TTL, proxy) only if
     /// they change, one whose value goes is PATCHed to a new value, and only what is left over is
-    /// created or deleted. So a DNS-only CNAME turned proxied keeps its id and never disappears.
+    /// created or deleted. So a DNS-only CNAME turned proxied keeps its id and never disappears,
+    /// and a CNAME that becomes an A record (a load balancer's address) changes type and content
+    /// in one PATCH: the name never goes unanswered, as close to atomic as Cloudflare allows.
     pub(crate) async fn update_record(&self, live_now: &Live, desired: &Desired) -> Result<Live> {
         let old = spec_of(&live_now.desired, "update")?;
         let new = normalised(&spec_of(desired, "update")?);
-        if (name(&old.zone), &old.name, old.rtype) != (new.zone.clone(), &new.name, new.rtype) {
+        let retyped = old.rtype != new.rtype;
+        let address_class = |t: RecordType| t != RecordType::Txt;
+        if (name(&old.zone), &old.name) != (new.zone.clone(), &new.name)
+            || (retyped && !(address_class(old.rtype) && address_class(new.rtype)))
+        {
             return Err(invalid(
                 "update",
                 format!("{} {} cannot become {} {}; the engine replaces it", old.name, old.rtype, new.name, new.rtype),
@@ -251,8 +257,12 @@ impl Cloudflare {
         let mut result: Vec<(String, String)> = Vec::new();
         let settings_change = old.ttl != new.ttl || old.proxied != Some(proxied);
         for (id, v) in kept {
-            if settings_change {
-                self.patch(&zone_id, id, fields(&new, proxied)).await?;
+            if settings_change || retyped {
+                let mut f = fields(&new, proxied);
+                if retyped {
+                    f.insert("type".into(), json!(new.rtype.to_string()));
+                }
+                self.patch(&zone_id, id, f).await?;
             }
             result.push((v.clone(), id.to_owned()));
         }
@@ -261,6 +271,9 @@ impl Cloudflare {
             match spare.next() {
                 Some((_, id)) => {
                     let mut f = fields(&new, proxied);
+                    if retyped {
+                        f.insert("type".into(), json!(new.rtype.to_string()));
+                    }
                     f.insert("content".into(), json!(v));
                     let r = self.patch(&zone_id, id, f).await?;
                     result.push((v.clone(), r.id));
