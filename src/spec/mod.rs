@@ -35,7 +35,10 @@ pub struct Spec {
     pub path: PathBuf,
     /// sha256 of the file's bytes: a saved plan is bound to it.
     pub hash: String,
+    /// Where the state is, for messages and the plan: the local path, or `s3://bucket/key`.
     pub state_path: PathBuf,
+    /// Where the state is, for the state store.
+    pub state: crate::state::Location,
     pub domains: BTreeMap<String, Domain>,
 }
 
@@ -234,20 +237,49 @@ impl Spec {
                 },
             );
         }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let state = state_location(raw.state, &base, &mut |f, m| errors.push(err(f, m, None)));
         if !errors.is_empty() {
             // An error in `defaults` shows up once per domain that inherits it; report it once.
             errors.dedup();
             return Err(SpecErrors(errors));
         }
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let state_path = raw.state.and_then(|s| s.path).unwrap_or_else(|| "sslprov.state.json".into());
         Ok(Spec {
             path: path.to_path_buf(),
             hash: hex::encode(sha2::Sha256::digest(text.as_bytes())),
-            state_path: base.join(state_path),
+            state_path: match &state {
+                crate::state::Location::Local(path) => path.clone(),
+                remote => PathBuf::from(remote.to_string()),
+            },
+            state,
             domains,
         })
     }
+}
+
+/// `state:`: a local path (the default, relative to the spec) or an S3 object.
+fn state_location(
+    raw: Option<raw::RawState>,
+    base: &Path,
+    error: &mut dyn FnMut(&str, String),
+) -> crate::state::Location {
+    use crate::state::{Location, S3Location};
+    let raw = raw.unwrap_or(raw::RawState { path: None, s3: None });
+    let local = || Location::Local(base.join(raw.path.as_deref().unwrap_or(Path::new("sslprov.state.json"))));
+    let Some(s3) = &raw.s3 else { return local() };
+    if raw.path.is_some() {
+        error("state.s3", "a state is either local (`path`) or in S3 (`s3`), not both".into());
+    }
+    let s3 = S3Location {
+        bucket: s3.bucket.clone(),
+        key: s3.key.clone(),
+        region: s3.region.clone(),
+        endpoint: s3.endpoint.clone(),
+    };
+    for (field, message) in s3.problems() {
+        error(&format!("state.s3.{field}"), message);
+    }
+    Location::S3(s3)
 }
 
 /// `` `a`, `b`, `c` ``.

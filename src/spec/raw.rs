@@ -27,6 +27,20 @@ pub struct RawSpec {
 pub struct RawState {
     #[serde(default)]
     pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub s3: Option<RawS3State>,
+}
+
+/// `state.s3`: remote state in an S3 bucket.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3State {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
