@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::state::Releaser;
 
-/// Watches for interrupts until dropped.
+/// Watches for interrupts. Once dropped (the lock is released), an interrupt simply ends the
+/// process: a signal handler, once installed, stays for the life of the process, so the watcher
+/// stays too rather than leave interrupts ignored.
 #[derive(Debug)]
 pub struct Interrupts {
     stop: Arc<AtomicBool>,
     graceful: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Interrupts {
@@ -26,8 +27,8 @@ impl Interrupts {
         let stop = Arc::new(AtomicBool::new(false));
         let graceful = Arc::new(AtomicBool::new(false));
         let signals = Signals::install();
-        let task = tokio::spawn(watch(signals, releaser, Arc::clone(&stop), Arc::clone(&graceful)));
-        Interrupts { stop, graceful, task }
+        tokio::spawn(watch(signals, releaser, Arc::clone(&stop), Arc::clone(&graceful)));
+        Interrupts { stop, graceful }
     }
 
     /// From now on the first interrupt sets the returned flag (the run stops between steps) and
@@ -40,7 +41,7 @@ impl Interrupts {
 
 impl Drop for Interrupts {
     fn drop(&mut self) {
-        self.task.abort();
+        self.graceful.store(false, Ordering::SeqCst);
     }
 }
 

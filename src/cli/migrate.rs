@@ -93,6 +93,7 @@ pub async fn exec(a: MigrateArgs) -> Result<(), Report> {
         .state
         .ok_or_else(|| Report::new(format!("no state at {} to migrate", source.location())))?;
     let target_lock = target.lock("migrate", a.lock_timeout).await?;
+    let _interrupts = super::interrupt::Interrupts::watch(source_lock.releaser().and(target_lock.releaser()));
     let there = target.read_even_if_moved().await?;
     if let Some(existing) = &there.state
         && (existing.lineage != state.lineage || existing.serial > state.serial)

@@ -22,7 +22,8 @@ pub enum StateCommand {
     /// Replace the state with FILE (a state `state pull` printed). Refuses another lineage, or an
     /// older serial than the state's, unless --force.
     Push {
-        file: PathBuf,
+        #[arg(value_name = "FILE")]
+        state_file: PathBuf,
         /// Replace even a state of another lineage, or a newer one.
         #[arg(long)]
         force: bool,
@@ -92,7 +93,9 @@ pub async fn exec(c: StateCommand) -> Result<u8, Report> {
             let state = state.ok_or_else(|| Report::new(format!("no state at {} yet", store.location())))?;
             super::print_json(&state)?;
         }
-        StateCommand::Push { file, force, args, lock } => push(&file, force, &args, lock.lock_timeout).await?,
+        StateCommand::Push { state_file, force, args, lock } => {
+            push(&state_file, force, &args, lock.lock_timeout).await?
+        }
         StateCommand::Migrate(a) => migrate::exec(a).await?,
         StateCommand::ForceUnlock { lock_id, args } => {
             let store = args.store().await?;
@@ -110,6 +113,7 @@ async fn push(file: &std::path::Path, force: bool, args: &StateArgs, timeout: Du
     let mut pushed = crate::state::parse_state(&file.display().to_string(), &bytes)?;
     let store = args.store().await?;
     let lock = store.lock("push", timeout).await?;
+    let _interrupts = super::interrupt::Interrupts::watch(lock.releaser());
     let loaded = store.read().await?;
     let at = store.location();
     if let Some(current) = &loaded.state {

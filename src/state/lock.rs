@@ -112,15 +112,21 @@ pub(crate) trait RemoteLock: Send + Sync + std::fmt::Debug {
     async fn release(&self);
 }
 
-/// What releases a lock from elsewhere (the interrupt handler, before it exits the process).
-#[derive(Clone, Debug)]
-pub struct Releaser(Option<Arc<dyn RemoteLock>>);
+/// What releases locks from elsewhere (the interrupt handler, before it exits the process).
+#[derive(Clone, Debug, Default)]
+pub struct Releaser(Vec<Arc<dyn RemoteLock>>);
 
 impl Releaser {
     pub async fn release(&self) {
-        if let Some(remote) = &self.0 {
+        for remote in &self.0 {
             remote.release().await;
         }
+    }
+
+    /// Releases both this one's locks and `other`'s.
+    pub fn and(mut self, other: Releaser) -> Releaser {
+        self.0.extend(other.0);
+        self
     }
 }
 
@@ -132,8 +138,8 @@ impl StateLock {
     /// A handle that releases this lock (a remote one; a local lock goes with the process).
     pub fn releaser(&self) -> Releaser {
         match &self.held {
-            Held::Local(_) => Releaser(None),
-            Held::Remote(r) => Releaser(Some(Arc::clone(r))),
+            Held::Local(_) => Releaser::default(),
+            Held::Remote(r) => Releaser(vec![Arc::clone(r)]),
         }
     }
 

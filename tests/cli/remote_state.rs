@@ -299,3 +299,13 @@ async fn state_s3_errors_point_at_the_field() {
     assert!(out.stderr.contains("sslprov.yaml:5:9: state.s3.bucket: invalid S3 bucket name `Bad_Bucket`"), "{out:?}");
     assert!(out.stderr.contains("state.s3.key: invalid S3 key `dir/`"), "{out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_bucket_is_an_error_not_an_empty_state() {
+    let p = Project::new(&s3_spec(SENDGRID, "no-such-state-bucket")).await;
+    let out = p.ok(&["plan"], 1);
+    assert!(out.stderr.contains("state s3://no-such-state-bucket/prod/sslprov.json"), "{out:?}");
+    assert!(out.stderr.contains("create the bucket first"), "{out:?}");
+    let pulled = p.ok(&["state", "pull"], 1);
+    assert!(pulled.stderr.contains("create the bucket first"), "{pulled:?}");
+}

@@ -60,6 +60,8 @@ where
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
     match (status, err.code()) {
+        // A 404 for the bucket is an error to show, not an absent object.
+        (_, Some("NoSuchBucket")) => Failure::Other(ProviderError::from_sdk("s3", op, err)),
         (Some(412), _) | (_, Some("PreconditionFailed")) => Failure::Precondition,
         (Some(409), _) | (_, Some("ConditionalRequestConflict")) => Failure::Racing,
         (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => Failure::NotFound,
@@ -285,12 +287,17 @@ impl Backend for S3Backend {
         let key = self.lock_key();
         let body = serde_json::to_vec_pretty(&info).expect("serializes");
         let deadline = lock::deadline(timeout);
+        let mut released_meanwhile = 0;
         loop {
             let holder = match self.put(&key, &body, Condition::Absent).await? {
                 Some(etag) => return Ok(self.held(info, etag)),
                 None => match self.get(&key).await? {
-                    // Released between the two calls: try again at once.
-                    None => continue,
+                    // Released between the two calls: try again at once (a few times).
+                    None if released_meanwhile < 3 => {
+                        released_meanwhile += 1;
+                        continue;
+                    }
+                    None => None,
                     Some((bytes, etag)) => match serde_json::from_slice::<LockInfo>(&bytes) {
                         // Our own create, retried after its answer was lost.
                         Ok(held) if held.id == info.id => return Ok(self.held(info, etag)),
