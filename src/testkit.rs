@@ -158,7 +158,7 @@ mod tests {
     use crate::plan::{Action, Mode, Plan, PlanInput};
     use crate::providers::Providers;
     use crate::spec::Spec;
-    use crate::state::{State, StateFile};
+    use crate::state::{Location, State, StateFile, Store};
 
     /// A project: a spec on the test CDN, the fake, and a state file.
     struct World {
@@ -216,16 +216,24 @@ mod tests {
             .map_err(|errs| errs.iter().map(ToString::to_string).collect())
         }
 
+        /// As `sslprov apply` does it: the lock, the store's writer, the apply, the compaction.
         async fn apply(&self, spec: &Spec, plan: &Plan) -> Outcome {
-            let state = self.state().unwrap_or_else(|| State::new(plan.state.lineage.clone()));
+            let store = Store::open(&Location::Local(self.file().path)).await.expect("store");
+            let lock = store.lock("apply", Duration::from_secs(5)).await.expect("lock");
+            let loaded = store.read().await.expect("state reads");
+            let journal = store.writer(&lock, &loaded).await.expect("writer");
+            let state = loaded.state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
             let opts = ApplyOptions {
                 parallelism: 4,
                 wait: WaitOptions { poll: Duration::from_millis(10), timeout: Duration::from_secs(5) },
             };
             let stop = AtomicBool::new(false);
-            crate::apply::apply(plan, spec, state, self.file(), &self.providers, opts, &Quiet, &stop)
+            let outcome = crate::apply::apply(plan, spec, state, &journal, &self.providers, opts, &Quiet, &stop)
                 .await
-                .expect("apply runs")
+                .expect("apply runs");
+            journal.compact().await.expect("compacts");
+            lock.release().await;
+            outcome
         }
 
         /// Plan and apply; the apply must succeed.

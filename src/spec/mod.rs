@@ -43,7 +43,10 @@ pub struct Spec {
     pub path: PathBuf,
     /// sha256 of the file's bytes: a saved plan is bound to it.
     pub hash: String,
+    /// Where the state is, for messages and the plan: the local path, or `s3://bucket/key`.
     pub state_path: PathBuf,
+    /// Where the state is, for the state store.
+    pub state: crate::state::Location,
     pub domains: BTreeMap<String, Domain>,
 }
 
@@ -64,6 +67,19 @@ pub struct Domain {
     /// A CDN may order a paid certificate for a name its free one does not cover (only CDNs whose
     /// template lists this option).
     pub advanced_certificate: bool,
+    /// The tracking record's type as templates write it: `ALIAS` (an alias where the DNS host
+    /// has them, else a CNAME) or `CNAME`.
+    pub tracking_record: TrackingRecord,
+}
+
+/// What the spec's `tracking_record` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TrackingRecord {
+    /// Braze's advice for Route 53 in front of CloudFront (esp-cdn-facts §1.1).
+    #[default]
+    Alias,
+    Cname,
 }
 
 impl Spec {
@@ -99,11 +115,20 @@ impl Spec {
             _ => return Err(SpecErrors::of(path, problems)),
         };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let state_path = resolved.state_path.unwrap_or_else(|| "sslprov.state.json".into());
+        let state = match resolved.state_s3 {
+            Some(s3) => crate::state::Location::S3(s3),
+            None => crate::state::Location::Local(
+                base.join(resolved.state_path.unwrap_or_else(|| "sslprov.state.json".into())),
+            ),
+        };
         Ok(Spec {
             path: path.to_path_buf(),
             hash: hex::encode(sha2::Sha256::digest(text.as_bytes())),
-            state_path: base.join(state_path),
+            state_path: match &state {
+                crate::state::Location::Local(path) => path.clone(),
+                remote => PathBuf::from(remote.to_string()),
+            },
+            state,
             domains: resolved.domains,
         })
     }
