@@ -308,3 +308,30 @@ async fn at_cloudflare_the_adopted_cname_becomes_the_a_record_in_one_patch() {
     cf.assert_no_violations();
     p.gcp.as_ref().expect("gcp").assert_no_violations();
 }
+
+/// A certificate Certificate Manager gave up on: apply stops with the reason and what to check,
+/// nothing points at the load balancer; the next plan replaces the certificate (a new one, as
+/// Certificate Manager asks), and the run after finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_certificate_is_reported_and_replaced() {
+    let p = Project::new(&two_brands("route53")).await;
+    let gcp = p.gcp.as_ref().expect("gcp");
+    gcp.fail_domain("click.acme.com");
+    let r = p.run(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("Certificate Manager gave up issuing the certificate for click.acme.com"), "{r:?}");
+    assert!(r.stderr.contains("_acme-challenge CNAME of its DNS authorization"), "{r:?}");
+    assert_eq!(record(&p, "acme.com", "click.acme.com").await, None, "nothing points at the load balancer");
+    assert_eq!(record(&p, "beta.com", "click.beta.com").await, Some(("A".into(), vec![the_ip(&p)])), "beta went on");
+
+    gcp.heal_domain("click.acme.com");
+    let replan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(replan.stdout.contains("acme.certificate must be replaced"), "{replan:?}");
+    apply(&p);
+    let certs = gcp.certificate_manager_of("certificates");
+    assert_eq!(certs.len(), 2, "the failed one went: {certs:#?}");
+    assert!(certs.iter().all(|c| c["managed"]["state"] == "ACTIVE"), "{certs:#?}");
+    assert_eq!(record(&p, "acme.com", "click.acme.com").await, Some(("A".into(), vec![the_ip(&p)])));
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    gcp.assert_no_violations();
+}

@@ -8,7 +8,7 @@ use sslprov_provider::{Desired, Live, Outputs, Readiness, Result};
 
 use crate::NAME;
 use crate::compute::MARK;
-use crate::names::{last, resource_name};
+use crate::names::{last, resource_name, short_hash};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Certs {
@@ -140,12 +140,18 @@ pub(crate) fn normalise(c: Certs, d: &Desired, op: &'static str) -> Result<Desir
     })
 }
 
-/// The collection path (below `projects/{p}/locations/global/`) and the object's id.
-pub(crate) fn place(c: Certs, d: &Desired) -> Option<(String, String)> {
+/// The collection path (below `projects/{p}/locations/global/`) and the object's id. A
+/// certificate's id also carries its create's token: one that failed is replaced by a new one
+/// (as Certificate Manager asks) while the old one still exists, so the two need names of their
+/// own; a retried create (same token) finds its first attempt by the name.
+pub(crate) fn place(c: Certs, d: &Desired, token: &str) -> Option<(String, String)> {
     let (field, _) = c.field();
     Some(match c {
         Certs::DnsAuthorization => (field.to_owned(), resource_name("authz", d.str("domain")?)),
-        Certs::Certificate => (field.to_owned(), resource_name("cert", d.str("domain")?)),
+        Certs::Certificate => {
+            let domain = d.str("domain")?;
+            (field.to_owned(), resource_name("cert", &format!("{domain}-{}", short_hash(token))))
+        }
         Certs::Map => (field.to_owned(), d.str("name")?.to_owned()),
         Certs::MapEntry => {
             (format!("certificateMaps/{}/{field}", d.str("map")?), resource_name("entry", d.str("hostname")?))

@@ -41,6 +41,11 @@ pub fn request_id(token: &str) -> String {
     format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
+/// Eight hex digits of a hash of `text`.
+pub fn short_hash(text: &str) -> String {
+    format!("{:08x}", fnv(text.as_bytes()) as u32)
+}
+
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }

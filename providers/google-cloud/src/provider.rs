@@ -311,10 +311,11 @@ impl GoogleCloud {
         certs::live(c, &item).ok_or_else(|| invalid(get, format!("{path} is not in sslprov's shape")))
     }
 
-    async fn certs_create(&self, c: Certs, d: &Desired) -> Result<Live> {
+    async fn certs_create(&self, c: Certs, d: &Desired, token: &IdempotencyToken) -> Result<Live> {
         let [create, ..] = c.ops();
         let d = certs::normalise(c, d, "create")?;
-        let (collection, id) = certs::place(c, &d).ok_or_else(|| invalid(create, "incomplete spec".into()))?;
+        let (collection, id) =
+            certs::place(c, &d, token.as_str()).ok_or_else(|| invalid(create, "incomplete spec".into()))?;
         let body = certs::body(c, &d, create)?;
         let query = [(c.field().1, id.clone())];
         let made = match self
@@ -403,7 +404,11 @@ impl Provider for GoogleCloud {
             return compute::name(c, desired);
         }
         if let Some(c) = Certs::of(&desired.kind) {
-            let (collection, id) = certs::place(c, desired)?;
+            // A certificate by its domain (its name carries a token); the others by their name.
+            if c == Certs::Certificate {
+                return desired.str("domain").map(|d| format!("certificate/{}", d.to_ascii_lowercase()));
+            }
+            let (collection, id) = certs::place(c, desired, "")?;
             return Some(format!("projects/{}/locations/global/{collection}/{id}", self.api.project()));
         }
         match desired.kind.as_str() {
@@ -448,7 +453,7 @@ impl Provider for GoogleCloud {
             return self.compute_create(c, desired, token).await;
         }
         if let Some(c) = Certs::of(&desired.kind) {
-            return self.certs_create(c, desired).await;
+            return self.certs_create(c, desired, token).await;
         }
         self.host_rule_put(desired, "create").await
     }

@@ -133,6 +133,11 @@ impl Emulator {
         self.server.lock().state.failing.insert(domain.to_owned());
     }
 
+    /// New certificates for `domain` issue again (those that failed stay `FAILED`).
+    pub fn heal_domain(&self, domain: &str) {
+        self.server.lock().state.failing.remove(domain);
+    }
+
     /// The next `n` requests are throttled.
     pub fn throttle(&self, n: usize) {
         self.server.lock().state.throttle = n;
