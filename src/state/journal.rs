@@ -149,6 +149,7 @@ mod tests {
             kind: "certificate".into(),
             provider: "acm".into(),
             domain: "acme".into(),
+            shared: None,
             cdn: Some("cloudfront".into()),
             id: id.map(str::to_owned),
             desired: None,

@@ -278,6 +278,7 @@ pub(crate) mod tests {
             kind: "certificate".into(),
             provider: "acm".into(),
             domain: domain.into(),
+            shared: None,
             cdn: Some("cloudfront".into()),
             id: id.map(str::to_owned),
             desired: Some(Desired { kind: "certificate".into(), spec }),
