@@ -13,6 +13,7 @@ pub mod budget;
 pub mod conformance;
 pub mod connect;
 pub mod error;
+pub mod names;
 pub mod resource;
 
 use std::collections::BTreeMap;

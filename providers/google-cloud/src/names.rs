@@ -3,32 +3,15 @@
 //! are derived from what the object is for, so that a create whose answer was lost is found by
 //! its name.
 
+use sslprov_provider::names::{derived_name, fnv};
+
 /// The longest name either API takes.
 const MAX: usize = 63;
 
-/// `sslprov-<kind>-<text>` with every run of characters other than `[a-z0-9]` made one `-`:
+/// `sslprov-<kind>-<text>` (see [`derived_name`]), at most 63 characters:
 /// `resource_name("neg", "r.us-east-1.awstrack.me")` is `sslprov-neg-r-us-east-1-awstrack-me`.
-/// A name that would be too long keeps its start and ends in a hash of the whole text, so two
-/// long domains never share one.
 pub fn resource_name(kind: &str, text: &str) -> String {
-    let mut name = format!("sslprov-{kind}-");
-    let mut dash = true;
-    for c in text.to_ascii_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            name.push(c);
-            dash = false;
-        } else if !dash {
-            name.push('-');
-            dash = true;
-        }
-    }
-    let name = name.trim_end_matches('-').to_owned();
-    if name.len() <= MAX {
-        return name;
-    }
-    let hash = format!("{:016x}", fnv(text.as_bytes()));
-    let keep = MAX - hash.len() - 1;
-    format!("{}-{hash}", name[..keep].trim_end_matches('-'))
+    derived_name(kind, text, MAX)
 }
 
 /// A Compute `requestId` (a UUID) for an idempotency token: the same token, the same id, so a
@@ -44,10 +27,6 @@ pub fn request_id(token: &str) -> String {
 /// Eight hex digits of a hash of `text`.
 pub fn short_hash(text: &str) -> String {
     format!("{:08x}", fnv(text.as_bytes()) as u32)
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The last segment of a resource URL or name: `…/urlMaps/sslprov-lb` → `sslprov-lb`.

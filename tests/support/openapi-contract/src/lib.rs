@@ -1,7 +1,8 @@
 //! An OpenAPI 3.0 document turned, once, into checks an API emulator runs on every request it
 //! receives and every response it sends.
 //!
-//! Shared by sslprov's emulators (Cloudflare, Fastly): each bundles its vendor's OpenAPI subset,
+//! Shared by sslprov's emulators (Cloudflare, Fastly, Azure): each bundles its vendor's API subset
+//! (a Swagger 2.0 one is read as OpenAPI 3.0 first: [`swagger2::to_openapi3`]),
 //! compiles it here with the few [`Options`] that differ between vendors, and records what
 //! [`Contract::check_request`] and [`Contract::check_response`] report as contract violations.
 //!
@@ -23,6 +24,7 @@ mod operation;
 mod request;
 mod response;
 pub mod schema;
+pub mod swagger2;
 
 use std::collections::BTreeMap;
 
