@@ -10,6 +10,7 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_cloudflare::REGISTRATION,
     &sslprov_fastly::REGISTRATION,
     &sslprov_google_cloud::REGISTRATION,
+    &sslprov_azure_frontdoor::REGISTRATION,
 ];
 
 /// Every provider of this build; test builds add the engine's fake (`crate::testkit`).

@@ -38,6 +38,8 @@ fn everything() -> Outputs {
         .with("self_link", "https://www.googleapis.com/compute/v1/projects/p/global/things/lb")
         .with("ip", "34.120.0.1")
         .with("record", json!({"name": "_acme-challenge.url1234.acme.com", "type": "CNAME", "values": ["u.9.authorize.certificatemanager.goog"]}))
+        .with("host_name", "sslprov-ep-sendgrid-net-0123456789abcdef.z01.azurefd.net")
+        .with("validation", json!({"name": "_dnsauth.url1234.acme.com", "type": "TXT", "values": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}))
 }
 
 /// `part`'s spec for the domain, with every other resource reporting everything.
@@ -319,4 +321,21 @@ fn on_google_cloud_the_load_balancer_is_shared_and_the_record_is_an_a_record_to_
     assert_eq!(policy["min_tls_version"], "TLS_1_2");
     let tracking = t.cdn.resource(TRACKING).expect("tracking");
     assert!(tracking.ready.contains(&"certificate".to_owned()), "the record moves once the certificate is ACTIVE");
+}
+
+#[test]
+fn on_azure_front_door_the_profile_is_shared_and_the_record_is_a_cname_to_the_origin_s_endpoint() {
+    let d = domain("sparkpost", "azure-frontdoor", Region::Eu);
+    let t = DomainTemplate::of(&d).expect("templates exist");
+    assert_eq!(t.cdn.resource("profile").and_then(|r| r.shared.as_deref()), Some("frontdoor"));
+    assert_eq!(rendered(&d, "origin")["origin"], "eu.spgo.io");
+    assert_eq!(rendered(&d, "origin")["host_header"], "origin", "SparkPost: Host = the origin");
+    assert_eq!(rendered(&d, "route")["forwarding_protocol"], "MatchRequest");
+    let sendgrid = domain("sendgrid", "azure-frontdoor", Region::Us);
+    assert_eq!(rendered(&sendgrid, "origin")["host_header"], "client", "SendGrid: the tracking domain as Host");
+    let txt = rendered(&d, "validation_record");
+    assert_eq!((txt["type"].as_str(), txt["name"].as_str()), (Some("TXT"), Some("_dnsauth.url1234.acme.com")));
+    let record = rendered(&d, TRACKING);
+    assert_eq!(record["type"], "CNAME", "a CNAME straight to the endpoint: managed certificates rotate");
+    assert_eq!(record["values"][0], "sslprov-ep-sendgrid-net-0123456789abcdef.z01.azurefd.net");
 }

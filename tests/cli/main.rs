@@ -1,6 +1,7 @@
 //! Binary-level tests: the real `sslprov` binary against moto (through a per-test fault proxy
 //! and AWS account), read back with the AWS SDK. They read like the README.
 
+mod azure_frontdoor;
 mod ci_examples;
 mod cloudflare;
 mod engine;

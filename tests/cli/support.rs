@@ -22,6 +22,10 @@ pub struct Project {
     /// the `_acme-challenge` CNAME of their DNS authorization is at the domain's DNS host (and
     /// issuance is not held).
     pub gcp: Option<sslprov_gcp_emulator::Emulator>,
+    /// The Azure Resource Manager emulator, when a domain's CDN is Azure Front Door. Its custom
+    /// domains are validated once the `_dnsauth` TXT record holding their token is at the domain's
+    /// DNS host (and issuance is not held).
+    pub azure: Option<sslprov_azure_emulator::Emulator>,
     /// While set, the Fastly emulator sees no challenge CNAME: certificates stay pending.
     pub hold_issuance: Arc<AtomicBool>,
     extra_env: Vec<(String, String)>,
@@ -67,6 +71,8 @@ impl Project {
         let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(|| Arc::new(Emulator::start()));
         let fastly = spec.domains.values().any(|d| d.cdn == "fastly").then(sslprov_fastly_emulator::Emulator::start);
         let gcp = spec.domains.values().any(|d| d.cdn == "google-cloud").then(sslprov_gcp_emulator::Emulator::start);
+        let azure =
+            spec.domains.values().any(|d| d.cdn == "azure-frontdoor").then(sslprov_azure_emulator::Emulator::start);
         let mut p = Project {
             dir,
             aws,
@@ -74,6 +80,7 @@ impl Project {
             cf_zones: Default::default(),
             fastly,
             gcp,
+            azure,
             hold_issuance: Arc::default(),
             extra_env: Vec::new(),
         };
@@ -111,7 +118,41 @@ impl Project {
             p.extra_env.push(("SSLPROV_GOOGLE_CLOUD_POLL_MS".into(), "50".into()));
             gcp.set_dns(p.dns_lookup());
         }
+        if let Some(azure) = &p.azure {
+            for (k, v) in azure.env() {
+                p.extra_env.push((k.into(), v));
+            }
+            p.extra_env.push(("SSLPROV_AZURE_POLL_MS".into(), "20".into()));
+            azure.set_dns(p.txt_lookup());
+        }
         p
+    }
+
+    /// The TXT values at `name`, as the project's DNS hosts hold them now, unless issuance is held.
+    fn txt_lookup(&self) -> impl Fn(&str) -> Vec<String> + Send + Sync + 'static {
+        let hold = self.hold_issuance.clone();
+        let cf = self.cf.clone();
+        let cf_zones = self.cf_zones.clone();
+        let route53 = self.aws.route53();
+        move |name: &str| {
+            if hold.load(Ordering::SeqCst) {
+                return Vec::new();
+            }
+            let name = name.trim_end_matches('.').to_owned();
+            let zone = cf_zones.keys().find(|z| name.ends_with(&format!(".{z}")));
+            match (&cf, zone) {
+                (Some(cf), Some(zone)) => cf
+                    .records(&cf_zones[zone])
+                    .into_iter()
+                    .filter(|r| r.r#type == "TXT" && r.name == name)
+                    .map(|r| r.content.trim_matches('"').to_owned())
+                    .collect(),
+                _ => route53_values(&route53, &name, aws_sdk_route53::types::RrType::Txt)
+                    .into_iter()
+                    .map(|v| v.trim_matches('"').to_owned())
+                    .collect(),
+            }
+        }
     }
 
     /// The CNAME target at `name`, as the project's DNS hosts hold it now (Cloudflare's emulator
@@ -201,9 +242,17 @@ impl Project {
     }
 }
 
-/// The CNAME at `name` in Route 53 (moto), read on a thread of its own: the emulator asks from
-/// inside its own runtime.
+/// The CNAME at `name` in Route 53 (moto).
 fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String> {
+    route53_values(client, name, aws_sdk_route53::types::RrType::Cname)
+        .into_iter()
+        .next()
+        .map(|v| v.trim_end_matches('.').to_owned())
+}
+
+/// The values of the `rtype` set at `name` in Route 53 (moto), read on a thread of its own: the
+/// emulators ask from inside their own runtimes.
+fn route53_values(client: &aws_sdk_route53::Client, name: &str, rtype: aws_sdk_route53::types::RrType) -> Vec<String> {
     let (client, name) = (client.clone(), name.to_owned());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
@@ -211,11 +260,12 @@ fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String>
             let zones = client.list_hosted_zones().send().await.ok()?;
             for z in zones.hosted_zones() {
                 let sets = client.list_resource_record_sets().hosted_zone_id(z.id()).send().await.ok()?;
-                let found = sets.resource_record_sets().iter().find(|s| {
-                    s.name().trim_end_matches('.') == name && s.r#type() == &aws_sdk_route53::types::RrType::Cname
-                });
+                let found = sets
+                    .resource_record_sets()
+                    .iter()
+                    .find(|s| s.name().trim_end_matches('.') == name && s.r#type() == &rtype);
                 if let Some(set) = found {
-                    return set.resource_records().first().map(|r| r.value().trim_end_matches('.').to_owned());
+                    return Some(set.resource_records().iter().map(|r| r.value().to_owned()).collect());
                 }
             }
             None
@@ -224,6 +274,7 @@ fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String>
     .join()
     .ok()
     .flatten()
+    .unwrap_or_default()
 }
 
 /// The calls the proxy saw, in order, as `service:Operation`.

@@ -1,0 +1,342 @@
+//! Azure Front Door Standard/Premium as the CDN: one profile for many brands, against the ARM
+//! emulator (which checks every request and answer against the ARM subset) and DNS at Route 53
+//! (moto) or Cloudflare (its emulator). A custom domain is validated once the `_dnsauth` TXT
+//! record holding its token is at the domain's DNS host, and its certificate deployed once a
+//! route serves it.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Project, kill};
+
+/// Four brands on one profile: SparkPost US and EU, SendGrid and SES, their DNS split between
+/// Route 53 and Cloudflare.
+const FOUR_BRANDS: &str = "\
+version: 1
+braze_cluster: US-05
+state: { path: sslprov.state.json }
+defaults: { cdn: azure-frontdoor, dns: route53 }
+domains:
+  acme:
+    tracking_domain: click.acme.com
+    esp: sparkpost
+    zone: acme.com
+  beta:
+    tracking_domain: click.beta.com
+    esp: sparkpost
+    braze_cluster: EU-01
+    zone: beta.com
+    dns: cloudflare
+  gamma:
+    tracking_domain: click.gamma.com
+    esp: sendgrid
+    zone: gamma.com
+  delta:
+    tracking_domain: click.delta.com
+    esp: ses
+    zone: delta.com
+    dns: cloudflare
+";
+
+/// Two SendGrid brands: one route, one endpoint.
+fn two_brands(dns: &str) -> String {
+    format!(
+        "\
+version: 1
+braze_cluster: US-05
+state: {{ path: sslprov.state.json }}
+defaults: {{ cdn: azure-frontdoor, dns: {dns} }}
+domains:
+  acme:
+    tracking_domain: click.acme.com
+    esp: sendgrid
+    zone: acme.com
+  beta:
+    tracking_domain: click.beta.com
+    esp: sendgrid
+    zone: beta.com
+"
+    )
+}
+
+fn apply(p: &Project) -> crate::support::Run {
+    p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0)
+}
+
+/// The record set at `name` at its DNS host: type and values.
+async fn record(p: &Project, zone: &str, name: &str, txt: bool) -> Option<(String, Vec<String>)> {
+    if let Some(cf) = &p.cf
+        && let Ok(id) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.cf_zone(zone)))
+    {
+        let found: Vec<_> =
+            cf.records(&id).into_iter().filter(|r| r.name == name && (r.r#type == "TXT") == txt).collect();
+        let first = found.first()?;
+        return Some((first.r#type.clone(), found.iter().map(|r| r.content.trim_matches('"').to_owned()).collect()));
+    }
+    let r53 = p.aws.route53();
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    let id = zones.hosted_zones().iter().find(|z| z.name() == format!("{zone}."))?.id().to_owned();
+    let sets = r53.list_resource_record_sets().hosted_zone_id(id).send().await.unwrap();
+    sets.resource_record_sets()
+        .iter()
+        .find(|s| s.name() == format!("{name}.") && (s.r#type().as_str() == "TXT") == txt)
+        .map(|s| {
+            (
+                s.r#type().as_str().to_owned(),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().trim_end_matches('.').trim_matches('"').to_owned())
+                    .collect(),
+            )
+        })
+}
+
+fn props<'a>(objects: &'a std::collections::BTreeMap<String, Value>, name: &str) -> &'a Value {
+    &objects.get(name).unwrap_or_else(|| panic!("{name} not in {:?}", objects.keys().collect::<Vec<_>>()))["properties"]
+}
+
+/// The endpoint host name of an ESP origin: the CNAME target of its brands.
+fn target(p: &Project, origin: &str) -> String {
+    let az = p.azure.as_ref().expect("azure");
+    let slug = origin.replace('.', "-");
+    props(&az.of("afdendpoints"), &format!("sslprov-ep-{slug}"))["hostName"].as_str().expect("hostName").to_owned()
+}
+
+/// Four brands, two DNS hosts: one Standard profile; an endpoint, origin group, origin and route
+/// per ESP origin with the ESP's Host rule; a custom domain per brand (managed certificate, TLS
+/// 1.2), Approved and deployed, in its route; the `_dnsauth` TXT at the DNS host; every tracking
+/// record a CNAME to its endpoint; a clean re-plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn four_brands_share_one_profile() {
+    let p = Project::new(FOUR_BRANDS).await;
+    let az = p.azure.as_ref().expect("azure");
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    // 1 profile, 4 per origin (4 origins), 4 per brand.
+    assert!(planned.stdout.contains("Plan: 33 to add, 0 to change"), "{planned:?}");
+    assert!(planned.stdout.contains("# profile@frontdoor will be created"), "{planned:?}");
+    assert!(planned.stdout.contains("(shared by acme, beta, delta, gamma)"), "{planned:?}");
+    let started = std::time::Instant::now();
+    apply(&p);
+    let took = started.elapsed();
+
+    let profiles = az.of("profiles");
+    assert_eq!(profiles.len(), 1, "one profile for every brand: {profiles:#?}");
+    assert_eq!(profiles["sslprov-frontdoor"]["sku"]["name"], "Standard_AzureFrontDoor");
+    assert_eq!(az.of("afdendpoints").len(), 4, "one endpoint per ESP origin");
+    let origins = az.of("origins");
+    for (origin, host_header) in [
+        ("spgo.io", Some("spgo.io")),
+        ("eu.spgo.io", Some("eu.spgo.io")),
+        ("sendgrid.net", None),
+        ("r.us-east-1.awstrack.me", None),
+    ] {
+        let o = props(&origins, &format!("sslprov-o-{}", origin.replace('.', "-")));
+        assert_eq!(o["hostName"], origin);
+        assert_eq!(o["originHostHeader"].as_str(), host_header, "{origin}: {o}");
+        assert_eq!(o["enforceCertificateNameCheck"], true, "HTTPS to the origin, its name checked");
+    }
+    let routes = az.of("routes");
+    for (origin, host, protocol) in [
+        ("spgo.io", "click.acme.com", "MatchRequest"),
+        ("eu.spgo.io", "click.beta.com", "MatchRequest"),
+        ("sendgrid.net", "click.gamma.com", "HttpsOnly"),
+        ("r.us-east-1.awstrack.me", "click.delta.com", "HttpsOnly"),
+    ] {
+        let r = props(&routes, &format!("sslprov-rt-{}", origin.replace('.', "-")));
+        assert_eq!(r["forwardingProtocol"], protocol, "{r}");
+        assert_eq!(r["supportedProtocols"], serde_json::json!(["Http", "Https"]));
+        assert_eq!(
+            (r["httpsRedirect"].as_str(), r["linkToDefaultDomain"].as_str()),
+            (Some("Disabled"), Some("Disabled"))
+        );
+        assert!(r.get("cacheConfiguration").is_none(), "no caching: {r}");
+        let domains = r["customDomains"].as_array().expect("domains");
+        let cd = format!("sslprov-cd-{}", host.replace('.', "-"));
+        assert!(domains.len() == 1 && domains[0]["id"].as_str().is_some_and(|i| i.ends_with(&cd)), "{r}");
+    }
+    let domains = az.of("customdomains");
+    assert_eq!(domains.len(), 4);
+    for d in domains.values() {
+        let d = &d["properties"];
+        assert_eq!(
+            (d["domainValidationState"].as_str(), d["deploymentStatus"].as_str()),
+            (Some("Approved"), Some("Succeeded"))
+        );
+        assert_eq!(
+            d["tlsSettings"],
+            serde_json::json!({"certificateType": "ManagedCertificate", "cipherSuiteSetType": "TLS12_2022"})
+        );
+    }
+    for (zone, host, origin) in [
+        ("acme.com", "click.acme.com", "spgo.io"),
+        ("beta.com", "click.beta.com", "eu.spgo.io"),
+        ("gamma.com", "click.gamma.com", "sendgrid.net"),
+        ("delta.com", "click.delta.com", "r.us-east-1.awstrack.me"),
+    ] {
+        assert_eq!(record(&p, zone, host, false).await, Some(("CNAME".into(), vec![target(&p, origin)])), "{host}");
+        let token = props(&domains, &format!("sslprov-cd-{}", host.replace('.', "-")))["validationProperties"]["validationToken"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        assert_eq!(record(&p, zone, &format!("_dnsauth.{host}"), true).await, Some(("TXT".into(), vec![token])));
+    }
+    let writes = az.operations_started();
+    let calls = az.request_log().len();
+    eprintln!("azure apply of 4 brands: {took:?}, {calls} ARM and token requests, {writes} long-running operations");
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+    p.cloudflare().assert_no_violations();
+}
+
+/// The safe order on an adopted HTTP-era CNAME: the `_dnsauth` TXT is published first, the
+/// tracking record stays at the ESP while the domain's validation is Pending, and becomes the
+/// CNAME to the endpoint only once the domain is Approved and its certificate deployed. Destroy
+/// with --restore-adopted puts the ESP's CNAME back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_http_era_cname_flips_only_once_the_domain_is_validated_and_deployed() {
+    let p = Project::new(&two_brands("route53")).await;
+    let az = p.azure.as_ref().expect("azure");
+    let zones = p.aws.route53().list_hosted_zones().send().await.unwrap();
+    let acme = zones.hosted_zones().iter().find(|z| z.name() == "acme.com.").expect("zone").id().to_owned();
+    let zid = acme.trim_start_matches("/hostedzone/").to_owned();
+    p.aws.put_record(&zid, "click.acme.com.", "CNAME", "sendgrid.net.", 3600).await;
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("# acme.tracking_record will be adopted and updated in place"), "{planned:?}");
+
+    p.hold_issuance.store(true, Ordering::SeqCst);
+    let run = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
+    let polled = || az.count("AFDCustomDomains_ListByProfile", None) >= 4;
+    for _ in 0..400 {
+        if polled() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(polled(), "apply waits for the domains: {:#?}", az.request_log());
+    let domains = az.of("customdomains");
+    assert!(domains.values().all(|d| d["properties"]["domainValidationState"] == "Pending"), "{domains:#?}");
+    let txt = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await;
+    assert!(txt.is_some(), "the _dnsauth TXT is published before the domain is validated");
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec!["sendgrid.net".into()])),
+        "the tracking record stays at the ESP"
+    );
+
+    p.hold_issuance.store(false, Ordering::SeqCst);
+    let out = run.wait_with_output().expect("apply ends");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "sendgrid.net")]))
+    );
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+
+    p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "100ms"], 0);
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec!["sendgrid.net".into()]))
+    );
+    assert!(az.resources().is_empty(), "{:#?}", az.resources());
+    az.assert_no_violations();
+}
+
+/// Destroying one brand keeps what the other uses (the plan says so) and takes its domain out of
+/// the shared route; the last destroy removes the profile last, and only what sslprov made.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_profile_goes_only_with_the_last_brand() {
+    let p = Project::new(&two_brands("cloudflare")).await;
+    let az = p.azure.as_ref().expect("azure");
+    // Someone else's TXT at the zone: not sslprov's, left alone.
+    let zone = p.cf_zone("acme.com");
+    p.cloudflare().add_record(&zone, "TXT", "acme.com", "v=spf1 -all", false);
+    apply(&p);
+    let one = p.ok(&["plan", "-f", "sslprov.yaml", "--destroy", "--target", "acme", "--detailed-exitcode"], 2);
+    assert!(one.stdout.contains("Kept: profile@frontdoor (shared; still used by beta)"), "{one:?}");
+    p.ok(&["destroy", "-f", "sslprov.yaml", "--target", "acme", "--auto-approve", "--poll-interval", "100ms"], 0);
+    let route = props(&az.of("routes"), "sslprov-rt-sendgrid-net").clone();
+    let left: Vec<&str> =
+        route["customDomains"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_str()).collect();
+    assert!(left.len() == 1 && left[0].ends_with("sslprov-cd-click-beta-com"), "{route}");
+    let domains: Vec<String> = az.of("customdomains").into_keys().collect();
+    assert_eq!(domains, ["sslprov-cd-click-beta-com"]);
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, None);
+    assert_eq!(record(&p, "acme.com", "_dnsauth.click.acme.com", true).await, None);
+
+    let all = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0);
+    let log = az.request_log();
+    let deletes: Vec<&str> =
+        log.iter().filter(|r| r.method == "DELETE").filter_map(|r| r.operation.as_deref()).collect();
+    assert_eq!(deletes.last(), Some(&"Profiles_Delete"), "the profile last: {deletes:?}\n{all:?}");
+    assert!(az.resources().is_empty(), "{:#?}", az.resources());
+    assert_eq!(record(&p, "acme.com", "acme.com", true).await, Some(("TXT".into(), vec!["v=spf1 -all".into()])));
+    az.assert_no_violations();
+    p.cloudflare().assert_no_violations();
+}
+
+/// A run killed while Front Door's operations run is finished by the next: names are derived,
+/// so nothing is made twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_during_an_operation_is_finished_by_the_next() {
+    let p = Project::new(&two_brands("route53")).await;
+    let az = p.azure.as_ref().expect("azure");
+    az.set_operation_delay(Duration::from_secs(2));
+    let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
+    let mid = || !az.of("customdomains").is_empty() && az.running_operations() > 0;
+    for _ in 0..400 {
+        if mid() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(mid(), "an operation runs: {:#?}", az.request_log());
+    kill(&mut first);
+    assert!(p.state()["resources"].get("acme.tracking_record").is_none(), "the tracking record was not touched");
+    az.set_operation_delay(Duration::from_millis(30));
+    apply(&p);
+    assert_eq!(az.of("profiles").len(), 1);
+    assert_eq!(az.of("customdomains").len(), 2, "no second custom domain");
+    assert_eq!(az.of("afdendpoints").len(), 1);
+    assert_eq!(
+        record(&p, "beta.com", "click.beta.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "sendgrid.net")]))
+    );
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+}
+
+/// A validation Front Door rejects: apply stops with the reason and what to check, and nothing
+/// points at Front Door; the other brand goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_validation_is_reported_and_nothing_flips() {
+    let p = Project::new(&two_brands("route53")).await;
+    let az = p.azure.as_ref().expect("azure");
+    az.set_verdict("click.acme.com", Some(sslprov_azure_emulator::Verdict::Rejected));
+    let r = p.run(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("Front Door did not validate click.acme.com (domainValidationState Rejected)"), "{r:?}");
+    assert!(r.stderr.contains("TXT _dnsauth.click.acme.com"), "{r:?}");
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, None, "nothing points at Front Door");
+    assert_eq!(
+        record(&p, "beta.com", "click.beta.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "sendgrid.net")])),
+        "beta went on"
+    );
+    az.assert_no_violations();
+}
+
+/// No credentials, or half of them: one line naming what is missing and how to provide it.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_credentials_are_named_with_the_fix() {
+    let p = Project::new(&two_brands("route53")).await.env("AZURE_TENANT_ID", "");
+    let r = p.run(&["plan", "-f", "sslprov.yaml"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("AZURE_CLIENT_SECRET is set but AZURE_TENANT_ID is not"), "{r:?}");
+    let p = p.env("AZURE_CLIENT_SECRET", "").env("PATH", "/nonexistent");
+    let r = p.run(&["plan", "-f", "sslprov.yaml"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no Azure credentials found"), "{r:?}");
+    assert!(r.stderr.contains("`az login`"), "{r:?}");
+}
