@@ -61,7 +61,7 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
             Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
             _ => Lookup::Unknown,
         };
-        for r in t.cdn.order() {
+        for r in t.parts() {
             // A template defect is the plan's to report; refresh looks for what it can.
             if let Ok(rendered) = t.render(r, &outputs) {
                 scope(&mut scopes, t.provider(r), &r.kind).wanted.push(rendered.known_desired(&r.kind));

@@ -313,7 +313,7 @@ impl<'a> Planner<'a> {
         // What each part will have reported once applied: its outputs if it stays, nothing yet if
         // it is still to be made.
         let mut outputs: BTreeMap<&str, Option<Outputs>> = BTreeMap::new();
-        for res in t.cdn.order() {
+        for res in t.parts() {
             let address = address(&d.key, &res.part);
             let provider_name = t.provider(res).to_owned();
             let Some(provider) = self.provider(&address, &provider_name) else { return };
@@ -381,7 +381,7 @@ impl<'a> Planner<'a> {
             self.wanted.entry(s.provider_name.clone()).or_default().push((s.address.clone(), want, live.cloned()));
             self.changes.extend(change);
         }
-        for res in t.cdn.order() {
+        for res in t.parts() {
             self.deposed(&d.key, &res.part);
         }
     }

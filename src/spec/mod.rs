@@ -70,6 +70,9 @@ pub struct Domain {
     /// The tracking record's type as templates write it: `ALIAS` (an alias where the DNS host
     /// has them, else a CNAME) or `CNAME`.
     pub tracking_record: TrackingRecord,
+    /// Values the ESP's own HTTPS needs (`cdn: none`), by name: `${domain.managed_https.<name>}`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_https: BTreeMap<String, String>,
 }
 
 /// What the spec's `tracking_record` asks for.

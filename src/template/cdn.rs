@@ -37,6 +37,9 @@ pub struct Requires {
     /// The DNS hosts this CDN works with; empty: any.
     #[serde(default)]
     pub dns: Vec<String>,
+    /// No CDN at all: the ESP serves HTTPS itself, so only an ESP with `managed_https` fits.
+    #[serde(default)]
+    pub managed_https: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +59,10 @@ pub struct ResourceTemplate {
     /// What to do with an object of the same identity that sslprov did not make.
     #[serde(default)]
     pub existing: Option<Existing>,
+    /// A `${domain.*}` or `${esp.*}` reference: the part exists only for domains where it has a
+    /// value (a record only some ESPs ask for).
+    #[serde(default)]
+    pub when: Option<String>,
     /// The spec, with `${…}` references (see [`render`]).
     pub spec: Value,
 }
@@ -127,6 +134,13 @@ impl CdnTemplate {
             return Err("a part is declared twice".into());
         }
         for r in &self.resources {
+            let mut when = r.when.iter().flat_map(|w| render::references(&Value::String(w.clone())));
+            if let Some(bad) = when.find(|w| w != "domain" && w != "esp") {
+                return Err(format!("{}: `when` may reference the domain or the ESP only, not `{bad}`", r.part));
+            }
+            if r.part == TRACKING && r.when.is_some() {
+                return Err(format!("`{TRACKING}` is in every domain: it takes no `when`"));
+            }
             for d in r.dependencies() {
                 if !parts.contains(d.as_str()) {
                     return Err(format!(

@@ -27,6 +27,24 @@ pub struct EspTemplate {
     /// whole account rather than per domain; `{domains}` is their list.
     #[serde(default)]
     pub handoff_account: Option<String>,
+    /// HTTPS the ESP serves itself, with no CDN (`cdn: none`); absent: the ESP has none.
+    #[serde(default)]
+    pub managed_https: Option<ManagedHttps>,
+}
+
+/// The ESP's own HTTPS: where the tracking record points, and what the spec must give.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedHttps {
+    /// The tracking CNAME's target per Braze region (`${esp.managed_https.target}`).
+    #[serde(skip_serializing)]
+    pub targets: BTreeMap<Region, String>,
+    /// Values only the ESP's API or console knows, which the spec's `managed_https:` gives
+    /// (`${domain.managed_https.<name>}`): name → what it is, for the spec's errors.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// The hand-off notes for such a domain, in place of the ESP's CDN ones.
+    pub handoff: Vec<String>,
 }
 
 impl EspTemplate {

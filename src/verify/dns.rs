@@ -114,6 +114,11 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
     };
     match answer {
         Answer::Cname(target) => {
+            // Where the state says the record points comes first: with no CDN (the ESP's own
+            // HTTPS), that is an ESP host.
+            if endpoint.is_some_and(|e| normal(e) == *target) {
+                return Check::pass(CheckKind::Dns, format!("CNAME → {target} (the {what})"));
+            }
             if let Some((_, esp)) = esp_target(target) {
                 return Check::fail(
                     CheckKind::Dns,
@@ -124,9 +129,6 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
                 );
             }
             match endpoint {
-                Some(e) if normal(e) == *target => {
-                    Check::pass(CheckKind::Dns, format!("CNAME → {target} (the {what})"))
-                }
                 Some(e) => Check::fail(
                     CheckKind::Dns,
                     format!("CNAME → {target}, not the {what} {e}"),

@@ -11,6 +11,7 @@ mod flags;
 mod input;
 mod journal;
 mod lifecycle;
+mod managed_https;
 mod pipeline;
 mod recovery;
 mod remote_state;

@@ -40,7 +40,9 @@ fn value(rtype: RecordType, v: &str) -> String {
     match rtype {
         RecordType::Cname | RecordType::Alias => name(v),
         RecordType::Aaaa => v.to_ascii_lowercase(),
-        // TXT is case-sensitive and keeps Route 53's quoting; A needs nothing.
+        // TXT is case-sensitive and Route 53 wants it quoted: a value written bare is quoted as
+        // Route 53 would list it. A needs nothing.
+        RecordType::Txt if !v.starts_with('"') => format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
         RecordType::A | RecordType::Txt => v.to_owned(),
     }
 }
