@@ -5,9 +5,12 @@
 mod apply;
 mod args;
 mod color;
+mod completions;
 mod drift;
 mod handoff;
+mod init;
 mod plan;
+mod schema;
 mod show;
 mod state;
 mod validate;
@@ -48,6 +51,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a first spec from the HTTP-era tracking CNAMEs your DNS zones hold (reads only).
+    Init(init::InitArgs),
     /// Check a spec without touching any cloud.
     Validate(validate::ValidateArgs),
     /// Show what apply would change.
@@ -67,6 +72,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// What to send the Braze customer success manager for each domain that verifies ready.
     Handoff(handoff::HandoffArgs),
+    /// Print the spec's JSON Schema (for editors: YAML language servers).
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Options shared by commands that read the cloud and the state.
@@ -102,6 +111,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Init(a) => init::exec(a).await,
             Command::Validate(a) => validate::exec(a),
             Command::Plan(a) => plan::exec(a).await,
             Command::Apply(a) => apply::exec(a).await,
@@ -111,6 +121,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::State(c) => state::exec(c),
             Command::Verify(a) => verify::exec(a).await,
             Command::Handoff(a) => handoff::exec(a).await,
+            Command::Schema(a) => schema::exec(a),
+            Command::Completions(a) => completions::exec(a),
         }
     });
     match result {

@@ -57,10 +57,11 @@ pub struct RawDomain {
     pub advanced_certificate: Field<bool>,
 }
 
-const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
-const STATE: &[&str] = &["path"];
-const DEFAULTS: &[&str] = &["cdn", "dns"];
-const DOMAIN: &[&str] = &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate"];
+pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
+pub(super) const STATE: &[&str] = &["path"];
+pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
+pub(super) const DOMAIN: &[&str] =
+    &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate"];
 
 pub const STATE_PATH_ALLOWED: &str = "a file path, relative to the spec";
 const BOOL_ALLOWED: &str = "true or false";

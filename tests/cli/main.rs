@@ -2,11 +2,13 @@
 //! and AWS account), read back with the AWS SDK. They read like the README.
 
 mod cloudflare;
+mod editors;
 mod engine;
 mod examples;
 mod failures;
 mod fastly;
 mod flags;
+mod init;
 mod input;
 mod lifecycle;
 mod pipeline;
