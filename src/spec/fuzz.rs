@@ -326,6 +326,7 @@ impl SpecModel {
                     dns: d.dns.clone(),
                     zone: d.zone_name(),
                     advanced_certificate: d.advanced == Some(true),
+                    tracking_record: Default::default(),
                 };
                 (d.key.clone(), domain)
             })

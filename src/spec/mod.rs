@@ -66,6 +66,19 @@ pub struct Domain {
     /// A CDN may order a paid certificate for a name its free one does not cover (only CDNs whose
     /// template lists this option).
     pub advanced_certificate: bool,
+    /// The tracking record's type as templates write it: `ALIAS` (an alias where the DNS host
+    /// has them, else a CNAME) or `CNAME`.
+    pub tracking_record: TrackingRecord,
+}
+
+/// What the spec's `tracking_record` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TrackingRecord {
+    /// Braze's advice for Route 53 in front of CloudFront (esp-cdn-facts §1.1).
+    #[default]
+    Alias,
+    Cname,
 }
 
 impl Spec {

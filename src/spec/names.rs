@@ -116,6 +116,10 @@ pub fn check_key(k: &str) -> Result<(), String> {
     }
 }
 
+/// The forms of a tracking record (`tracking_record`).
+pub const TRACKING_RECORD_ALLOWED: &str =
+    "`alias` (the default: an alias pair where the DNS host and CDN offer one, else a CNAME) or `cname`";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,13 +55,14 @@ pub struct RawDomain {
     pub cdn: Field<String>,
     pub dns: Field<String>,
     pub advanced_certificate: Field<bool>,
+    pub tracking_record: Field<String>,
 }
 
 pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
 pub(super) const STATE: &[&str] = &["path"];
 pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
 pub(super) const DOMAIN: &[&str] =
-    &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate"];
+    &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate", "tracking_record"];
 
 pub const STATE_PATH_ALLOWED: &str = "a file path, relative to the spec";
 const BOOL_ALLOWED: &str = "true or false";
@@ -241,6 +242,7 @@ impl Reader<'_> {
             cdn: Field::Absent,
             dns: Field::Absent,
             advanced_certificate: Field::Absent,
+            tracking_record: Field::Absent,
         };
         let path = d.key.field.clone();
         let Some(fields) = self.mapping(value, d.key.at, &path, "a domain", DOMAIN) else {
@@ -263,6 +265,7 @@ impl Reader<'_> {
                 "braze_cluster" => d.braze_cluster = self.text(k, v, &field, names::CLUSTER_ALLOWED),
                 "cdn" => d.cdn = self.text(k, v, &field, &names::cdn_names()),
                 "dns" => d.dns = self.text(k, v, &field, &names::dns_names()),
+                "tracking_record" => d.tracking_record = self.text(k, v, &field, names::TRACKING_RECORD_ALLOWED),
                 _ => d.advanced_certificate = self.boolean(k, v, &field),
             }
         }

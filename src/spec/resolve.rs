@@ -9,7 +9,7 @@ use super::error::Problem;
 use super::names::{self, CLUSTER_ALLOWED, DNS_ALLOWED, KEY_ALLOWED, check_dns_name, check_key, parse_cluster};
 use super::raw::{Field, Located, RawDomain, RawSpec, STATE_PATH_ALLOWED};
 use super::yaml::{Pos, shorten};
-use super::{Domain, Region};
+use super::{Domain, Region, TrackingRecord};
 use crate::template::templates;
 
 /// A domain option a CDN template may honour (`options:`).
@@ -200,6 +200,18 @@ impl Resolver<'_> {
                 &format!("false, or cdn {list}"),
             );
         }
+        let tracking_record = match d.tracking_record.given() {
+            None => Some(TrackingRecord::default()),
+            Some(t) => match t.value.as_str() {
+                "alias" => Some(TrackingRecord::Alias),
+                "cname" => Some(TrackingRecord::Cname),
+                other => {
+                    let what = format!("unknown tracking record form `{}`", shorten(other));
+                    self.problem(t.at, &t.field, what, names::TRACKING_RECORD_ALLOWED);
+                    None
+                }
+            },
+        };
         let ((tracking_domain, zone), (braze_cluster, region), esp) = (names?, cluster?, esp?);
         Some(Domain {
             key: key.value.clone(),
@@ -211,6 +223,7 @@ impl Resolver<'_> {
             dns,
             zone,
             advanced_certificate: advanced.is_some_and(|a| a.value),
+            tracking_record: tracking_record?,
         })
     }
 

@@ -90,6 +90,11 @@ struct DomainFields {
     /// Order a paid certificate where the CDN's free one does not cover the name (only CDNs whose
     /// template offers it).
     advanced_certificate: Option<bool>,
+    /// The tracking record's form: `alias` (the default: an A and AAAA alias pair where the DNS
+    /// host and CDN offer one, else a CNAME) or `cname`.
+    #[serde(default)]
+    #[schemars(schema_with = "tracking_record")]
+    tracking_record: Option<String>,
 }
 
 /// The spec's JSON Schema (draft 2020-12), with the ESPs, CDNs and DNS hosts of this build.
@@ -151,6 +156,10 @@ fn dns(_: &mut SchemaGenerator) -> Schema {
     let mut names: Vec<Value> = crate::registry::dns_hosts().into_iter().map(Value::from).collect();
     names.push(Value::Null);
     json_schema!({ "enum": names })
+}
+
+fn tracking_record(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "enum": ["alias", "cname", null] })
 }
 
 #[cfg(test)]

@@ -50,13 +50,13 @@ async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
     let state = p.state();
     let record = &state["resources"]["acme.tracking_record"];
     let was = record["desired"]["values"][0].as_str().unwrap().to_owned();
-    p.aws.put_record(&zone, "url1234.acme.com", "CNAME", "elsewhere.example.net", 300).await;
+    p.aws.put_alias(&zone, "url1234.acme.com", "elsewhere.cloudfront.net").await;
     let drift = p.ok(&["drift"], 2);
     assert_eq!(
         drift.stdout,
         format!(
             "Drift: 1 of 4 objects are not as sslprov left them.\n\n  # acme.tracking_record ({}) changed outside \
-             sslprov\n      ~ values = [\"{was}\"] -> [\"elsewhere.example.net\"]\n\n`sslprov plan` shows what apply \
+             sslprov\n      ~ values = [\"{was}\"] -> [\"elsewhere.cloudfront.net\"]\n\n`sslprov plan` shows what apply \
              would do about it; `sslprov apply` puts it back as the spec says.\n",
             record["id"].as_str().unwrap()
         )
@@ -64,7 +64,7 @@ async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
     let json: serde_json::Value = serde_json::from_str(&p.ok(&["drift", "--json"], 2).stdout).unwrap();
     assert_eq!(json["checked"], 4);
     assert_eq!(json["drifted"][0]["drift"], "changed");
-    assert_eq!(json["drifted"][0]["changes"][0]["cloud"], serde_json::json!(["elsewhere.example.net"]));
+    assert_eq!(json["drifted"][0]["changes"][0]["cloud"], serde_json::json!(["elsewhere.cloudfront.net"]));
 
     // A deleted distribution is drift too (disabled first: CloudFront deletes only those).
     let cf = p.aws.cloudfront();

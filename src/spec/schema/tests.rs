@@ -203,7 +203,14 @@ fn every_list_of_names_in_the_schema_is_the_parsers() {
     }
     assert_eq!(
         checked,
-        ["defaults.cdn", "defaults.dns", "domains.acme.cdn", "domains.acme.dns", "domains.acme.esp"],
+        [
+            "defaults.cdn",
+            "defaults.dns",
+            "domains.acme.cdn",
+            "domains.acme.dns",
+            "domains.acme.esp",
+            "domains.acme.tracking_record"
+        ],
         "the fields with a list of names"
     );
 }

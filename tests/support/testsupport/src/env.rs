@@ -7,7 +7,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_route53::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 
 use crate::moto::MotoServer;
 use crate::proxy::FaultProxy;
@@ -166,16 +168,40 @@ impl AwsEnv {
             .resource_records(ResourceRecord::builder().value(value).build().expect("record value"))
             .build()
             .expect("record set");
-        let change =
-            Change::builder().action(ChangeAction::Upsert).resource_record_set(record).build().expect("change");
-        let batch = ChangeBatch::builder().changes(change).build().expect("change batch");
+        self.upsert(zone_id, vec![record]).await;
+    }
+
+    /// Points `name` at a CloudFront distribution with an A and an AAAA alias, as a person would
+    /// in the console, bypassing the fault proxy.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn put_alias(&self, zone_id: &str, name: &str, distribution: &str) {
+        let target = AliasTarget::builder()
+            .hosted_zone_id("Z2FDTNDATAQYW2")
+            .dns_name(distribution)
+            .evaluate_target_health(false)
+            .build()
+            .expect("alias target");
+        let sets = [RrType::A, RrType::Aaaa].map(|t| {
+            ResourceRecordSet::builder().name(name).r#type(t).alias_target(target.clone()).build().expect("record set")
+        });
+        self.upsert(zone_id, sets.to_vec()).await;
+    }
+
+    async fn upsert(&self, zone_id: &str, sets: Vec<ResourceRecordSet>) {
+        let what = format!("{sets:?}");
+        let changes = sets.into_iter().map(|set| {
+            Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build().expect("change")
+        });
+        let batch = ChangeBatch::builder().set_changes(Some(changes.collect())).build().expect("change batch");
         self.direct
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
             .change_batch(batch)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("put {record_type} {name} in {zone_id}: {e:?}"));
+            .unwrap_or_else(|e| panic!("put {what} in {zone_id}: {e:?}"));
     }
 }
 
