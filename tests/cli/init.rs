@@ -118,6 +118,34 @@ async fn init_keeps_an_existing_spec_unless_forced_and_writes_none_when_nothing_
     p.ok(&["validate"], 0);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudflare_zones_are_listed_page_by_page_and_a_named_host_must_be_readable() {
+    let p = Project::without_spec(true).await;
+    let cf = p.cloudflare();
+    // 55 zones: two pages of the zone list, 50 a page.
+    for z in 0..55 {
+        let zone = cf.add_zone(&format!("brand{z}.dev"), Plan::Free);
+        if z == 54 {
+            cf.add_record(&zone, "CNAME", "url9", "sendgrid.net", false);
+        }
+    }
+    let run = p.ok(&["init", "--dns", "cloudflare", "--zone", "brand54.dev", "-o", "-"], 0);
+    assert!(run.stdout.contains("    tracking_domain: url9.brand54.dev\n    esp: sendgrid\n"), "{run:?}");
+    assert_eq!(cf.counts().get("zones-get").copied(), Some(2), "{:?}", cf.counts());
+    assert_eq!(
+        cf.counts().get("dns-records-for-a-zone-list-dns-records").copied(),
+        Some(1),
+        "only brand54.dev is swept"
+    );
+    assert_eq!(calls(&p), Vec::<String>::new(), "--dns cloudflare: AWS is not asked");
+    cf.assert_no_violations();
+
+    // Named, a host must be readable: no token is an error, not a skip.
+    let bare = Project::without_spec(false).await;
+    let refused = bare.ok(&["init", "--dns", "cloudflare"], 1);
+    assert!(refused.stderr.starts_with("Error: CLOUDFLARE_API_TOKEN is not set"), "{refused:?}");
+}
+
 /// What `init` writes for the zones of the first test.
 const FOUND_SPEC: &str = r##"# A first spec, written by `sslprov init` from 5 zone(s) (Cloudflare: delta.dev; Amazon Route 53:
 # acme.com, beta.io, gamma.co.uk, quiet.org): 4 HTTP-era tracking domain(s) to adopt; 4 other
