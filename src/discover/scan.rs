@@ -58,7 +58,7 @@ pub async fn scan(hosts: &[String], explicit: bool, only: &BTreeSet<String>) -> 
                 continue;
             }
             Err(e) if !explicit && e.is(ErrorKind::Unauthenticated) => {
-                out.skipped.push(Skipped { dns: dns.clone(), why: e.message });
+                out.skipped.push(Skipped { dns: dns.clone(), why: e.to_string() });
                 continue;
             }
             Err(e) => return Err(e),
@@ -71,8 +71,8 @@ pub async fn scan(hosts: &[String], explicit: bool, only: &BTreeSet<String>) -> 
         return Err(error(format!("`{dns}` holds no zones sslprov can list (DNS hosts that do: {})", dns_hosts())));
     }
     if out.zones.is_empty() {
-        let why: Vec<String> = out.skipped.iter().map(|s| format!("{}: {}", s.dns, s.why)).collect();
-        return Err(error(format!("no DNS host could be read. {}", why.join("; "))));
+        let why: Vec<String> = out.skipped.iter().map(|s| format!("{}: {}", super::title(&s.dns), s.why)).collect();
+        return Err(error(format!("no DNS host could be read (credentials missing or refused): {}", why.join("; "))));
     }
     let seen: BTreeSet<&String> = out.zones.values().flatten().collect();
     let missing: Vec<&str> = only.iter().filter(|z| !seen.contains(z)).map(String::as_str).collect();

@@ -82,7 +82,11 @@ async fn zone_limits_the_scan_and_a_zone_no_host_has_is_an_error() {
     assert!(!p.path("sslprov.yaml").exists(), "-o - writes to standard output only");
     assert_eq!(count(&p, "route53:ListResourceRecordSets"), 1, "only beta.io is swept");
     // No token: Cloudflare is skipped, and says why.
-    assert!(run.stderr.contains("Cloudflare not scanned: CLOUDFLARE_API_TOKEN is not set"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("Cloudflare not scanned: cloudflare config: not authenticated: CLOUDFLARE_API_TOKEN is not set"),
+        "{run:?}"
+    );
 
     let missing = p.ok(&["init", "--zone", "beta.io", "--zone", "nothere.com"], 1);
     assert!(
