@@ -78,7 +78,7 @@ pub async fn exec(a: InitArgs) -> Result<u8, Report> {
     } else {
         write(&a.output, &written.text, a.force)?;
     }
-    let wrote = if stdout { "standard output".to_owned() } else { a.output.display().to_string() };
+    let wrote = if stdout { "the spec to standard output".to_owned() } else { a.output.display().to_string() };
     eprintln!(
         "{read}: {} tracking domain(s) to adopt, {} other record(s) noted and not added. Wrote {wrote}: check its \
          `confirm` comments (braze_cluster first), then run `sslprov validate` and `sslprov plan`.",
