@@ -1,7 +1,5 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -10,7 +8,7 @@ use super::{Planned, RunArgs};
 use crate::apply::{ApplyOptions, WaitOptions};
 use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan};
-use crate::state::{Lock, State, StateFile};
+use crate::state::State;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -146,11 +144,10 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     if spec.hash != saved.spec.sha256 {
         return Err(stale(format!("the spec {} changed since the plan was made", spec_path.display())));
     }
-    let file = StateFile::new(&spec.state_path);
     let operation = if saved.mode == Mode::Destroy { "destroy" } else { "apply" };
-    let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
-    let state = file.read()?;
-    match &state {
+    let (store, lock, interrupts, loaded) = super::locked_state(&spec, operation, run.lock_timeout).await?;
+    let state = loaded.state.as_ref();
+    match state {
         Some(s) if !saved.state.exists => {
             return Err(stale(format!("a state (serial {}) was written since the plan was made", s.serial)));
         }
@@ -172,7 +169,7 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     let run = RunArgs { targets: saved.targets.clone(), ..run.clone() };
     let (providers, mut fresh) = super::refreshed_plan(
         &spec,
-        state.as_ref(),
+        state,
         &run,
         saved.mode,
         saved.restore_adopted,
@@ -184,7 +181,7 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     if let Some(address) = first_difference(&saved, &fresh) {
         return Err(stale(format!("{address} changed in the cloud since the plan was made")));
     }
-    Ok(Planned { plan: saved, spec, state, file, lock, providers })
+    Ok(Planned { plan: saved, spec, loaded, store, lock, interrupts, providers })
 }
 
 fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
@@ -206,23 +203,30 @@ fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
 }
 
 async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
-    let Planned { plan, spec, state, file, lock, providers } = planned;
+    let Planned { plan, spec, loaded, store, lock, interrupts, providers } = planned;
     if !plan.has_changes() {
+        lock.release().await;
         return Ok(exit::OK);
     }
-    let stop = Arc::new(AtomicBool::new(false));
+    // The first interrupt from here on stops between steps; the second stops at once.
     let again = resume_command(&plan, &spec);
-    let watcher = tokio::spawn(interrupts(stop.clone(), again.clone()));
-    let state = state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
+    let stop = interrupts.graceful(&again);
+    let journal = store.writer(&lock, &loaded).await?;
+    let state = loaded.state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
     let progress: Box<dyn crate::ui::Progress> = if exec.json {
         Box::new(crate::ui::JsonProgress::new())
     } else {
         println!();
         Box::new(crate::ui::LineProgress::new())
     };
-    let outcome = crate::apply::apply(&plan, &spec, state, file, &providers, exec.options(), &*progress, &stop).await?;
-    watcher.abort();
-    drop(lock);
+    let outcome =
+        crate::apply::apply(&plan, &spec, state, &journal, &providers, exec.options(), &*progress, &stop).await;
+    // However the run ended, what it recorded becomes the snapshot before the lock goes.
+    let compacted = journal.compact().await;
+    drop(interrupts);
+    lock.release().await;
+    let outcome = outcome?;
+    compacted?;
     tracing::info!(calls = ?providers.calls.snapshot(), "apply done");
     let count = |pred: fn(crate::plan::Action) -> bool| outcome.done.iter().filter(|(_, a)| pred(*a)).count();
     use crate::plan::Action::*;
@@ -274,19 +278,6 @@ fn resume_command(plan: &Plan, spec: &crate::spec::Spec) -> String {
         c.push_str(" --restore-adopted");
     }
     c
-}
-
-/// First Ctrl-C: finish the steps in flight and stop. Second: stop at once; the intent log lets
-/// the next run find what was in flight.
-async fn interrupts(stop: Arc<AtomicBool>, again: String) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        stop.store(true, Ordering::SeqCst);
-        eprintln!("\nInterrupt received: finishing the steps in flight. Press Ctrl-C again to stop at once.");
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. Run `{again}` again to finish: the state records what was in flight.");
-            std::process::exit(130);
-        }
-    }
 }
 
 fn approve(what: &str) -> Result<(), Report> {

@@ -9,6 +9,8 @@ mod completions;
 mod drift;
 mod handoff;
 mod init;
+mod interrupt;
+mod migrate;
 mod plan;
 mod schema;
 mod show;
@@ -30,7 +32,7 @@ use crate::plan::{Mode, Plan, PlanInput};
 use crate::providers::Providers;
 use crate::refresh::Scopes;
 use crate::spec::Spec;
-use crate::state::{Lock, State, StateFile};
+use crate::state::{Loaded, State, StateLock, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,7 +67,7 @@ enum Command {
     Show(show::ShowArgs),
     /// What changed in the cloud outside sslprov since the last apply (exit 2 when something did).
     Drift(drift::DriftArgs),
-    /// Inspect the state.
+    /// Inspect, move and repair the state.
     #[command(subcommand)]
     State(state::StateCommand),
     /// Check each domain like a person would: DNS, TLS, the ESP's paths, Host-header safety.
@@ -118,7 +120,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Destroy(a) => apply::exec_destroy(a).await,
             Command::Show(a) => show::exec(a),
             Command::Drift(a) => drift::exec(a).await,
-            Command::State(c) => state::exec(c),
+            Command::State(c) => state::exec(c).await,
             Command::Verify(a) => verify::exec(a).await,
             Command::Handoff(a) => handoff::exec(a).await,
             Command::Schema(a) => schema::exec(a),
@@ -190,10 +192,26 @@ struct Planned {
     plan: Plan,
     /// The spec the plan was made from (for a saved plan, the one whose hash was checked).
     spec: Spec,
-    state: Option<State>,
-    file: StateFile,
-    lock: Lock,
+    /// The state as read under the lock.
+    loaded: Loaded,
+    store: Store,
+    lock: StateLock,
+    /// Releases the lock if the run is interrupted.
+    interrupts: interrupt::Interrupts,
     providers: Providers,
+}
+
+/// The spec's state store, locked for `operation`, and the state read under the lock.
+async fn locked_state(
+    spec: &Spec,
+    operation: &str,
+    timeout: Duration,
+) -> Result<(Store, StateLock, interrupt::Interrupts, Loaded), Report> {
+    let store = Store::open(&spec.state).await?;
+    let lock = store.lock(operation, timeout).await?;
+    let interrupts = interrupt::Interrupts::watch(lock.releaser());
+    let loaded = store.read().await?;
+    Ok((store, lock, interrupts, loaded))
 }
 
 async fn make_plan(
@@ -203,12 +221,17 @@ async fn make_plan(
     restore_adopted: bool,
     operation: &str,
 ) -> Result<Planned, Report> {
-    let file = StateFile::new(&spec.state_path);
-    let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
-    let state = file.read()?;
-    let lineage = state.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
-    let (providers, plan) = refreshed_plan(spec, state.as_ref(), run, mode, restore_adopted, &lineage, now()).await?;
-    Ok(Planned { plan, spec: spec.clone(), state, file, lock, providers })
+    let (store, lock, interrupts, loaded) = locked_state(spec, operation, run.lock_timeout).await?;
+    let state = loaded.state.as_ref();
+    let lineage = state.map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
+    let (providers, mut plan) = refreshed_plan(spec, state, run, mode, restore_adopted, &lineage, now()).await?;
+    // What the state's home lacks (an S3 bucket without versioning) is the plan's to show.
+    for note in store.notes().await {
+        tracing::warn!("{note}");
+        plan.warnings.push(note);
+    }
+    plan.warnings.sort();
+    Ok(Planned { plan, spec: spec.clone(), loaded, store, lock, interrupts, providers })
 }
 
 /// Connect what the spec and state need, check the credentials, sweep what exists, and plan.
@@ -248,7 +271,7 @@ fn guard_mass_change(planned: &Planned, allowed: bool) -> Result<(), Report> {
     if allowed || planned.plan.mode != Mode::Apply {
         return Ok(());
     }
-    let managed = planned.state.as_ref().map_or(0, |s| {
+    let managed = planned.loaded.state.as_ref().map_or(0, |s| {
         s.resources.values().map(|r| r.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len()
     });
     match crate::plan::mass_change(&planned.plan, managed) {

@@ -9,7 +9,7 @@ use super::RunArgs;
 use crate::error::{Report, exit};
 use crate::plan::Mode;
 use crate::spec::Spec;
-use crate::state::StateFile;
+use crate::state::Store;
 use crate::verify::{Options, Probe, Verification, state};
 
 #[derive(Debug, Args)]
@@ -87,7 +87,7 @@ pub(super) async fn run(spec: &Spec, net: &NetArgs, run: &RunArgs) -> Result<Ver
         timeout: net.timeout,
     };
     let probe = Probe::new(options).map_err(|e| Report::chain(&e))?;
-    let state = StateFile::new(&spec.state_path).read()?;
+    let state = Store::open(&spec.state).await?.read().await?.state;
     let checked_at = super::now();
 
     let plan = async {

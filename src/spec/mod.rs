@@ -45,7 +45,10 @@ pub struct Spec {
     pub path: PathBuf,
     /// sha256 of the file's bytes: a saved plan is bound to it.
     pub hash: String,
+    /// Where the state is, for messages and the plan: the local path, or `s3://bucket/key`.
     pub state_path: PathBuf,
+    /// Where the state is, for the state store.
+    pub state: crate::state::Location,
     pub domains: BTreeMap<String, Domain>,
 }
 
@@ -114,11 +117,20 @@ impl Spec {
             _ => return Err(SpecErrors::of(path, problems)),
         };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let state_path = resolved.state_path.unwrap_or_else(|| "sslprov.state.json".into());
+        let state = match resolved.state_s3 {
+            Some(s3) => crate::state::Location::S3(s3),
+            None => crate::state::Location::Local(
+                base.join(resolved.state_path.unwrap_or_else(|| "sslprov.state.json".into())),
+            ),
+        };
         Ok(Spec {
             path: path.to_path_buf(),
             hash: hex::encode(sha2::Sha256::digest(text.as_bytes())),
-            state_path: base.join(state_path),
+            state_path: match &state {
+                crate::state::Location::Local(path) => path.clone(),
+                remote => PathBuf::from(remote.to_string()),
+            },
+            state,
             domains: resolved.domains,
         })
     }

@@ -39,10 +39,19 @@ pub struct RawSpec {
     pub at: Pos,
     pub braze_cluster: Field<String>,
     pub state_path: Field<String>,
+    pub state_s3: Field<RawS3>,
     pub defaults_cdn: Field<String>,
     pub defaults_dns: Field<String>,
     /// In document order; `Absent` only when there is no `domains` key at all.
     pub domains: Field<Vec<RawDomain>>,
+}
+
+/// `state.s3`: remote state in an S3 bucket. `Given` only with its required fields.
+pub struct RawS3 {
+    pub bucket: Located<String>,
+    pub key: Located<String>,
+    pub region: Field<String>,
+    pub endpoint: Field<String>,
 }
 
 pub struct RawDomain {
@@ -59,12 +68,14 @@ pub struct RawDomain {
 }
 
 pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
-pub(super) const STATE: &[&str] = &["path"];
+pub(super) const STATE: &[&str] = &["path", "s3"];
+pub(super) const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
 pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
 pub(super) const DOMAIN: &[&str] =
     &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate", "tracking_record"];
 
 pub const STATE_PATH_ALLOWED: &str = "a file path, relative to the spec";
+const S3_ALLOWED: &str = "`{ bucket: …, key: …, region: …, endpoint: … }`; bucket and key required";
 const BOOL_ALLOWED: &str = "true or false";
 const TRACKING_ALLOWED: &str = "the tracking subdomain, e.g. url1234.acme.com";
 
@@ -80,6 +91,7 @@ pub fn read(root: Option<&Node>, problems: &mut Vec<Problem>) -> Option<RawSpec>
         at: root.at,
         braze_cluster: Field::Absent,
         state_path: Field::Absent,
+        state_s3: Field::Absent,
         defaults_cdn: Field::Absent,
         defaults_dns: Field::Absent,
         domains: Field::Absent,
@@ -97,8 +109,9 @@ pub fn read(root: Option<&Node>, problems: &mut Vec<Problem>) -> Option<RawSpec>
             "state" => {
                 let Some(state) = r.mapping(value, key.at, &field, "state", STATE) else { continue };
                 for (name, k, v) in state {
-                    if name == "path" {
-                        spec.state_path = r.text(k, v, "state.path", STATE_PATH_ALLOWED);
+                    match name {
+                        "path" => spec.state_path = r.text(k, v, "state.path", STATE_PATH_ALLOWED),
+                        _ => spec.state_s3 = r.s3(k, v),
                     }
                 }
             }
@@ -170,6 +183,41 @@ impl Reader<'_> {
                 self.problems.push(Problem::new(key.at, field, message, Some(allowed.to_owned())));
                 Field::Invalid
             }
+        }
+    }
+
+    fn s3(&mut self, key: &Node, value: &Node) -> Field<RawS3> {
+        if value.is_null() {
+            return Field::Absent;
+        }
+        let Some(fields) = self.mapping(value, key.at, "state.s3", "state.s3", S3) else { return Field::Invalid };
+        let (mut bucket, mut s3_key, mut region, mut endpoint) =
+            (Field::Absent, Field::Absent, Field::Absent, Field::Absent);
+        for (name, k, v) in fields {
+            let field = join("state.s3", name);
+            let f = match name {
+                "bucket" => &mut bucket,
+                "key" => &mut s3_key,
+                "region" => &mut region,
+                _ => &mut endpoint,
+            };
+            *f = self.text(k, v, &field, S3_ALLOWED);
+        }
+        let mut required = |f: Field<String>, name: &str| match f {
+            Field::Given(l) => Some(l),
+            Field::Absent => {
+                let message = format!("missing field `{name}`");
+                self.problems.push(Problem::new(key.at, "state.s3", message, Some(S3_ALLOWED.to_owned())));
+                None
+            }
+            Field::Invalid => None,
+        };
+        match (required(bucket, "bucket"), required(s3_key, "key")) {
+            (Some(bucket), Some(object)) => {
+                let value = RawS3 { bucket, key: object, region, endpoint };
+                Field::Given(Located { value, at: key.at, field: "state.s3".to_owned() })
+            }
+            _ => Field::Invalid,
         }
     }
 

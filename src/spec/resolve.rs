@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::error::Problem;
 use super::names::{self, CLUSTER_ALLOWED, DNS_ALLOWED, KEY_ALLOWED, check_dns_name, check_key, parse_cluster};
-use super::raw::{Field, Located, RawDomain, RawSpec, STATE_PATH_ALLOWED};
+use super::raw::{Field, Located, RawDomain, RawS3, RawSpec, STATE_PATH_ALLOWED};
 use super::yaml::{Pos, shorten};
 use super::{Domain, Region, TrackingRecord};
+use crate::state::S3Location;
 use crate::template::templates;
 
 /// A domain option a CDN template may honour (`options:`).
@@ -19,6 +20,8 @@ pub struct Resolved {
     pub domains: BTreeMap<String, Domain>,
     /// Relative to the spec's directory, as written; `None`: the default.
     pub state_path: Option<PathBuf>,
+    /// `state.s3`, checked; `None`: the state is local.
+    pub state_s3: Option<S3Location>,
 }
 
 /// A setting a domain takes from the spec's top level unless it sets its own.
@@ -45,6 +48,7 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
     let cdn = r.inherited(&raw.defaults_cdn, Resolver::cdn);
     let dns = r.inherited(&raw.defaults_dns, Resolver::dns);
     let state_path = raw.state_path.given().and_then(|p| r.state_path(p, spec_path));
+    let state_s3 = raw.state_s3.given().and_then(|s3| r.s3(s3, raw.state_path.given().is_some()));
 
     let mut domains = BTreeMap::new();
     let mut seen: BTreeMap<String, (String, Pos)> = BTreeMap::new();
@@ -66,7 +70,7 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
             r.problem(raw.at, "", "missing field `domains`".into(), "one or more domains under `domains`");
         }
     }
-    Resolved { domains, state_path }
+    Resolved { domains, state_path, state_s3 }
 }
 
 struct Resolver<'p> {
@@ -104,6 +108,33 @@ impl Resolver<'_> {
         }
         self.problem(l.at, &l.field, format!("unknown DNS host `{}`", shorten(&l.value)), &names::dns_names());
         None
+    }
+
+    fn s3(&mut self, written: &Located<RawS3>, path_too: bool) -> Option<S3Location> {
+        let raw = &written.value;
+        let given = |f: &Field<String>| f.given().map(|l| l.value.clone());
+        let s3 = S3Location {
+            bucket: raw.bucket.value.clone(),
+            key: raw.key.value.clone(),
+            region: given(&raw.region),
+            endpoint: given(&raw.endpoint),
+        };
+        let mut ok = true;
+        if path_too {
+            let message = "a state is either local (`path`) or in S3 (`s3`), not both".into();
+            self.problem(written.at, "state.s3", message, "`path` or `s3`");
+            ok = false;
+        }
+        for (field, message) in s3.problems() {
+            let at = match field {
+                "bucket" => raw.bucket.at,
+                "key" => raw.key.at,
+                _ => raw.endpoint.given().map_or(raw.bucket.at, |l| l.at),
+            };
+            self.problem(at, &format!("state.s3.{field}"), message, "see the S3 naming rules");
+            ok = false;
+        }
+        ok.then_some(s3)
     }
 
     fn state_path(&mut self, p: &Located<String>, spec_path: &Path) -> Option<PathBuf> {

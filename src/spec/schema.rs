@@ -45,8 +45,23 @@ struct SpecFields {
 #[derive(JsonSchema)]
 #[schemars(rename = "State", deny_unknown_fields)]
 struct StateFields {
-    /// The state file, relative to the spec (default `sslprov.state.json`).
+    /// The state file, relative to the spec (default `sslprov.state.json`); or `s3`, not both.
     path: Option<String>,
+    /// Remote state: an S3 object, instead of `path`.
+    s3: Option<S3Fields>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(rename = "S3", deny_unknown_fields)]
+struct S3Fields {
+    /// The bucket that holds the state.
+    bucket: String,
+    /// The state object's key; its lock is the same key with `.lock` appended.
+    key: String,
+    /// The bucket's region (default: the AWS configuration's).
+    region: Option<String>,
+    /// An S3-compatible endpoint instead of AWS's.
+    endpoint: Option<String>,
 }
 
 #[derive(JsonSchema)]

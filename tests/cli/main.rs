@@ -1,6 +1,7 @@
 //! Binary-level tests: the real `sslprov` binary against moto (through a per-test fault proxy
 //! and AWS account), read back with the AWS SDK. They read like the README.
 
+mod ci_examples;
 mod cloudflare;
 mod editors;
 mod engine;
@@ -10,9 +11,11 @@ mod fastly;
 mod flags;
 mod init;
 mod input;
+mod journal;
 mod lifecycle;
 mod pipeline;
 mod recovery;
+mod remote_state;
 mod safety;
 mod specs;
 mod support;

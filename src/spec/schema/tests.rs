@@ -32,6 +32,7 @@ fn each_mapping_has_exactly_the_fields_the_reader_reads() {
     for (def, fields) in [
         (None, raw::TOP),
         (Some("State"), raw::STATE),
+        (Some("S3"), raw::S3),
         (Some("Defaults"), raw::DEFAULTS),
         (Some("Domain"), raw::DOMAIN),
     ] {
@@ -41,6 +42,7 @@ fn each_mapping_has_exactly_the_fields_the_reader_reads() {
     }
     assert_eq!(names(&schema["required"]), set(&["version", "domains"]));
     assert_eq!(names(&schema["$defs"]["Domain"]["required"]), set(&["tracking_domain", "esp"]));
+    assert_eq!(names(&schema["$defs"]["S3"]["required"]), set(&["bucket", "key"]));
 }
 
 fn validator() -> jsonschema::Validator {
@@ -59,23 +61,27 @@ fn errors(v: &jsonschema::Validator, yaml: &str) -> Vec<String> {
 #[test]
 fn every_example_is_valid_and_an_unknown_field_is_not() {
     let v = validator();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("examples/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
+    for (dir, schema) in
+        [(examples.clone(), "../sslprov.schema.json"), (examples.join("ci"), "../../sslprov.schema.json")]
+    {
+        for entry in std::fs::read_dir(&dir).expect("examples/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("readable");
+            assert!(
+                text.starts_with(&format!("# yaml-language-server: $schema={schema}\n")),
+                "{}: the first line names the schema for editors",
+                path.display()
+            );
+            assert_eq!(errors(&v, &text), Vec::<String>::new(), "{}", path.display());
+            seen += 1;
         }
-        let text = std::fs::read_to_string(&path).expect("readable");
-        assert!(
-            text.starts_with("# yaml-language-server: $schema=../sslprov.schema.json\n"),
-            "{}: the first line names the schema for editors",
-            path.display()
-        );
-        assert_eq!(errors(&v, &text), Vec::<String>::new(), "{}", path.display());
-        seen += 1;
     }
-    assert!(seen >= 6);
+    assert!(seen >= 9, "{seen} examples");
     let unknown = "version: 1\nbraze_cluster: US-05\ndomains:\n  acme:\n    tracking_domain: url1.acme.com\n    esp: sendgrid\n    cnd: cloudfront\n";
     let found = errors(&v, unknown);
     assert!(found.iter().any(|e| e.contains("cnd")), "{found:?}");
@@ -118,7 +124,17 @@ fn the_schema_agrees_with_the_parser_on_samples() {
             "version: 1\nbraze_cluster: US-05\ndomains:\n  \"{key}\": {{ tracking_domain: url1.acme.com, esp: sendgrid }}\n"
         ));
     }
-    for extra in ["state: ~\n", "defaults: ~\n", "defaults: { cdn: ~ }\n", "state: { path: s.json }\n"] {
+    for extra in [
+        "state: ~\n",
+        "defaults: ~\n",
+        "defaults: { cdn: ~ }\n",
+        "state: { path: s.json }\n",
+        "state: { s3: { bucket: acme-state, key: k.json } }\n",
+        "state: { s3: { bucket: acme-state, key: k.json, region: eu-west-1, endpoint: ~ } }\n",
+        "state: { s3: ~ }\n",
+        "state: { s3: { bucket: b } }\n",
+        "state: { s3: { bucket: acme-state, key: k.json, acl: private } }\n",
+    ] {
         cases.push(spec("    tracking_domain: url1.acme.com\n", extra));
     }
     for field in ["cdn: nocdn", "dns: nodns", "advanced_certificate: ~", "zone: ~"] {
