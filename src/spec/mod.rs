@@ -9,6 +9,7 @@ mod error;
 mod names;
 mod raw;
 mod resolve;
+mod schema;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
-pub use names::{KEY_ALLOWED, check_key};
+pub use names::{CLUSTER_ALLOWED, DNS_ALLOWED, KEY_ALLOWED, check_dns_name, check_key, list as list_names};
+pub use schema::schema;
 
 use error::Problem;
 

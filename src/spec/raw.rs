@@ -69,11 +69,11 @@ pub struct RawDomain {
     pub managed_https: Field<Vec<(String, Located<String>)>>,
 }
 
-const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
-const STATE: &[&str] = &["path", "s3"];
-const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
-const DEFAULTS: &[&str] = &["cdn", "dns"];
-const DOMAIN: &[&str] = &[
+pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
+pub(super) const STATE: &[&str] = &["path", "s3"];
+pub(super) const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
+pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
+pub(super) const DOMAIN: &[&str] = &[
     "tracking_domain",
     "esp",
     "zone",

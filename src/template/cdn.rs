@@ -26,6 +26,10 @@ pub struct CdnTemplate {
     /// The domain options (spec fields) this CDN honours, such as `advanced_certificate`.
     #[serde(default)]
     pub options: Vec<String>,
+    /// Names this CDN's endpoints live under (each name and every name below it), so that
+    /// `sslprov init` can tell a CNAME already pointing at the CDN from an HTTP-era one.
+    #[serde(default)]
+    pub dns_targets: Vec<String>,
     /// In the order they are made.
     pub resources: Vec<ResourceTemplate>,
     pub verify: CdnVerify,

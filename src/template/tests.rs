@@ -257,3 +257,37 @@ fn on_fastly_each_esp_gets_its_caching_and_the_record_follows_the_subscription()
     let t = rendered(&domain("ses", "fastly", Region::Us), TRACKING);
     assert_eq!(t["values"], json!(["q.sni.example"]), "the target the API reported");
 }
+
+#[test]
+fn every_adopted_discovery_target_is_an_origin_and_every_target_is_the_esps() {
+    for (name, esp) in &templates().esp {
+        assert!(!esp.discover.is_empty(), "{name}: no discover rules for sslprov init");
+        for d in &esp.discover {
+            let under = |t: &String| d.target == *t || d.target.ends_with(&format!(".{t}"));
+            assert!(esp.verify.dns_targets.iter().any(under), "{name}: {} is none of its dns_targets", d.target);
+            if d.adopt {
+                // The CDN proxies to an origin: adopting any other target would send its clicks
+                // somewhere else.
+                assert!(!esp.regions_of(&d.target).is_empty(), "{name}: adopts {}, which is no origin", d.target);
+            }
+        }
+    }
+}
+
+#[test]
+fn discovery_tells_the_sendgrid_tracking_cname_from_the_account_id_one() {
+    let sendgrid = &templates().esp["sendgrid"];
+    let adopted = |name: &str, target: &str| sendgrid.discovery(name, target).map(|d| d.adopt);
+    assert_eq!(adopted("url1234.acme.com", "sendgrid.net"), Some(true));
+    assert_eq!(adopted("7654321.acme.com", "sendgrid.net"), Some(false));
+    assert_eq!(adopted("links.acme.com", "sendgrid.net"), Some(true), "a chosen subdomain");
+    assert_eq!(adopted("url1234.acme.com", "click.sendgrid.net"), Some(false), "Auto SSL");
+    assert_eq!(adopted("url1234.acme.com", "x.sendgrid.net"), None);
+    let ses = &templates().esp["ses"];
+    assert_eq!(ses.discovery("t.acme.com", "r.us-west-2.awstrack.me").map(|d| d.adopt), Some(false));
+    assert_eq!(ses.regions_of("r.eu-central-1.awstrack.me"), [Region::Eu]);
+    assert_eq!(sendgrid.regions_of("sendgrid.net"), [Region::Us, Region::Eu]);
+    let sparkpost = &templates().esp["sparkpost"];
+    assert_eq!(sparkpost.discovery("t.acme.com", "acme.et.e.sparkpost.com").map(|d| d.adopt), Some(false));
+    assert_eq!(sparkpost.discovery("t.acme.com", "et.e.sparkpost.com").map(|d| d.adopt), None);
+}

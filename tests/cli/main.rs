@@ -3,11 +3,13 @@
 
 mod ci_examples;
 mod cloudflare;
+mod editors;
 mod engine;
 mod examples;
 mod failures;
 mod fastly;
 mod flags;
+mod init;
 mod input;
 mod journal;
 mod lifecycle;

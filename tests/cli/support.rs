@@ -99,6 +99,28 @@ impl Project {
         p
     }
 
+    /// A project with no spec yet (for `init`) in a fresh account, with the Cloudflare emulator
+    /// when `cloudflare`; zones are added with [`AwsEnv::create_zone`] and
+    /// [`Emulator::add_zone`].
+    pub async fn without_spec(cloudflare: bool) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cf = cloudflare.then(|| Arc::new(Emulator::start()));
+        let mut extra_env = Vec::new();
+        if let Some(cf) = &cf {
+            extra_env.push(("CLOUDFLARE_API_TOKEN".into(), cf.token()));
+            extra_env.push(("CLOUDFLARE_API_BASE_URL".into(), cf.base_url()));
+        }
+        Project {
+            dir,
+            aws: AwsEnv::new().await,
+            cf,
+            cf_zones: Default::default(),
+            fastly: None,
+            hold_issuance: Arc::default(),
+            extra_env,
+        }
+    }
+
     /// The CNAME target at `name`, as the project's DNS hosts hold it now (Cloudflare's emulator
     /// or Route 53 on moto), unless issuance is held.
     fn dns_lookup(&self) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
@@ -144,6 +166,8 @@ impl Project {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));
         self.aws.apply_to(&mut c);
+        // Only the project's own emulator: never a token the developer's shell has.
+        c.env_remove("CLOUDFLARE_API_TOKEN").env_remove("CLOUDFLARE_API_BASE_URL");
         c.args(args).current_dir(self.dir.path()).envs(self.extra_env.iter().cloned()).stdin(Stdio::null());
         c
     }

@@ -195,6 +195,13 @@ impl Scope {
         Scope { kind: kind.to_owned(), ..Scope::default() }
     }
 
+    /// Every record of `zone`: a wanted record that names only its zone (discovery).
+    pub fn zone(zone: &str) -> Self {
+        let mut spec = Map::new();
+        spec.insert("zone".into(), Value::String(zone.to_owned()));
+        Scope { kind: RECORD.to_owned(), wanted: vec![Desired { kind: RECORD.to_owned(), spec }], ..Scope::default() }
+    }
+
     /// What `readiness` of these objects lists with: their specs and ids.
     pub fn of(lives: &[Live]) -> Self {
         Scope {
