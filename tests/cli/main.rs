@@ -7,6 +7,7 @@ mod examples;
 mod failures;
 mod fastly;
 mod input;
+mod keycdn;
 mod lifecycle;
 mod pipeline;
 mod recovery;
