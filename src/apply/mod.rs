@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use crate::plan::{Action, Change, Mode, Plan, address};
 use crate::providers::Providers;
 use crate::spec::Spec;
-use crate::state::{Intent, Op, ResourceState, State, StateFile, StateFileError};
+use crate::state::{Intent, Op, ResourceState, State, StateWriter, StoreError};
 use crate::template::{DomainTemplate, Lookup};
 use crate::ui::Progress;
 
@@ -38,7 +38,7 @@ pub enum ApplyError {
     #[error("{address}: {source}")]
     Provider { address: String, source: Box<ProviderError> },
     #[error(transparent)]
-    State(#[from] StateFileError),
+    State(#[from] StoreError),
     #[error("{address}: {message}")]
     Wait { address: String, message: String },
     #[error("{address}: cannot resolve {what}: the step it depends on has not run")]
@@ -65,7 +65,7 @@ pub struct Outcome {
 struct Run<'a> {
     providers: &'a Providers,
     spec: &'a Spec,
-    file: StateFile,
+    journal: &'a StateWriter,
     state: Mutex<State>,
     /// Provider calls in flight: `parallelism`.
     slots: Semaphore,
@@ -76,13 +76,14 @@ struct Run<'a> {
 }
 
 /// Applies `plan`. `state` is the current state (a new one with the plan's lineage if none was
-/// written yet); it is written to `file` after every step.
+/// written yet); every change to it is recorded in `journal` (durably, before the cloud call it
+/// announces).
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
     plan: &Plan,
     spec: &Spec,
     state: State,
-    file: StateFile,
+    journal: &StateWriter,
     providers: &Providers,
     opts: ApplyOptions,
     progress: &dyn Progress,
@@ -91,7 +92,7 @@ pub async fn apply(
     let run = Run {
         providers,
         spec,
-        file,
+        journal,
         state: Mutex::new(state),
         slots: Semaphore::new(opts.parallelism.max(1)),
         waits: Waits::new(opts.wait, progress, stop),
@@ -121,9 +122,15 @@ pub async fn apply(
 }
 
 impl Run<'_> {
-    async fn write(&self, state: &mut State) -> Result<(), ApplyError> {
-        self.file.write(state)?;
+    /// Records `address` as `state` now holds it (the serial goes up by one).
+    async fn write(&self, state: &mut State, address: &str) -> Result<(), ApplyError> {
+        self.journal.record(state, address).await?;
         Ok(())
+    }
+
+    fn failed(&self, address: &str, e: ApplyError) -> ApplyError {
+        self.progress.failed(address, &crate::error::Report::chain(&e).message);
+        e
     }
 
     fn provider(&self, address: &str, name: &str) -> Result<&dyn Provider, ApplyError> {
@@ -165,9 +172,10 @@ impl Run<'_> {
             entry.outputs = entry.outputs.merged(&r.live.outputs);
             entry.desired = Some(r.live.desired.clone());
             entry.intent = None;
+            self.write(&mut st, &r.address).await?;
             self.progress.note(&r.address, &format!("recorded {} ({})", r.live.id, r.how));
         }
-        self.write(&mut st).await
+        Ok(())
     }
 
     /// One domain's changes, in plan order. Stops at the domain's first error: what follows
@@ -181,13 +189,13 @@ impl Run<'_> {
             }
             match self.change(c, &mut deposed).await {
                 Ok(()) => done.push((c.address.clone(), c.action)),
-                Err(e) => return (done, Some(e)),
+                Err(e) => return (done, Some(self.failed(&c.address, e))),
             }
         }
         // Objects replaced in this run go once nothing uses them any more.
         for (c, old) in deposed {
             if let Err(e) = self.delete_deposed(c, &old).await {
-                return (done, Some(e));
+                return (done, Some(self.failed(&c.address, e)));
             }
         }
         (done, None)
@@ -213,7 +221,7 @@ impl Run<'_> {
                         (Action::Create, _) => entry.id = None,
                         _ => {}
                     }
-                    self.write(&mut st).await?;
+                    self.write(&mut st, &c.address).await?;
                     token
                 };
                 self.progress.start(&c.address, "creating");
@@ -240,7 +248,7 @@ impl Run<'_> {
                     if c.adopt {
                         entry.adopted.clone_from(&c.before);
                     }
-                    self.write(&mut st).await?;
+                    self.write(&mut st, &c.address).await?;
                 }
                 self.progress.start(&c.address, "updating");
                 let new = p.update(&live, &desired).await.map_err(|e| provider_error(&c.address, e))?;
@@ -249,7 +257,7 @@ impl Run<'_> {
                     // A record restored on destroy is the user's again.
                     let mut st = self.state.lock().await;
                     st.resources.remove(&c.address);
-                    self.write(&mut st).await?;
+                    self.write(&mut st, &c.address).await?;
                 }
                 self.progress.finish(&c.address, "updated");
             }
@@ -268,7 +276,7 @@ impl Run<'_> {
                 if let Some(entry) = st.resources.get_mut(&c.address) {
                     entry.deposed.retain(|id| Some(id) != c.id.as_ref());
                 }
-                self.write(&mut st).await?;
+                self.write(&mut st, &c.address).await?;
             }
             Action::Delete => {
                 let live = self.current_live(c).await.ok_or_else(|| unresolved(&c.address, "the object to delete"))?;
@@ -278,17 +286,17 @@ impl Run<'_> {
                     if let Some(entry) = st.resources.get_mut(&c.address) {
                         entry.intent = Some(intent(Op::Delete, token));
                     }
-                    self.write(&mut st).await?;
+                    self.write(&mut st, &c.address).await?;
                 }
                 self.delete_until_gone(&c.address, p, &live).await?;
                 let mut st = self.state.lock().await;
                 st.resources.remove(&c.address);
-                self.write(&mut st).await?;
+                self.write(&mut st, &c.address).await?;
             }
             Action::Forget => {
                 let mut st = self.state.lock().await;
                 st.resources.remove(&c.address);
-                self.write(&mut st).await?;
+                self.write(&mut st, &c.address).await?;
                 self.progress.finish(&c.address, "removed from state");
             }
         }
@@ -322,7 +330,7 @@ impl Run<'_> {
         if let Some(entry) = st.resources.get_mut(&c.address) {
             entry.deposed.retain(|id| id != &old.id);
         }
-        self.write(&mut st).await
+        self.write(&mut st, &c.address).await
     }
 
     async fn delete_until_gone(&self, address: &str, p: &dyn Provider, live: &Live) -> Result<(), ApplyError> {
@@ -355,7 +363,7 @@ impl Run<'_> {
         entry.outputs = entry.outputs.merged(&live.outputs);
         entry.desired = Some(desired.clone());
         entry.intent = None;
-        self.write(&mut st).await
+        self.write(&mut st, &c.address).await
     }
 
     fn new_entry(&self, c: &Change) -> ResourceState {
@@ -411,7 +419,7 @@ impl Run<'_> {
             && entry.outputs.merged(&seen) != entry.outputs
         {
             entry.outputs = entry.outputs.merged(&seen);
-            self.write(&mut st).await?;
+            self.write(&mut st, address).await?;
         }
         Ok(())
     }

@@ -124,10 +124,7 @@ impl<'a> Waits<'a> {
             match seen.readiness {
                 // Still usable: what waits for it may go ahead (its replacement is planned).
                 Readiness::Ready | Readiness::Expiring { .. } => {
-                    if start.elapsed() > self.opts.poll {
-                        let after = humantime::format_duration(round(start.elapsed()));
-                        self.progress.finish(address, &format!("ready after {after}"));
-                    }
+                    self.progress.ready(address, start.elapsed());
                     return Ok(seen.outputs);
                 }
                 Readiness::Failed { .. } if gone == Gone::Done => return Ok(seen.outputs),

@@ -1,7 +1,5 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -10,7 +8,7 @@ use super::{Planned, RunArgs};
 use crate::apply::{ApplyOptions, WaitOptions};
 use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan};
-use crate::state::{Lock, State, StateFile};
+use crate::state::State;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -22,6 +20,9 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     auto_approve: bool,
+    /// Apply even when the plan would take down many domains at once (see the README).
+    #[arg(long)]
+    allow_mass_change: bool,
     #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
@@ -47,16 +48,20 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExecArgs {
-    /// Domains worked on at once.
-    #[arg(long, default_value_t = 10)]
+    /// Domains worked on at once (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = super::args::parallelism)]
     parallelism: usize,
-    /// How often to poll a certificate or distribution that is not ready yet.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    /// How often to poll a certificate or distribution that is not ready yet (100ms to 7d).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::args::duration(Duration::from_millis(100)))]
     poll_interval: Duration,
-    /// How long to wait for one certificate or distribution before giving up (the next apply
-    /// resumes the wait).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "45m")]
+    /// How long to wait for one certificate or distribution before giving up (1s to 7d; the next
+    /// apply resumes the wait).
+    #[arg(long, value_name = "DURATION", default_value = "45m", value_parser = super::args::duration(Duration::from_secs(1)))]
     wait_timeout: Duration,
+    /// Print events as JSON, one object per line (plan, step started/finished/failed, waits,
+    /// summary), instead of text. Needs --auto-approve or a saved plan.
+    #[arg(long)]
+    json: bool,
 }
 
 impl ExecArgs {
@@ -70,15 +75,19 @@ impl ExecArgs {
 
 pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
     let planned = match &a.plan {
-        Some(path) => saved_plan(path, a.file.as_ref(), &a.run).await?,
+        Some(path) => {
+            let planned = saved_plan(path, a.file.as_ref(), &a.run).await?;
+            if a.exec.json {
+                show_plan(&planned.plan, &a.exec, true, "apply", || Ok(()))?;
+            }
+            planned
+        }
         None => {
             let file = a.file.clone().unwrap_or_else(super::default_spec);
             let spec = super::load_spec(&file)?;
             let planned = super::make_plan(&spec, &a.run, Mode::Apply, false, "apply").await?;
-            print!("{}", crate::ui::render_plan(&planned.plan));
-            if planned.plan.has_changes() && !a.auto_approve {
-                approve("apply")?;
-            }
+            let guarded = || super::guard_mass_change(&planned, a.allow_mass_change);
+            show_plan(&planned.plan, &a.exec, a.auto_approve, "apply", guarded)?;
             planned
         }
     };
@@ -88,11 +97,39 @@ pub async fn exec(a: ApplyArgs) -> Result<u8, Report> {
 pub async fn exec_destroy(a: DestroyArgs) -> Result<u8, Report> {
     let spec = super::load_spec(&a.file)?;
     let planned = super::make_plan(&spec, &a.run, Mode::Destroy, a.restore_adopted, "destroy").await?;
-    print!("{}", crate::ui::render_plan(&planned.plan));
-    if planned.plan.has_changes() && !a.auto_approve {
-        approve("destroy")?;
-    }
+    show_plan(&planned.plan, &a.exec, a.auto_approve, "destroy", || Ok(()))?;
     carry_out(planned, &a.exec).await
+}
+
+/// The plan about to be carried out, then `guard` (the mass-change guard: after the plan, so the
+/// refusal's domains can be seen in it), and the approval it needs: asked on a terminal, given by
+/// --auto-approve. With --json nothing can be asked, so approval must come with the command.
+fn show_plan(
+    plan: &Plan,
+    exec: &ExecArgs,
+    auto_approve: bool,
+    what: &str,
+    guard: impl FnOnce() -> Result<(), Report>,
+) -> Result<(), Report> {
+    if exec.json {
+        guard()?;
+        if plan.has_changes() && !auto_approve {
+            return Err(Report::new(format!(
+                "{what} --json cannot ask for approval: pass --auto-approve, or apply a plan saved with `plan --out`"
+            )));
+        }
+        crate::ui::emit(
+            "plan",
+            serde_json::json!({ "mode": plan.mode, "summary": plan.summary, "recovered": plan.recovered.len() }),
+        );
+        return Ok(());
+    }
+    print!("{}", crate::ui::render_plan(plan));
+    guard()?;
+    if plan.has_changes() && !auto_approve {
+        approve(what)?;
+    }
+    Ok(())
 }
 
 /// A saved plan is carried out only if nothing moved since it was made: the spec (hash), the
@@ -107,11 +144,10 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     if spec.hash != saved.spec.sha256 {
         return Err(stale(format!("the spec {} changed since the plan was made", spec_path.display())));
     }
-    let file = StateFile::new(&spec.state_path);
     let operation = if saved.mode == Mode::Destroy { "destroy" } else { "apply" };
-    let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
-    let state = file.read()?;
-    match &state {
+    let (store, lock, interrupts, loaded) = super::locked_state(&spec, operation, run.lock_timeout).await?;
+    let state = loaded.state.as_ref();
+    match state {
         Some(s) if !saved.state.exists => {
             return Err(stale(format!("a state (serial {}) was written since the plan was made", s.serial)));
         }
@@ -133,7 +169,7 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     let run = RunArgs { targets: saved.targets.clone(), ..run.clone() };
     let (providers, mut fresh) = super::refreshed_plan(
         &spec,
-        state.as_ref(),
+        state,
         &run,
         saved.mode,
         saved.restore_adopted,
@@ -145,7 +181,7 @@ async fn saved_plan(path: &Path, spec_file: Option<&PathBuf>, run: &RunArgs) -> 
     if let Some(address) = first_difference(&saved, &fresh) {
         return Err(stale(format!("{address} changed in the cloud since the plan was made")));
     }
-    Ok(Planned { plan: saved, spec, state, file, lock, providers })
+    Ok(Planned { plan: saved, spec, loaded, store, lock, interrupts, providers })
 }
 
 fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
@@ -167,31 +203,60 @@ fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
 }
 
 async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
-    let Planned { plan, spec, state, file, lock, providers } = planned;
+    let Planned { plan, spec, loaded, store, lock, interrupts, providers } = planned;
     if !plan.has_changes() {
+        lock.release().await;
         return Ok(exit::OK);
     }
-    let stop = Arc::new(AtomicBool::new(false));
+    // The first interrupt from here on stops between steps; the second stops at once.
     let again = resume_command(&plan, &spec);
-    let watcher = tokio::spawn(interrupts(stop.clone(), again.clone()));
-    let state = state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
-    let progress = crate::ui::LineProgress::new();
-    println!();
-    let outcome = crate::apply::apply(&plan, &spec, state, file, &providers, exec.options(), &progress, &stop).await?;
-    watcher.abort();
-    drop(lock);
+    let stop = interrupts.graceful(&again);
+    let journal = store.writer(&lock, &loaded).await?;
+    let state = loaded.state.unwrap_or_else(|| State::new(plan.state.lineage.clone()));
+    let progress: Box<dyn crate::ui::Progress> = if exec.json {
+        Box::new(crate::ui::JsonProgress::new())
+    } else {
+        println!();
+        Box::new(crate::ui::LineProgress::new())
+    };
+    let outcome =
+        crate::apply::apply(&plan, &spec, state, &journal, &providers, exec.options(), &*progress, &stop).await;
+    // However the run ended, what it recorded becomes the snapshot before the lock goes.
+    let compacted = journal.compact().await;
+    drop(interrupts);
+    lock.release().await;
+    let outcome = outcome?;
+    compacted?;
     tracing::info!(calls = ?providers.calls.snapshot(), "apply done");
     let count = |pred: fn(crate::plan::Action) -> bool| outcome.done.iter().filter(|(_, a)| pred(*a)).count();
     use crate::plan::Action::*;
     let (added, changed, destroyed) =
         (count(|a| matches!(a, Create | Replace)), count(|a| a == Update), count(|a| matches!(a, Delete | Forget)));
     let verb = if plan.mode == Mode::Destroy { "Destroy" } else { "Apply" };
+    let errors: Vec<String> = outcome.errors.iter().map(|e| Report::chain(e).message).collect();
+    if exec.json {
+        crate::ui::emit(
+            "summary",
+            serde_json::json!({
+                "mode": plan.mode,
+                "complete": errors.is_empty(),
+                "added": added,
+                "changed": changed,
+                "destroyed": destroyed,
+                "errors": errors,
+                "resume": (!errors.is_empty()).then_some(&again),
+            }),
+        );
+        if errors.is_empty() {
+            return Ok(exit::OK);
+        }
+        return Err(Report::new(format!("{verb} stopped with errors; to continue, run `{again}` again.")));
+    }
     if outcome.errors.is_empty() {
         println!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(exit::OK);
     }
     println!("\n{verb} stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
-    let errors: Vec<String> = outcome.errors.iter().map(|e| Report::chain(e).message).collect();
     Err(Report::new(format!(
         "{}\nWhat finished is recorded in the state; to continue, run `{again}` again.",
         errors.join("\n")
@@ -213,19 +278,6 @@ fn resume_command(plan: &Plan, spec: &crate::spec::Spec) -> String {
         c.push_str(" --restore-adopted");
     }
     c
-}
-
-/// First Ctrl-C: finish the steps in flight and stop. Second: stop at once; the intent log lets
-/// the next run find what was in flight.
-async fn interrupts(stop: Arc<AtomicBool>, again: String) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        stop.store(true, Ordering::SeqCst);
-        eprintln!("\nInterrupt received: finishing the steps in flight. Press Ctrl-C again to stop at once.");
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. Run `{again}` again to finish: the state records what was in flight.");
-            std::process::exit(130);
-        }
-    }
 }
 
 fn approve(what: &str) -> Result<(), Report> {

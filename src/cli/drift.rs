@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Report, exit};
-use crate::state::StateFile;
+use crate::state::Store;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -11,7 +11,7 @@ pub struct DriftArgs {
     #[arg(short = 'f', long = "file", default_value_os_t = super::default_spec())]
     file: PathBuf,
     /// Limit to these domain keys (repeatable).
-    #[arg(long = "target", value_name = "KEY")]
+    #[arg(long = "target", value_name = "KEY", value_parser = super::args::target)]
     targets: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
@@ -19,10 +19,11 @@ pub struct DriftArgs {
 }
 
 /// Reads the state without locking it: a scheduled drift check must not fail, nor hold up an
-/// apply, because the two met; the state file is replaced atomically, so the read is whole.
+/// apply, because the two met; a snapshot is replaced whole and the journal replayed over it, so
+/// the read is a state some run recorded.
 pub async fn exec(a: DriftArgs) -> Result<u8, Report> {
     let spec = super::load_spec(&a.file)?;
-    let Some(state) = StateFile::new(&spec.state_path).read()? else {
+    let Some(state) = Store::open(&spec.state).await?.read().await?.state else {
         return Err(Report::new(format!(
             "no state at {}: nothing was applied to drift from. Run `sslprov apply` first.",
             spec.state_path.display()

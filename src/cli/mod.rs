@@ -3,8 +3,12 @@
 //! its own one-line summaries; `--json` output is the documented serde form.
 
 mod apply;
+mod args;
+mod color;
 mod drift;
 mod handoff;
+mod interrupt;
+mod migrate;
 mod plan;
 mod show;
 mod state;
@@ -12,18 +16,20 @@ mod validate;
 mod verify;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use self::color::Color;
 use crate::error::{Report, exit};
 use crate::plan::{Mode, Plan, PlanInput};
 use crate::providers::Providers;
 use crate::refresh::Scopes;
 use crate::spec::Spec;
-use crate::state::{Lock, State, StateFile};
+use crate::state::{Loaded, State, StateLock, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,8 +41,11 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log filter for stderr (error, warn, info, debug, trace; or a tracing directive).
-    #[arg(long, global = true, env = "SSLPROV_LOG", default_value = "warn")]
+    #[arg(long, global = true, env = "SSLPROV_LOG", value_name = "FILTER", default_value = "warn", value_parser = args::log_filter)]
     log: String,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +62,7 @@ enum Command {
     Show(show::ShowArgs),
     /// What changed in the cloud outside sslprov since the last apply (exit 2 when something did).
     Drift(drift::DriftArgs),
-    /// Inspect the state.
+    /// Inspect, move and repair the state.
     #[command(subcommand)]
     State(state::StateCommand),
     /// Check each domain like a person would: DNS, TLS, the ESP's paths, Host-header safety.
@@ -66,22 +75,26 @@ enum Command {
 #[derive(Debug, Args, Clone)]
 struct RunArgs {
     /// Limit to these domain keys (repeatable).
-    #[arg(long = "target", value_name = "KEY")]
+    #[arg(long = "target", value_name = "KEY", value_parser = args::target)]
     targets: Vec<String>,
-    /// How long to wait for the state lock held by another run.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    /// How long to wait for the state lock held by another run (at most 7d).
+    #[arg(long, value_name = "DURATION", value_parser = args::duration(Duration::ZERO), default_value = "0s")]
     lock_timeout: Duration,
 }
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let env = color::Env::read();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
-        }
+        Err(e) => return usage_error(&e, Color::from_args(&args), &env),
     };
-    tracing_subscriber::fmt().with_env_filter(log_filter(&cli.log)).with_writer(std::io::stderr).init();
+    let stderr_color = cli.color.enabled(std::io::stderr().is_terminal(), &env);
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter(&cli.log))
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -97,7 +110,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::Destroy(a) => apply::exec_destroy(a).await,
             Command::Show(a) => show::exec(a),
             Command::Drift(a) => drift::exec(a).await,
-            Command::State(c) => state::exec(c),
+            Command::State(c) => state::exec(c).await,
             Command::Verify(a) => verify::exec(a).await,
             Command::Handoff(a) => handoff::exec(a).await,
         }
@@ -105,7 +118,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            eprintln!("Error: {report}");
+            eprintln!("{}: {report}", error_label(stderr_color));
             ExitCode::from(report.code)
         }
     }
@@ -120,15 +133,73 @@ fn log_filter(directive: &str) -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_new(directive).unwrap_or_else(|_| "warn,aws_config=error".into())
 }
 
+fn error_label(color: bool) -> &'static str {
+    if color { "\x1b[1;31mError\x1b[0m" } else { "Error" }
+}
+
+/// Help and version as clap writes them; a usage error on one line (what is wrong, and clap's
+/// tip if it has one), like every other error, exit 1.
+fn usage_error(e: &clap::Error, color: Color, env: &color::Env) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    let rendered = e.render();
+    if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+        let (terminal, code) = match e.use_stderr() {
+            true => (std::io::stderr().is_terminal(), exit::ERROR),
+            false => (std::io::stdout().is_terminal(), exit::OK),
+        };
+        let text = match color.enabled(terminal, env) {
+            true => rendered.ansi().to_string(),
+            false => rendered.to_string(),
+        };
+        match e.use_stderr() {
+            true => eprint!("{text}"),
+            false => print!("{text}"),
+        }
+        return ExitCode::from(code);
+    }
+    eprintln!(
+        "{}: {}",
+        error_label(color.enabled(std::io::stderr().is_terminal(), env)),
+        one_line(&rendered.to_string())
+    );
+    ExitCode::from(exit::ERROR)
+}
+
+/// clap's `error: <what>\n\n  tip: <tip>\n\nUsage: …\n\nFor more information, try '--help'.` as
+/// `<what> (tip: <tip>)`.
+fn one_line(clap_error: &str) -> String {
+    let mut paragraphs = clap_error.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "));
+    let what = paragraphs.next().unwrap_or_default();
+    let what = what.strip_prefix("error: ").unwrap_or(&what).to_owned();
+    let tips: Vec<String> = paragraphs.filter(|p| p.starts_with("tip: ")).collect();
+    if tips.is_empty() { what } else { format!("{what} ({})", tips.join("; ")) }
+}
+
 /// A refreshed plan under the state lock; the lock is returned so apply keeps holding it.
 struct Planned {
     plan: Plan,
     /// The spec the plan was made from (for a saved plan, the one whose hash was checked).
     spec: Spec,
-    state: Option<State>,
-    file: StateFile,
-    lock: Lock,
+    /// The state as read under the lock.
+    loaded: Loaded,
+    store: Store,
+    lock: StateLock,
+    /// Releases the lock if the run is interrupted.
+    interrupts: interrupt::Interrupts,
     providers: Providers,
+}
+
+/// The spec's state store, locked for `operation`, and the state read under the lock.
+async fn locked_state(
+    spec: &Spec,
+    operation: &str,
+    timeout: Duration,
+) -> Result<(Store, StateLock, interrupt::Interrupts, Loaded), Report> {
+    let store = Store::open(&spec.state).await?;
+    let lock = store.lock(operation, timeout).await?;
+    let interrupts = interrupt::Interrupts::watch(lock.releaser());
+    let loaded = store.read().await?;
+    Ok((store, lock, interrupts, loaded))
 }
 
 async fn make_plan(
@@ -138,12 +209,17 @@ async fn make_plan(
     restore_adopted: bool,
     operation: &str,
 ) -> Result<Planned, Report> {
-    let file = StateFile::new(&spec.state_path);
-    let lock = Lock::acquire(&spec.state_path, operation, run.lock_timeout)?;
-    let state = file.read()?;
-    let lineage = state.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
-    let (providers, plan) = refreshed_plan(spec, state.as_ref(), run, mode, restore_adopted, &lineage, now()).await?;
-    Ok(Planned { plan, spec: spec.clone(), state, file, lock, providers })
+    let (store, lock, interrupts, loaded) = locked_state(spec, operation, run.lock_timeout).await?;
+    let state = loaded.state.as_ref();
+    let lineage = state.map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
+    let (providers, mut plan) = refreshed_plan(spec, state, run, mode, restore_adopted, &lineage, now()).await?;
+    // What the state's home lacks (an S3 bucket without versioning) is the plan's to show.
+    for note in store.notes().await {
+        tracing::warn!("{note}");
+        plan.warnings.push(note);
+    }
+    plan.warnings.sort();
+    Ok(Planned { plan, spec: spec.clone(), loaded, store, lock, interrupts, providers })
 }
 
 /// Connect what the spec and state need, check the credentials, sweep what exists, and plan.
@@ -175,6 +251,21 @@ async fn refreshed_plan(
     tracing::info!(calls = ?providers.calls.snapshot(), "refresh done");
     plan.warnings.sort();
     Ok((providers, plan))
+}
+
+/// The mass-change guard (`plan::mass_change`) for an apply-mode plan, unless the user allowed
+/// it. A destroy is its own explicit intent and is not guarded.
+fn guard_mass_change(planned: &Planned, allowed: bool) -> Result<(), Report> {
+    if allowed || planned.plan.mode != Mode::Apply {
+        return Ok(());
+    }
+    let managed = planned.loaded.state.as_ref().map_or(0, |s| {
+        s.resources.values().map(|r| r.domain.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+    });
+    match crate::plan::mass_change(&planned.plan, managed) {
+        Some(why) => Err(Report::new(format!("refused: {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Connect what the spec and state need, check the credentials, and sweep what exists. Returns

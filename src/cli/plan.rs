@@ -30,6 +30,9 @@ pub struct PlanArgs {
     /// With --destroy: put adopted tracking records back as they were found.
     #[arg(long)]
     restore_adopted: bool,
+    /// Plan even when the plan would take down many domains at once (see the README).
+    #[arg(long)]
+    allow_mass_change: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -38,9 +41,11 @@ pub async fn exec(a: PlanArgs) -> Result<u8, Report> {
     let spec = super::load_spec(&a.file)?;
     let mode = if a.destroy { Mode::Destroy } else { Mode::Apply };
     let planned = super::make_plan(&spec, &a.run, mode, a.restore_adopted, "plan").await?;
-    let plan = planned.plan;
     let format = if a.json { Format::Json } else { a.format };
-    format.print(&plan)?;
+    format.print(&planned.plan)?;
+    // Shown, so the reviewer sees which domains; refused, so it is neither saved nor applied.
+    super::guard_mass_change(&planned, a.allow_mass_change)?;
+    let plan = planned.plan;
     if let Some(out) = &a.out {
         std::fs::write(out, serde_json::to_vec_pretty(&plan)?)
             .map_err(|e| Report::new(format!("cannot write the plan to {}: {e}", out.display())))?;

@@ -9,7 +9,7 @@ use super::RunArgs;
 use crate::error::{Report, exit};
 use crate::plan::Mode;
 use crate::spec::Spec;
-use crate::state::StateFile;
+use crate::state::Store;
 use crate::verify::{Options, Probe, Verification, state};
 
 #[derive(Debug, Args)]
@@ -35,21 +35,26 @@ pub struct NetArgs {
     /// Trust the certificate authorities in this PEM file instead of the system's.
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
-    /// Time limit of each DNS query, connection and request.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    /// Time limit of each DNS query, connection and request (100ms to 7d).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::args::duration(Duration::from_millis(100)))]
     timeout: Duration,
     /// Port of the CDN's HTTPS (tests point it at a local server).
-    #[arg(long, default_value_t = 443, hide = true)]
+    #[arg(long, default_value_t = 443, hide = true, value_parser = clap::value_parser!(u16).range(1..))]
     https_port: u16,
     /// Port of the CDN's plain HTTP.
-    #[arg(long, default_value_t = 80, hide = true)]
+    #[arg(long, default_value_t = 80, hide = true, value_parser = clap::value_parser!(u16).range(1..))]
     http_port: u16,
 }
 
 fn parse_nameserver(s: &str) -> Result<SocketAddr, String> {
-    s.parse::<SocketAddr>()
+    let addr = s
+        .parse::<SocketAddr>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-        .map_err(|_| format!("`{s}` is not an IP address or IP:PORT"))
+        .map_err(|_| format!("`{s}` is not an IP address or IP:PORT"))?;
+    if addr.port() == 0 {
+        return Err("port 0 is not a port a DNS server listens on".into());
+    }
+    Ok(addr)
 }
 
 /// Domains checked at once: each makes a handful of connections, all short.
@@ -82,7 +87,7 @@ pub(super) async fn run(spec: &Spec, net: &NetArgs, run: &RunArgs) -> Result<Ver
         timeout: net.timeout,
     };
     let probe = Probe::new(options).map_err(|e| Report::chain(&e))?;
-    let state = StateFile::new(&spec.state_path).read()?;
+    let state = Store::open(&spec.state).await?.read().await?.state;
     let checked_at = super::now();
 
     let plan = async {

@@ -6,12 +6,14 @@
 
 mod build;
 mod diff;
+mod guard;
 
 use serde::{Deserialize, Serialize};
 use sslprov_provider::Desired;
 
 pub use build::{Mode, PlanError, PlanInput, build};
 pub use diff::{AttributeChange, attribute_changes};
+pub use guard::mass_change;
 
 pub const FORMAT_VERSION: &str = "1";
 

@@ -22,11 +22,9 @@ fn parse(text: &str) -> Result<Spec, SpecErrors> {
     Spec::parse(Path::new("dir/sslprov.yaml"), text)
 }
 
-/// The single error of `text`, as the CLI prints it.
-fn error(text: &str) -> String {
-    let errs = parse(text).expect_err("spec should be rejected");
-    assert_eq!(errs.0.len(), 1, "{errs}");
-    errs.to_string()
+/// Every error of `text`, as the CLI prints them.
+fn errors(text: &str) -> String {
+    parse(text).expect_err("spec should be rejected").to_string()
 }
 
 #[test]
@@ -37,105 +35,173 @@ fn resolves_defaults_clusters_and_zones() {
     assert_eq!((acme.esp.as_str(), acme.region, acme.zone.as_str()), ("sendgrid", Region::Us, "acme.com"));
     let beta = &spec.domains["beta"];
     assert_eq!((beta.region, beta.braze_cluster.as_str(), beta.zone.as_str()), (Region::Eu, "EU-01", "beta.io"));
+    assert_eq!((beta.cdn.as_str(), beta.dns.as_str()), ("cloudfront", "route53"));
     assert_eq!(spec.hash.len(), 64);
 }
 
 #[test]
 fn unknown_esp_names_position_field_and_allowed_values() {
-    let e = error(&GOOD.replace("esp: sendgrid", "esp: mailgun"));
     assert_eq!(
-        e,
+        errors(&GOOD.replace("esp: sendgrid", "esp: mailgun")),
         "dir/sslprov.yaml:8:5: domains.acme.esp: unknown ESP `mailgun` (allowed: `sendgrid`, `ses`, `sparkpost`)"
     );
 }
 
 #[test]
-fn bad_cluster() {
-    let e = error(&GOOD.replace("EU-01", "AP-01"));
+fn bad_clusters() {
     assert_eq!(
-        e,
-        "dir/sslprov.yaml:13:5: domains.beta.braze_cluster: unknown Braze cluster `AP-01` (allowed: US-nn or EU-nn, e.g. US-05, EU-01)"
+        errors(&GOOD.replace("EU-01", "AP-01")),
+        "dir/sslprov.yaml:13:5: domains.beta.braze_cluster: unknown Braze cluster `AP-01` (allowed: US-nn or EU-nn, numbered from 01, e.g. US-05, EU-01)"
     );
-    let e = error(&GOOD.replace("US-05", "US5"));
-    assert!(e.starts_with("dir/sslprov.yaml:2:1: braze_cluster: invalid Braze cluster `US5`"), "{e}");
+    // A bad top-level cluster is reported once, not again for the domain that inherits it.
+    assert_eq!(
+        errors(&GOOD.replace("US-05", "US-00")),
+        "dir/sslprov.yaml:2:1: braze_cluster: invalid Braze cluster `US-00`: clusters are numbered from 01 (allowed: US-nn or EU-nn, numbered from 01, e.g. US-05, EU-01)"
+    );
 }
 
 #[test]
 fn invalid_domain_name() {
-    let e = error(&GOOD.replace("url1234.acme.com", "url_1234.acme.com"));
     assert_eq!(
-        e,
-        "dir/sslprov.yaml:7:5: domains.acme.tracking_domain: invalid domain name `url_1234.acme.com`: label `url_1234` has characters other than letters, digits and `-` (allowed: lower-case labels of letters, digits and `-`, separated by dots)"
-    );
-    assert!(error(&GOOD.replace("url1234.acme.com", "Url1234.acme.com")).contains("upper-case"));
-    assert!(error(&GOOD.replace("url1234.acme.com", "url1234..acme.com")).contains("empty label"));
-}
-
-#[test]
-fn tracking_domain_outside_its_zone() {
-    let e = error(&GOOD.replace("zone: acme.com", "zone: acme.org"));
-    assert_eq!(
-        e,
-        "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is outside its zone `acme.org` (allowed: a zone that is a parent of the tracking domain)"
-    );
-    // A suffix that is not on a label boundary is outside too.
-    assert!(error(&GOOD.replace("zone: acme.com", "zone: cme.com")).contains("outside its zone"));
-}
-
-#[test]
-fn duplicate_tracking_domains() {
-    let e = error(&GOOD.replace("click.beta.io", "url1234.acme.com"));
-    assert_eq!(
-        e,
-        "dir/sslprov.yaml:11:5: domains.beta.tracking_domain: tracking domain `url1234.acme.com` is already used by domain `acme` (allowed: each tracking domain once)"
+        errors(&GOOD.replace("url1234.acme.com", "url_1234.acme.com")),
+        "dir/sslprov.yaml:7:5: domains.acme.tracking_domain: invalid domain name `url_1234.acme.com`: label `url_1234` has characters other than letters, digits and `-` (allowed: lower-case letters, digits and `-` in labels of 1 to 63 characters separated by dots, no label starting or ending with `-`, the last label not all digits, at most 253 characters, no trailing dot)"
     );
 }
 
 #[test]
-fn unknown_field_is_refused() {
-    let e = error(&GOOD.replace("    zone: acme.com", "    zone: acme.com\n    origin: x"));
-    assert!(e.starts_with("dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin`"), "{e}");
-    assert!(e.contains("allowed: `tracking_domain`, `esp`, `zone`"), "{e}");
-}
-
-#[test]
-fn missing_field_and_missing_cluster() {
-    let e = error(&GOOD.replace("    esp: sendgrid\n", ""));
-    assert!(e.starts_with("dir/sslprov.yaml:6:3: domains.acme: missing field `esp`"), "{e}");
-    let e = error(&GOOD.replace("braze_cluster: US-05\n", ""));
-    assert!(e.starts_with("dir/sslprov.yaml:5:3: domains.acme: no braze_cluster"), "{e}");
-}
-
-#[test]
-fn apex_version_and_unsupported_providers() {
-    assert!(error(&GOOD.replace("url1234.acme.com", "acme.com")).contains("is a zone apex"));
+fn a_trailing_dot_is_refused_not_trimmed() {
+    let e = errors(&GOOD.replace("url1234.acme.com", "url1234.acme.com."));
     assert!(
-        error(&GOOD.replace("version: 1", "version: 2"))
-            .starts_with("dir/sslprov.yaml:1:1: version: unsupported spec version 2")
+        e.starts_with("dir/sslprov.yaml:7:5: domains.acme.tracking_domain: invalid domain name `url1234.acme.com.`: ends with a dot; write it without: `url1234.acme.com` (allowed: "),
+        "{e}"
     );
-    let e = error(&GOOD.replace("cdn: cloudfront", "cdn: cloudflare"));
-    assert_eq!(
-        e,
-        "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)"
-    );
-    let ok = parse(&GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: cloudflare, dns: cloudflare }")).unwrap();
-    assert_eq!((ok.domains["acme"].cdn.as_str(), ok.domains["acme"].dns.as_str()), ("cloudflare", "cloudflare"));
-    let e = error(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n"));
+    let e = errors(&GOOD.replace("zone: acme.com", "zone: acme.com."));
     assert!(
-        e.contains("domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only"),
+        e.starts_with("dir/sslprov.yaml:9:5: domains.acme.zone: invalid zone name `acme.com.`: ends with a dot"),
         "{e}"
     );
 }
 
 #[test]
-fn several_errors_are_reported_together() {
-    let text = GOOD.replace("zone: acme.com", "zone: acme.org").replace("EU-01", "XX-01");
-    assert_eq!(parse(&text).unwrap_err().0.len(), 2);
+fn an_ip_address_is_not_a_tracking_domain() {
+    let e = errors(&GOOD.replace("url1234.acme.com", "10.0.0.1").replace("    zone: acme.com\n", ""));
+    assert!(
+        e.starts_with("dir/sslprov.yaml:7:5: domains.acme.tracking_domain: invalid domain name `10.0.0.1`: the last label `1` is all digits (an IP address is not a domain name) (allowed: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn tracking_domain_outside_or_at_its_zone() {
+    assert_eq!(
+        errors(&GOOD.replace("zone: acme.com", "zone: acme.org")),
+        "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is outside its zone `acme.org` (allowed: a zone that is a parent of the tracking domain)"
+    );
+    // A suffix that is not on a label boundary is outside too.
+    assert_eq!(
+        errors(&GOOD.replace("zone: acme.com", "zone: cme.com")),
+        "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is outside its zone `cme.com` (allowed: a zone that is a parent of the tracking domain)"
+    );
+    assert_eq!(
+        errors(&GOOD.replace("zone: acme.com", "zone: url1234.acme.com")),
+        "dir/sslprov.yaml:9:5: domains.acme.zone: tracking domain `url1234.acme.com` is the apex of its zone `url1234.acme.com` (allowed: a zone that is a parent of the tracking domain)"
+    );
+}
+
+#[test]
+fn duplicate_tracking_domains() {
+    assert_eq!(
+        errors(&GOOD.replace("click.beta.io", "url1234.acme.com")),
+        "dir/sslprov.yaml:11:5: domains.beta.tracking_domain: tracking domain `url1234.acme.com` is already used by domain `acme` at line 7, column 5 (allowed: each tracking domain once)"
+    );
+}
+
+#[test]
+fn a_copied_brand_block_under_the_same_key_is_a_duplicate_not_a_replacement() {
+    let copied = format!("{GOOD}  acme:\n    tracking_domain: url9.acme.com\n    esp: ses\n");
+    assert_eq!(
+        errors(&copied),
+        "dir/sslprov.yaml:14:3: domains.acme: duplicate key `acme`, first at line 6, column 3 (allowed: each key once in a mapping)"
+    );
+    let e = errors(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    esp: ses\n"));
+    assert_eq!(
+        e,
+        "dir/sslprov.yaml:10:5: domains.acme.esp: duplicate key `esp`, first at line 8, column 5 (allowed: each key once in a mapping)"
+    );
+}
+
+#[test]
+fn unknown_field_is_refused() {
+    assert_eq!(
+        errors(&GOOD.replace("    zone: acme.com", "    zone: acme.com\n    origin: x")),
+        "dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin` (allowed: `tracking_domain`, `esp`, `zone`, `braze_cluster`, `cdn`, `dns`, `advanced_certificate`, `tracking_record`)"
+    );
+}
+
+#[test]
+fn missing_field_and_missing_cluster() {
+    assert_eq!(
+        errors(&GOOD.replace("    esp: sendgrid\n", "")),
+        "dir/sslprov.yaml:6:3: domains.acme: missing field `esp` (allowed: `sendgrid`, `ses`, `sparkpost`)"
+    );
+    assert_eq!(
+        errors(&GOOD.replace("braze_cluster: US-05\n", "")),
+        "dir/sslprov.yaml:5:3: domains.acme: no braze_cluster: set it at the top level or on the domain (allowed: US-nn or EU-nn, numbered from 01, e.g. US-05, EU-01)"
+    );
+}
+
+#[test]
+fn apex_and_version() {
+    assert_eq!(
+        errors(&GOOD.replace("url1234.acme.com", "acme.com")),
+        "dir/sslprov.yaml:7:5: domains.acme.tracking_domain: `acme.com` is a zone apex; a tracking domain is a subdomain such as url1234.acme.com (allowed: a subdomain of the zone)"
+    );
+    assert_eq!(
+        errors(&GOOD.replace("version: 1", "version: 2")),
+        "dir/sslprov.yaml:1:1: version: unsupported spec version `2` (allowed: 1)"
+    );
+}
+
+#[test]
+fn cdn_and_dns_must_fit_together() {
+    assert_eq!(
+        errors(&GOOD.replace("cdn: cloudfront", "cdn: cloudflare")),
+        "dir/sslprov.yaml:4:13: defaults.cdn: cdn `cloudflare` needs the zone's DNS at Cloudflare, but dns is `route53` (allowed: dns: cloudflare with cdn: cloudflare)"
+    );
+    let ok = parse(&GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: cloudflare, dns: cloudflare }")).unwrap();
+    assert_eq!((ok.domains["acme"].cdn.as_str(), ok.domains["acme"].dns.as_str()), ("cloudflare", "cloudflare"));
+    assert_eq!(
+        errors(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n")),
+        "dir/sslprov.yaml:10:5: domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only; this domain's cdn is `cloudfront` (allowed: false, or cdn `cloudflare`)"
+    );
+}
+
+#[test]
+fn several_errors_are_reported_together_in_file_order() {
+    let text =
+        GOOD.replace("EU-01", "XX-01").replace("zone: acme.com", "zone: acme.org").replace("esp: sparkpost", "esp: x");
+    let lines: Vec<String> = parse(&text).unwrap_err().0.iter().map(|e| format!("{}:{}", e.line, e.column)).collect();
+    assert_eq!(lines, ["9:5", "12:5", "13:5"]);
 }
 
 #[test]
 fn yaml_syntax_error_has_a_position() {
-    let e = error("version: 1\ndomains:\n  acme: [\n");
-    assert!(e.starts_with("dir/sslprov.yaml:"), "{e}");
-    assert!(!e.contains("panicked"));
+    assert_eq!(
+        errors("version: 1\ndomains:\n  acme: [\n"),
+        "dir/sslprov.yaml:4:1: invalid YAML: while parsing a node, did not find expected node content"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_at_the_first_bad_byte() {
+    let e = Spec::from_bytes(Path::new("s.yaml"), b"version: 1\nbraze_cluster: \xffUS\n").unwrap_err();
+    assert_eq!(e.to_string(), "s.yaml:2:16: not UTF-8 text: byte 0xFF is not valid UTF-8 (allowed: a UTF-8 text file)");
+}
+
+#[test]
+fn the_state_may_not_overwrite_the_spec() {
+    assert_eq!(
+        errors(&GOOD.replace("path: sslprov.state.json", "path: sslprov.yaml")),
+        "dir/sslprov.yaml:3:10: state.path: the state path is the spec itself (allowed: a file other than the spec)"
+    );
 }

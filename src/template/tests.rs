@@ -18,6 +18,7 @@ fn domain(esp: &str, cdn: &str, region: Region) -> Domain {
         dns: templates().cdn[cdn].requires.dns.first().cloned().unwrap_or_else(|| templates().defaults.dns.clone()),
         zone: "acme.com".into(),
         advanced_certificate: false,
+        tracking_record: Default::default(),
     }
 }
 
@@ -199,11 +200,14 @@ fn on_cloudflare_the_tracking_record_is_a_proxied_cname_to_the_esp() {
 
 #[test]
 fn on_cloudfront_the_tracking_record_points_at_the_distribution() {
-    let r = rendered(&domain("ses", "cloudfront", Region::Us), TRACKING);
+    let mut d = domain("ses", "cloudfront", Region::Us);
+    let r = rendered(&d, TRACKING);
     assert_eq!(
         (&r["name"], &r["type"], &r["values"]),
-        (&json!("url1234.acme.com"), &json!("CNAME"), &json!(["d1.cloudfront.net"]))
+        (&json!("url1234.acme.com"), &json!("ALIAS"), &json!(["d1.cloudfront.net"]))
     );
+    d.tracking_record = crate::spec::TrackingRecord::Cname;
+    assert_eq!(rendered(&d, TRACKING)["type"], "CNAME", "`tracking_record: cname` keeps a CNAME");
     assert!(r.get("proxied").is_none(), "the DNS host decides whether it proxies");
     let v = rendered(&domain("ses", "cloudfront", Region::Us), "validation_record");
     assert_eq!((&v["name"], &v["values"]), (&json!("_x.url1234.acme.com"), &json!(["_y.acm-validations.aws"])));

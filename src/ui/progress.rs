@@ -10,7 +10,11 @@ pub trait Progress: Send + Sync {
     fn start(&self, address: &str, what: &str);
     fn finish(&self, address: &str, what: &str);
     fn waiting(&self, address: &str, detail: &str, elapsed: Duration);
+    /// A wait is over: what was waited for is ready (at once, or after `elapsed`).
+    fn ready(&self, address: &str, elapsed: Duration);
     fn note(&self, address: &str, what: &str);
+    /// A step failed; the run reports the error again at its end.
+    fn failed(&self, address: &str, error: &str);
 }
 
 /// Progress as lines on stdout; on a terminal, waits redraw one line in place instead.
@@ -96,7 +100,24 @@ impl Progress for LineProgress {
         }
     }
 
+    /// Said only after a wait a person could have noticed.
+    fn ready(&self, address: &str, elapsed: Duration) {
+        self.clear_bar(address);
+        if elapsed >= Duration::from_secs(1) {
+            self.line(&format!(
+                "{address}: ready after {}",
+                humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
+            ));
+        }
+    }
+
     fn note(&self, address: &str, what: &str) {
         self.line(&format!("{address}: {what}"));
+    }
+
+    fn failed(&self, address: &str, _error: &str) {
+        self.clear_bar(address);
+        self.started.lock().unwrap_or_else(|e| e.into_inner()).remove(address);
+        self.line(&format!("{address}: failed (the error follows at the end)"));
     }
 }

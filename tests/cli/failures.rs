@@ -119,8 +119,25 @@ async fn an_endpoint_that_is_not_aws_is_named_as_such() {
     std::thread::spawn(move || {
         use std::io::{Read, Write};
         for mut stream in server.incoming().flatten() {
-            let mut buf = [0u8; 8192];
-            let _ = stream.read(&mut buf);
+            // The whole request, headers and body, before answering: closing a socket with
+            // unread bytes resets it, and the client would see a reset instead of the 404.
+            let (mut got, mut buf) = (Vec::new(), [0u8; 8192]);
+            let complete = |got: &[u8]| {
+                let text = String::from_utf8_lossy(got);
+                let Some(end) = text.find("\r\n\r\n") else { return false };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                got.len() >= end + 4 + length
+            };
+            while !complete(&got) {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
             let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
     });

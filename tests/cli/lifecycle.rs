@@ -32,7 +32,11 @@ async fn records(p: &Project, zone: &str) -> Vec<(String, String, i64, Vec<Strin
         .iter()
         .filter(|r| !matches!(r.r#type().as_str(), "NS" | "SOA"))
         .map(|r| {
-            let values = r.resource_records().iter().map(|v| v.value().trim_end_matches('.').to_owned()).collect();
+            // An alias shows as its target and the target's hosted zone.
+            let values = match r.alias_target() {
+                Some(a) => vec![format!("{} in {}", a.dns_name().trim_end_matches('.'), a.hosted_zone_id())],
+                None => r.resource_records().iter().map(|v| v.value().trim_end_matches('.').to_owned()).collect(),
+            };
             (r.name().trim_end_matches('.').to_owned(), r.r#type().as_str().to_owned(), r.ttl().unwrap_or(0), values)
         })
         .collect()
@@ -80,11 +84,16 @@ async fn sendgrid_adopts_the_http_record_applies_in_order_and_destroys_cleanly()
 
     let plan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     assert!(plan.stdout.contains("# acme.tracking_record will be adopted and updated in place"), "{plan:?}");
+    assert!(plan.stdout.contains(r#"~ type   = "CNAME" -> "ALIAS""#), "{plan:?}");
     assert!(plan.stdout.contains(r#"~ values = ["sendgrid.net"] -> [(known after apply)]"#), "{plan:?}");
     assert!(plan.stdout.contains("Plan: 3 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     assert!(!plan.stdout.contains("tracking_record will be created"));
 
+    p.aws.proxy().reset_counts();
     p.apply();
+    // The validation record, then the swap of the HTTP-era CNAME for the alias pair: one atomic
+    // batch, so the name never goes unanswered.
+    assert_eq!(p.aws.proxy().count("route53:ChangeResourceRecordSets"), 2);
 
     let certs = certificate_arns(&p).await;
     assert_eq!(certs.len(), 1);
@@ -119,7 +128,8 @@ async fn sendgrid_adopts_the_http_record_applies_in_order_and_destroys_cleanly()
                 300,
                 vec![asked.value().trim_end_matches('.').to_owned()]
             ),
-            ("url1234.acme.com".into(), "CNAME".into(), 300, vec![cdn.clone()]),
+            ("url1234.acme.com".into(), "A".into(), 0, vec![format!("{cdn} in Z2FDTNDATAQYW2")]),
+            ("url1234.acme.com".into(), "AAAA".into(), 0, vec![format!("{cdn} in Z2FDTNDATAQYW2")]),
         ]
     );
 
@@ -233,12 +243,49 @@ async fn destroy_puts_an_adopted_record_back_only_when_asked() {
     let zid = zones.hosted_zones()[0].id().trim_start_matches("/hostedzone/").to_owned();
     p.aws.put_record(&zid, "url1234.acme.com", "CNAME", "sendgrid.net", 300).await;
     p.apply();
+    p.aws.proxy().reset_counts();
     let destroy =
         p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "200ms"], 0);
     assert!(destroy.stdout.contains("puts back the record sslprov found"), "{destroy:?}");
+    // The alias pair swapped back for the CNAME in one batch, then the validation record.
+    assert_eq!(p.aws.proxy().count("route53:ChangeResourceRecordSets"), 2);
     assert_eq!(
         records(&p, "acme.com").await,
         [("url1234.acme.com".to_owned(), "CNAME".to_owned(), 300, vec!["sendgrid.net".to_owned()])]
     );
     assert!(distribution_ids(&p).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tracking_record_cname_keeps_a_cname_and_the_default_swaps_it_for_an_alias_pair() {
+    let cname = format!("{SENDGRID}    tracking_record: cname\n");
+    let p = Project::new(&cname).await;
+    p.apply();
+    let ids = distribution_ids(&p).await;
+    let (_, cdn) = config(&p, &ids[0]).await;
+    let tracking = |recs: Vec<(String, String, i64, Vec<String>)>| {
+        recs.into_iter().filter(|r| r.0 == "url1234.acme.com").collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tracking(records(&p, "acme.com").await),
+        [("url1234.acme.com".to_owned(), "CNAME".to_owned(), 300, vec![cdn.clone()])]
+    );
+
+    // Back to the default: the CNAME becomes the alias pair in one batch.
+    std::fs::write(p.path("sslprov.yaml"), SENDGRID).unwrap();
+    let plan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(plan.stdout.contains(r#"~ type = "CNAME" -> "ALIAS""#), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
+    p.aws.proxy().reset_counts();
+    p.apply();
+    assert_eq!(p.aws.proxy().count("route53:ChangeResourceRecordSets"), 1);
+    let alias = vec![format!("{cdn} in Z2FDTNDATAQYW2")];
+    assert_eq!(
+        tracking(records(&p, "acme.com").await),
+        [
+            ("url1234.acme.com".to_owned(), "A".to_owned(), 0, alias.clone()),
+            ("url1234.acme.com".to_owned(), "AAAA".to_owned(), 0, alias),
+        ]
+    );
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
 }

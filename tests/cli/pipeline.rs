@@ -50,13 +50,13 @@ async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
     let state = p.state();
     let record = &state["resources"]["acme.tracking_record"];
     let was = record["desired"]["values"][0].as_str().unwrap().to_owned();
-    p.aws.put_record(&zone, "url1234.acme.com", "CNAME", "elsewhere.example.net", 300).await;
+    p.aws.put_alias(&zone, "url1234.acme.com", "elsewhere.cloudfront.net").await;
     let drift = p.ok(&["drift"], 2);
     assert_eq!(
         drift.stdout,
         format!(
             "Drift: 1 of 4 objects are not as sslprov left them.\n\n  # acme.tracking_record ({}) changed outside \
-             sslprov\n      ~ values = [\"{was}\"] -> [\"elsewhere.example.net\"]\n\n`sslprov plan` shows what apply \
+             sslprov\n      ~ values = [\"{was}\"] -> [\"elsewhere.cloudfront.net\"]\n\n`sslprov plan` shows what apply \
              would do about it; `sslprov apply` puts it back as the spec says.\n",
             record["id"].as_str().unwrap()
         )
@@ -64,7 +64,7 @@ async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
     let json: serde_json::Value = serde_json::from_str(&p.ok(&["drift", "--json"], 2).stdout).unwrap();
     assert_eq!(json["checked"], 4);
     assert_eq!(json["drifted"][0]["drift"], "changed");
-    assert_eq!(json["drifted"][0]["changes"][0]["cloud"], serde_json::json!(["elsewhere.example.net"]));
+    assert_eq!(json["drifted"][0]["changes"][0]["cloud"], serde_json::json!(["elsewhere.cloudfront.net"]));
 
     // A deleted distribution is drift too (disabled first: CloudFront deletes only those).
     let cf = p.aws.cloudfront();
@@ -77,4 +77,78 @@ async fn drift_reports_what_changed_outside_sslprov_and_only_that() {
     cf.delete_distribution().id(id).if_match(etag).send().await.unwrap();
     let drift = p.ok(&["drift", "--target", "acme"], 2);
     assert!(drift.stdout.contains(&format!("  # acme.distribution ({id}) was deleted outside sslprov\n")), "{drift:?}");
+}
+
+/// Each event as one short line: its kind, address and what it says, ids and times left out.
+fn events(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|line| {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+            assert!(e["time"].is_string(), "{line}");
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            let what = match text("event").as_str() {
+                "plan" => format!("{} {}", e["mode"], e["summary"]),
+                "started" => text("step"),
+                // "created <id>": the verb.
+                "finished" => text("result").split(' ').next().unwrap_or_default().to_owned(),
+                "failed" => text("error"),
+                "summary" => format!(
+                    "complete={} added={} errors={} resume={}",
+                    e["complete"],
+                    e["added"],
+                    e["errors"].as_array().map_or(0, Vec::len),
+                    e["resume"]
+                ),
+                _ => text("detail") + &text("message"),
+            };
+            [text("event"), text("address"), what].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_json_streams_one_event_per_line() {
+    let p = Project::new(SENDGRID).await;
+    let r = p.ok(&["apply", "--json", "--auto-approve", "--poll-interval", "100ms"], 0);
+    assert_eq!(
+        events(&r.stdout),
+        [
+            r#"plan "apply" {"add":4,"change":0,"destroy":0,"forget":0,"replace":0}"#,
+            "started acme.certificate creating",
+            "finished acme.certificate created",
+            "started acme.validation_record creating",
+            "finished acme.validation_record created",
+            "ready acme.certificate",
+            "started acme.distribution creating",
+            "finished acme.distribution created",
+            "ready acme.distribution",
+            "started acme.tracking_record creating",
+            "finished acme.tracking_record created",
+            "summary complete=true added=4 errors=0 resume=null",
+        ]
+    );
+    assert_eq!(r.stderr, "");
+
+    // A failed step: its event, then the summary with the command that finishes the run.
+    let p = Project::new(SENDGRID).await;
+    p.aws.proxy().add_rule(
+        sslprov_testsupport::Rule::error("cloudfront", Some("CreateDistribution"), 403, "AccessDenied")
+            .message("not allowed"),
+    );
+    let r = p.ok(&["apply", "--json", "--auto-approve", "--poll-interval", "100ms"], 1);
+    let events = events(&r.stdout);
+    assert_eq!(
+        events[5..],
+        [
+            "ready acme.certificate",
+            "started acme.distribution creating",
+            "failed acme.distribution acme.distribution: cloudfront CreateDistribution: permission denied \
+             (AccessDenied): not allowed; allow `cloudfront:CreateDistribution` in the IAM policy of the identity \
+             sslprov runs as",
+            r#"summary complete=false added=2 errors=1 resume="sslprov apply -f sslprov.yaml""#,
+        ],
+        "{r:?}"
+    );
+    assert_eq!(r.stderr, "Error: Apply stopped with errors; to continue, run `sslprov apply -f sslprov.yaml` again.\n");
 }

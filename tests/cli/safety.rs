@@ -349,3 +349,40 @@ async fn a_no_change_plan_costs_exactly_the_list_pages() {
     ];
     assert_eq!(counts, expected.map(|(c, n)| (c.to_owned(), n)), "one page per list, one sweep per zone");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_that_takes_down_most_domains_is_refused_unless_allowed() {
+    let four = "\
+version: 1
+braze_cluster: US-05
+state: { path: sslprov.state.json }
+domains:
+  a: { tracking_domain: url1.a.com, esp: sendgrid }
+  b: { tracking_domain: url1.b.com, esp: sendgrid }
+  c: { tracking_domain: url1.c.com, esp: sendgrid }
+  d: { tracking_domain: url1.d.com, esp: sendgrid }
+";
+    let p = Project::new(four).await;
+    p.apply();
+    // A bad merge left one domain of four.
+    let (kept, _) = four.split_at(four.find("  b:").unwrap());
+    std::fs::write(p.path("sslprov.yaml"), kept).unwrap();
+
+    let refused = p.ok(&["plan", "--out", "plan.bin"], 1);
+    assert!(refused.stdout.contains("Plan: 0 to add, 0 to change, 0 to replace, 12 to destroy."), "shown: {refused:?}");
+    assert_eq!(
+        refused.stderr,
+        "Error: refused: this plan would delete or replace what serves 3 of the 4 managed domains (75 %; more than 30 % \
+         and at least 3 is refused): b, c, d. Check the spec for a deleted block or a bad merge; if the change is \
+         meant, run again with --allow-mass-change\n"
+    );
+    assert!(!p.path("plan.bin").exists(), "a refused plan is not saved");
+    let refused = p.ok(&["apply", "--auto-approve"], 1);
+    assert!(refused.stderr.starts_with("Error: refused: this plan would delete or replace"), "{refused:?}");
+    assert_eq!(count(&p).await, (4, 4), "nothing was deleted");
+
+    p.ok(&["plan", "--allow-mass-change", "--out", "plan.bin"], 0);
+    let applied = p.ok(&["apply", "plan.bin", "--poll-interval", "200ms"], 0);
+    assert!(applied.stdout.contains("12 destroyed"), "{applied:?}");
+    assert_eq!(count(&p).await, (1, 1));
+}

@@ -226,9 +226,10 @@ impl Project {
         self.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"], 0)
     }
 
+    /// The state as sslprov reads it: the snapshot with the journal a stopped run left.
     pub fn state(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.path("sslprov.state.json")).expect("state file");
-        serde_json::from_str(&text).expect("state is JSON")
+        let state = sslprov::state::StateFile::new(self.path("sslprov.state.json")).read().expect("state reads");
+        serde_json::to_value(state.expect("a state was written")).expect("state is JSON")
     }
 
     /// Waits (bounded) until the proxy has seen `call`.

@@ -296,11 +296,11 @@ async fn a_forged_x_forwarded_host_passed_through_fails() {
 async fn the_state_check_sees_drift_and_an_unreachable_cloud() {
     let (p, endpoint) = applied(SPEC).await;
     let net = World::ready(&endpoint).start(&p);
-    // Someone points the record elsewhere in Route 53; the fixture DNS still answers the old
+    // Someone points the alias elsewhere in Route 53; the fixture DNS still answers the old
     // CNAME (as caches would), so only the state check can see it.
     let zones = p.aws.route53().list_hosted_zones().send().await.expect("zones");
     let zone = zones.hosted_zones()[0].id().trim_start_matches("/hostedzone/").to_owned();
-    p.aws.put_record(&zone, DOMAIN, "CNAME", "elsewhere.example.net", 300).await;
+    p.aws.put_alias(&zone, DOMAIN, "elsewhere.cloudfront.net").await;
     let r = net.run(&p, &["verify"], 3);
     assert_row(&r, "state", "✖", "the cloud does not match the state: acme.tracking_record would be updated");
     assert_row(&r, "dns", "✔", "CNAME");

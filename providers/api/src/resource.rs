@@ -124,6 +124,11 @@ pub enum RecordType {
     A,
     Aaaa,
     Txt,
+    /// The name answers with the addresses of the one name in `values`, as the DNS host best can:
+    /// Route 53 writes an alias pair (A and AAAA), a host without aliases a CNAME. For a name
+    /// in front of a CDN that is the same traffic, and some ESPs want the alias (Braze: SES behind
+    /// CloudFront "can return HTTP 400 errors" through a plain CNAME).
+    Alias,
 }
 
 impl fmt::Display for RecordType {
@@ -133,6 +138,7 @@ impl fmt::Display for RecordType {
             RecordType::A => "A",
             RecordType::Aaaa => "AAAA",
             RecordType::Txt => "TXT",
+            RecordType::Alias => "ALIAS",
         })
     }
 }

@@ -44,7 +44,7 @@ fn proxiable(t: RecordType) -> bool {
 
 fn value(rtype: RecordType, content: &str) -> String {
     match rtype {
-        RecordType::Cname => name(content),
+        RecordType::Cname | RecordType::Alias => name(content),
         RecordType::Aaaa => content.to_ascii_lowercase(),
         // TXT is case-sensitive; A needs nothing.
         RecordType::A | RecordType::Txt => content.to_owned(),
@@ -54,6 +54,10 @@ fn value(rtype: RecordType, content: &str) -> String {
 /// `spec` as `list` shows it once written: names and values normalised, values sorted, and a
 /// record that does not say whether it is proxied DNS-only.
 pub(crate) fn normalised(spec: &RecordSpec) -> RecordSpec {
+    // Cloudflare has no alias records; a CNAME below the apex serves the same traffic (and at
+    // the apex Cloudflare flattens it).
+    let rtype = if spec.rtype == RecordType::Alias { RecordType::Cname } else { spec.rtype };
+    let spec = &RecordSpec { rtype, ..spec.clone() };
     let mut values: Vec<String> = spec.values.iter().map(|v| value(spec.rtype, v)).collect();
     values.sort();
     let proxied = Some(spec.proxied.unwrap_or(false));
@@ -381,5 +385,7 @@ mod tests {
             ..spec("", RecordType::Cname, 1, &["SendGrid.NET."], true)
         };
         assert_eq!(normalised(&s), spec("url1234.acme.com", RecordType::Cname, 1, &["sendgrid.net"], true));
+        let alias = RecordSpec { rtype: RecordType::Alias, ..s };
+        assert_eq!(normalised(&alias).rtype, RecordType::Cname, "no aliases at Cloudflare: a CNAME");
     }
 }

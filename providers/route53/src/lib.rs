@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
 use sslprov_provider::connect::{self, aws};
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
@@ -108,8 +108,9 @@ fn normalised(spec: &RecordSpec) -> Result<RecordSpec> {
     }
     let spec =
         RecordSpec { zone: rrset::name(&spec.zone), name: rrset::name(&spec.name), proxied: None, ..spec.clone() };
-    let set = rrset::record_set(&spec)?;
-    Ok(rrset::spec(&spec.zone, &set).unwrap_or(spec))
+    let listed: Vec<RecordSpec> =
+        rrset::record_sets(&spec)?.iter().filter_map(|set| rrset::spec(&spec.zone, set)).collect();
+    Ok(rrset::pair_aliases(listed).pop().unwrap_or(spec))
 }
 
 /// What `list` will show once `spec` is written.
@@ -117,12 +118,16 @@ fn written(zone_id: &str, spec: &RecordSpec) -> Result<Live> {
     Ok(live(zone_id, normalised(spec)?))
 }
 
-fn change(action: ChangeAction, spec: &RecordSpec) -> Result<Change> {
-    Change::builder()
-        .action(action)
-        .resource_record_set(rrset::record_set(spec)?)
-        .build()
-        .map_err(|e| ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string()))
+/// The changes that apply `action` to `spec`: one per record set (two for an alias pair).
+fn changes(action: ChangeAction, spec: &RecordSpec) -> Result<Vec<Change>> {
+    rrset::record_sets(spec)?
+        .into_iter()
+        .map(|set| {
+            Change::builder().action(action.clone()).resource_record_set(set).build().map_err(|e| {
+                ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
+            })
+        })
+        .collect()
 }
 
 impl Route53 {
@@ -232,6 +237,7 @@ impl Route53 {
     /// One sweep of a zone, keeping the records whose names are in `names` (all when `None`).
     async fn sweep(&self, zone: &str, names: Option<&BTreeSet<String>>, found: &mut Vec<Live>) -> Result<()> {
         let zone_id = self.zone_id(zone).await?;
+        let mut specs = Vec::new();
         let mut next: Option<(String, RrType, Option<String>)> = None;
         // By hand: the SDK has no paginator for ListResourceRecordSets.
         loop {
@@ -245,10 +251,12 @@ impl Route53 {
                 if let Some(spec) = rrset::spec(zone, set)
                     && names.is_none_or(|n| n.contains(&spec.name))
                 {
-                    found.push(live(&zone_id, spec));
+                    specs.push(spec);
                 }
             }
             if !page.is_truncated() {
+                // After the last page: an alias pair's two sets may straddle pages.
+                found.extend(rrset::pair_aliases(specs).into_iter().map(|s| live(&zone_id, s)));
                 return Ok(());
             }
             let (Some(name), Some(rtype)) = (page.next_record_name(), page.next_record_type()) else {
@@ -265,6 +273,14 @@ impl Route53 {
 
     /// The record of `spec`'s name and type as it is now, if any: one page of one set.
     async fn current(&self, zone_id: &str, spec: &RecordSpec) -> Result<Option<RecordSpec>> {
+        let listed = self.listed(zone_id, spec).await?.iter().filter_map(|set| rrset::spec(&spec.zone, set)).collect();
+        Ok(rrset::pair_aliases(listed).into_iter().find(|now| now.name == spec.name && now.rtype == spec.rtype))
+    }
+
+    /// The record sets of `spec`'s name and type as Route 53 lists them (an alias: its A and AAAA
+    /// sets), byte for byte: a DELETE must repeat a set exactly as it is stored, and a record made
+    /// by hand may spell its values otherwise than sslprov would (no trailing dot).
+    async fn listed(&self, zone_id: &str, spec: &RecordSpec) -> Result<Vec<ResourceRecordSet>> {
         self.budget.acquire(NAME, "ListResourceRecordSets").await;
         let page = self
             .client
@@ -272,15 +288,21 @@ impl Route53 {
             .hosted_zone_id(zone_id)
             .start_record_name(format!("{}.", spec.name))
             .start_record_type(rrset::rr_type(spec.rtype))
-            .max_items(1)
+            .max_items(if spec.rtype == RecordType::Alias { 2 } else { 1 })
             .send()
             .await
             .map_err(|e| from_sdk("ListResourceRecordSets", e))?;
+        let types: &[RecordType] = match spec.rtype {
+            RecordType::Alias => &[RecordType::A, RecordType::Aaaa],
+            t => &[t],
+        };
         Ok(page
             .resource_record_sets()
             .iter()
-            .filter_map(|set| rrset::spec(&spec.zone, set))
-            .find(|now| now.name == spec.name && now.rtype == spec.rtype))
+            .filter(|set| set.set_identifier().is_none() && rrset::name(set.name()) == spec.name)
+            .filter(|set| types.iter().any(|t| rrset::rr_type(*t) == *set.r#type()))
+            .cloned()
+            .collect())
     }
 
     /// One ChangeResourceRecordSets, now (the batches' sending step).
@@ -343,7 +365,7 @@ impl Provider for Route53 {
     async fn create(&self, desired: &Desired, _token: &IdempotencyToken) -> Result<Live> {
         let spec = normalised(&record(desired, "create")?)?;
         let zone_id = self.zone_id(&spec.zone).await?;
-        match self.submit(&zone_id, vec![change(ChangeAction::Create, &spec)?]).await {
+        match self.submit(&zone_id, changes(ChangeAction::Create, &spec)?).await {
             Ok(()) => written(&zone_id, &spec),
             // Exactly the record asked for: this create's own earlier attempt, whose answer was
             // lost. Anything else there is someone else's record, and an error.
@@ -369,12 +391,34 @@ impl Provider for Route53 {
             ));
         }
         let zone_id = self.zone_id_of(live, &new).await?;
-        let changes = if (&old.name, old.rtype) == (&new.name, new.rtype) {
-            vec![change(ChangeAction::Upsert, &new)?]
+        // One atomic batch either way: an HTTP-era CNAME swapped for an alias pair (or back, on a
+        // restoring destroy) never leaves the name without an answer.
+        let batch = if (&old.name, old.rtype) == (&new.name, new.rtype) {
+            changes(ChangeAction::Upsert, &new)?
         } else {
-            vec![change(ChangeAction::Delete, &old)?, change(ChangeAction::Create, &new)?]
+            // The old sets as stored, once they are checked to be what was listed: the batch then
+            // fails as a whole if they change before it lands.
+            let stored = self.listed(&zone_id, &old).await?;
+            let now: Vec<RecordSpec> = stored.iter().filter_map(|set| rrset::spec(&old.zone, set)).collect();
+            if rrset::pair_aliases(now).first() != Some(&old) {
+                return Err(ProviderError::new(
+                    ErrorKind::PreconditionFailed,
+                    NAME,
+                    "ChangeResourceRecordSets",
+                    format!("{} {} changed since it was listed", old.name, old.rtype),
+                ));
+            }
+            let mut batch: Vec<Change> = stored
+                .into_iter()
+                .map(|set| Change::builder().action(ChangeAction::Delete).resource_record_set(set).build())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| {
+                    ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
+                })?;
+            batch.extend(changes(ChangeAction::Create, &new)?);
+            batch
         };
-        self.submit(&zone_id, changes).await?;
+        self.submit(&zone_id, batch).await?;
         written(&zone_id, &new)
     }
 
@@ -385,7 +429,7 @@ impl Provider for Route53 {
             Err(e) if e.is(ErrorKind::NotFound) => return Ok(Deletion::Done),
             other => other?,
         };
-        match self.submit(&zone_id, vec![change(ChangeAction::Delete, &spec)?]).await {
+        match self.submit(&zone_id, changes(ChangeAction::Delete, &spec)?).await {
             Ok(()) => Ok(Deletion::Done),
             // The zone is gone, and the record with it.
             Err(e) if e.is(ErrorKind::NotFound) => Ok(Deletion::Done),

@@ -38,7 +38,7 @@ pub(crate) fn name(s: &str) -> String {
 
 fn value(rtype: RecordType, v: &str) -> String {
     match rtype {
-        RecordType::Cname => name(v),
+        RecordType::Cname | RecordType::Alias => name(v),
         RecordType::Aaaa => v.to_ascii_lowercase(),
         // TXT is case-sensitive; a spec holds its text, Route 53 its quoted strings.
         RecordType::Txt => unquote(v),
@@ -93,10 +93,11 @@ fn record_type(t: &RrType) -> Option<RecordType> {
     }
 }
 
+/// The Route 53 type of `t`; an alias pair starts with its A set.
 pub(crate) fn rr_type(t: RecordType) -> RrType {
     match t {
         RecordType::Cname => RrType::Cname,
-        RecordType::A => RrType::A,
+        RecordType::A | RecordType::Alias => RrType::A,
         RecordType::Aaaa => RrType::Aaaa,
         RecordType::Txt => RrType::Txt,
     }
@@ -122,6 +123,49 @@ pub(crate) fn spec(zone: &str, set: &ResourceRecordSet) -> Option<RecordSpec> {
     };
     values.sort();
     Some(RecordSpec { zone: zone.to_owned(), name: name(set.name()), rtype, ttl, values, proxied: None })
+}
+
+/// An A and an AAAA alias set of one name to one target, as listed, become the one
+/// [`RecordType::Alias`] spec they were written from; anything else stays as it is.
+pub(crate) fn pair_aliases(specs: Vec<RecordSpec>) -> Vec<RecordSpec> {
+    use std::collections::{HashMap, HashSet};
+    let target = |s: &RecordSpec| match s.values.as_slice() {
+        [v] => v.strip_prefix(ALIAS).map(str::to_owned),
+        _ => None,
+    };
+    let aaaa: HashMap<(String, String), usize> = specs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.rtype == RecordType::Aaaa)
+        .filter_map(|(i, s)| Some(((s.name.clone(), target(s)?), i)))
+        .collect();
+    let pair_of = |s: &RecordSpec| {
+        let t = target(s).filter(|_| s.rtype == RecordType::A)?;
+        aaaa.get(&(s.name.clone(), t.clone())).map(|i| (t, *i))
+    };
+    let paired: HashSet<usize> = specs.iter().filter_map(|s| pair_of(s).map(|(_, i)| i)).collect();
+    specs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !paired.contains(i))
+        .map(|(_, s)| match pair_of(s) {
+            Some((t, _)) => RecordSpec { rtype: RecordType::Alias, ttl: 0, values: vec![t], ..s.clone() },
+            None => s.clone(),
+        })
+        .collect()
+}
+
+/// The record sets `spec` is written as: one, or for an alias the A and AAAA pair.
+pub(crate) fn record_sets(spec: &RecordSpec) -> Result<Vec<ResourceRecordSet>, ProviderError> {
+    if spec.rtype != RecordType::Alias {
+        return Ok(vec![record_set(spec)?]);
+    }
+    let values: Vec<String> =
+        spec.values.iter().map(|v| format!("{ALIAS}{}", name(v.trim_start_matches(ALIAS)))).collect();
+    [RecordType::A, RecordType::Aaaa]
+        .into_iter()
+        .map(|rtype| record_set(&RecordSpec { rtype, ttl: 0, values: values.clone(), ..spec.clone() }))
+        .collect()
 }
 
 fn sorted(values: &[String]) -> Vec<&str> {

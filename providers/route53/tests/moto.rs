@@ -302,27 +302,55 @@ async fn changes_to_a_zone_go_out_together_and_a_refused_one_is_split_out() {
     assert!(made.iter().all(Result::is_ok), "{made:?}");
     assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1, "one batch for six records");
 
-    // Four good changes and one Route 53 refuses (the DELETE of a record that is not there, as an
-    // update that changes its type sends): the batch is refused whole, split, and each change
-    // gets its own answer.
+    // Four good changes and one Route 53 refuses (the DELETE of a record that changed since it
+    // was listed): the batch is refused whole, split, and each change gets its own answer.
+    env.put_record(&zone_id, "stale.acme.com.", "CNAME", "someone.example.net.", 300).await;
     env.proxy().reset_counts();
     let good: Vec<Desired> =
         (0..4).map(|i| record(&format!("g{i}.acme.com"), RecordType::Cname, 300, &["d2.cloudfront.net"])).collect();
-    let ghost = Live {
-        id: format!("{zone_id}/ghost.acme.com/CNAME"),
-        desired: record("ghost.acme.com", RecordType::Cname, 300, &["never.example.net"]),
+    let stale = Live {
+        id: format!("{zone_id}/stale.acme.com/CNAME"),
+        desired: record("stale.acme.com", RecordType::Cname, 300, &["never.example.net"]),
         outputs: Outputs::default().with("zone_id", &zone_id),
         readiness: Default::default(),
         marked: false,
     };
-    let as_a = record("ghost.acme.com", RecordType::A, 60, &["192.0.2.1"]);
     let (goods, bad) =
-        tokio::join!(futures::future::join_all(good.iter().map(|d| r53.create(d, &t))), r53.update(&ghost, &as_a));
+        tokio::join!(futures::future::join_all(good.iter().map(|d| r53.create(d, &t))), r53.delete(&stale));
     assert!(goods.iter().all(Result::is_ok), "the good changes land: {goods:?}");
     let e = bad.expect_err("the refused change fails on its own");
-    assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
-    let listed = list(&r53, &["g0.acme.com", "g1.acme.com", "g2.acme.com", "g3.acme.com", "ghost.acme.com"]).await;
+    assert_eq!(e.kind, ErrorKind::PreconditionFailed, "{e}");
+    let listed = list(&r53, &["g0.acme.com", "g1.acme.com", "g2.acme.com", "g3.acme.com"]).await;
     assert_eq!(listed.len(), 4, "{listed:#?}");
     let requests = env.proxy().count("route53:ChangeResourceRecordSets");
     assert!((2..=9).contains(&requests), "one refused batch, then halves down to the bad change: {requests}");
+}
+
+#[tokio::test]
+async fn an_alias_is_a_pair_written_and_swapped_atomically() {
+    let env = AwsEnv::new().await;
+    let zone_id = env.create_zone("acme.com").await;
+    let (r53, _) = route53(&env);
+    // The HTTP-era CNAME, made by hand, as the planner sees it.
+    env.put_record(&zone_id, "url1.acme.com", "CNAME", "sendgrid.net", 3600).await;
+    let http = list(&r53, &["url1.acme.com"]).await.remove(0);
+    env.proxy().reset_counts();
+
+    let alias = r53.normalise(&record("url1.acme.com", RecordType::Alias, 300, &["D1.cloudfront.net."])).unwrap();
+    assert_eq!(alias.get("ttl"), Some(&serde_json::json!(0)), "an alias has no TTL of its own");
+    let swapped = r53.update(&http, &alias).await.expect("swap");
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1, "one atomic batch");
+    let listed = list(&r53, &["url1.acme.com"]).await;
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0], swapped, "the A and AAAA sets list as the one alias: {listed:#?}");
+    assert_eq!(listed[0].desired, alias);
+
+    // Back, as a restoring destroy does; then gone.
+    let restored = r53.update(&swapped, &http.desired).await.expect("swap back");
+    assert_eq!(list(&r53, &["url1.acme.com"]).await, std::slice::from_ref(&restored));
+    assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 2);
+    let wanted = record("url2.acme.com", RecordType::Alias, 300, &["d2.cloudfront.net"]);
+    let created = r53.create(&wanted, &token()).await.expect("create an alias");
+    assert!(matches!(r53.delete(&created).await, Ok(Deletion::Done)));
+    assert!(list(&r53, &["url2.acme.com"]).await.is_empty());
 }

@@ -6,7 +6,8 @@ use http::{HeaderMap, Method};
 ///
 /// The service is the SigV4 signing name from the `Authorization` credential scope; the operation
 /// comes from `X-Amz-Target` (awsJson services such as ACM) or from method and path (the restXml
-/// services CloudFront and Route 53). What is not recognised is `Unknown`.
+/// services CloudFront and Route 53, and S3 addressed path-style: `/bucket/key`). What is not
+/// recognised is `Unknown`.
 pub fn classify(method: &Method, path_and_query: &str, headers: &HeaderMap) -> (String, String) {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     // boto3 keeps trailing slashes and aws-sdk-rust drops them; count both the same.
@@ -14,6 +15,7 @@ pub fn classify(method: &Method, path_and_query: &str, headers: &HeaderMap) -> (
     let service = signing_service(headers).unwrap_or_else(|| guess_service(path, headers));
     let operation = match header(headers, "x-amz-target") {
         Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+        None if service == "s3" => s3_operation(method, path, query).to_owned(),
         None => rest_operation(method, path, query).unwrap_or("Unknown").to_owned(),
     };
     (service, operation)
@@ -42,6 +44,31 @@ fn guess_service(path: &str, headers: &HeaderMap) -> String {
         "unknown"
     };
     service.to_owned()
+}
+
+/// S3, path-style: `/bucket` is a bucket operation (picked by its sub-resource in the query),
+/// `/bucket/key` an object one.
+fn s3_operation(method: &Method, path: &str, query: &str) -> &'static str {
+    let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
+    let object = path.trim_start_matches('/').contains('/');
+    match (method.as_str(), object) {
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        ("PUT", true) if has("tagging") => "PutObjectTagging",
+        ("PUT", true) => "PutObject",
+        ("DELETE", true) => "DeleteObject",
+        ("POST", false) if has("delete") => "DeleteObjects",
+        ("GET", false) if has("versioning") => "GetBucketVersioning",
+        ("PUT", false) if has("versioning") => "PutBucketVersioning",
+        ("GET", false) if has("versions") => "ListObjectVersions",
+        ("GET", false) if has("list-type") => "ListObjectsV2",
+        ("GET", false) if path.trim_matches('/').is_empty() => "ListBuckets",
+        ("GET", false) => "ListObjects",
+        ("PUT", false) => "CreateBucket",
+        ("DELETE", false) => "DeleteBucket",
+        ("HEAD", false) => "HeadBucket",
+        _ => "Unknown",
+    }
 }
 
 fn rest_operation(method: &Method, path: &str, query: &str) -> Option<&'static str> {
@@ -145,6 +172,22 @@ mod tests {
         ];
         for (method, path, want) in cases {
             assert_eq!(op(method, path, "route53"), format!("route53:{want}"), "{path}");
+        }
+    }
+
+    #[test]
+    fn s3_paths() {
+        let cases = [
+            (Method::GET, "/state-bucket/prod/sslprov.json?x-id=GetObject", "GetObject"),
+            (Method::PUT, "/state-bucket/prod/sslprov.json.lock?x-id=PutObject", "PutObject"),
+            (Method::DELETE, "/state-bucket/prod/sslprov.json.lock?x-id=DeleteObject", "DeleteObject"),
+            (Method::GET, "/state-bucket?list-type=2&prefix=prod%2Fsslprov.json.journal%2F", "ListObjectsV2"),
+            (Method::POST, "/state-bucket?delete", "DeleteObjects"),
+            (Method::GET, "/state-bucket?versioning", "GetBucketVersioning"),
+            (Method::PUT, "/state-bucket", "CreateBucket"),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(op(method, path, "s3"), format!("s3:{want}"), "{path}");
         }
     }
 

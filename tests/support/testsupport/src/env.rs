@@ -7,7 +7,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_route53::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 
 use crate::moto::MotoServer;
 use crate::proxy::FaultProxy;
@@ -32,6 +34,7 @@ const LEAKY_VARS: &[&str] = &[
     "AWS_ENDPOINT_URL_ACM",
     "AWS_ENDPOINT_URL_CLOUDFRONT",
     "AWS_ENDPOINT_URL_ROUTE_53",
+    "AWS_ENDPOINT_URL_S3",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 ];
 
@@ -44,6 +47,7 @@ pub struct AwsEnv {
     config: SdkConfig,
     // Straight to moto with the account header, so fixtures neither count nor hit fault rules.
     direct: aws_sdk_route53::Client,
+    direct_s3: aws_sdk_s3::Client,
 }
 
 impl AwsEnv {
@@ -64,7 +68,13 @@ impl AwsEnv {
         let direct = aws_sdk_route53::Client::from_conf(
             aws_sdk_route53::config::Builder::from(&direct_config).interceptor(MotoAccount(account.clone())).build(),
         );
-        AwsEnv { moto: moto.clone(), proxy, account, config, direct }
+        let direct_s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&direct_config)
+                .force_path_style(true)
+                .interceptor(MotoAccount(account.clone()))
+                .build(),
+        );
+        AwsEnv { moto: moto.clone(), proxy, account, config, direct, direct_s3 }
     }
 
     /// The proxy's URL: what the code under test must use as its endpoint.
@@ -101,6 +111,96 @@ impl AwsEnv {
 
     pub fn route53(&self) -> aws_sdk_route53::Client {
         aws_sdk_route53::Client::new(&self.config)
+    }
+
+    /// S3 through the proxy, path-style (`/bucket/key`: moto has no bucket sub-domains), so its
+    /// calls are counted and faulted as `s3:PutObject`, `s3:GetObject`, …
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.config).force_path_style(true).build())
+    }
+
+    /// Create a bucket in this account, with versioning on or off. Goes straight to moto: not
+    /// counted, not faulted.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn create_bucket(&self, name: &str, versioned: bool) {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        self.direct_s3
+            .create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
+        if versioned {
+            let on = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+            self.direct_s3
+                .put_bucket_versioning()
+                .bucket(name)
+                .versioning_configuration(on)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("versioning on {name}: {e:?}"));
+        }
+    }
+
+    /// An object's bytes, or `None` when there is none. Straight to moto.
+    ///
+    /// # Panics
+    /// If moto fails otherwise.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        match self.direct_s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Some(out.body.collect().await.expect("object body").into_bytes().to_vec()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => None,
+            Err(e) => panic!("get s3://{bucket}/{key}: {e:?}"),
+        }
+    }
+
+    /// Write an object unconditionally, as another writer would. Straight to moto.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        self.direct_s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
+    }
+
+    /// The keys under `prefix`, in order. Straight to moto.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn list_objects(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let out = self
+            .direct_s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list s3://{bucket}/{prefix}: {e:?}"));
+        out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+    }
+
+    /// How many versions of `key` the bucket keeps (1 without versioning). Straight to moto.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn object_versions(&self, bucket: &str, key: &str) -> usize {
+        let out = self
+            .direct_s3
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("versions of s3://{bucket}/{key}: {e:?}"));
+        out.versions().iter().filter(|v| v.key() == Some(key)).count()
     }
 
     /// Environment for running the real `sslprov` binary against this env. The config files
@@ -166,16 +266,40 @@ impl AwsEnv {
             .resource_records(ResourceRecord::builder().value(value).build().expect("record value"))
             .build()
             .expect("record set");
-        let change =
-            Change::builder().action(ChangeAction::Upsert).resource_record_set(record).build().expect("change");
-        let batch = ChangeBatch::builder().changes(change).build().expect("change batch");
+        self.upsert(zone_id, vec![record]).await;
+    }
+
+    /// Points `name` at a CloudFront distribution with an A and an AAAA alias, as a person would
+    /// in the console, bypassing the fault proxy.
+    ///
+    /// # Panics
+    /// If moto refuses.
+    pub async fn put_alias(&self, zone_id: &str, name: &str, distribution: &str) {
+        let target = AliasTarget::builder()
+            .hosted_zone_id("Z2FDTNDATAQYW2")
+            .dns_name(distribution)
+            .evaluate_target_health(false)
+            .build()
+            .expect("alias target");
+        let sets = [RrType::A, RrType::Aaaa].map(|t| {
+            ResourceRecordSet::builder().name(name).r#type(t).alias_target(target.clone()).build().expect("record set")
+        });
+        self.upsert(zone_id, sets.to_vec()).await;
+    }
+
+    async fn upsert(&self, zone_id: &str, sets: Vec<ResourceRecordSet>) {
+        let what = format!("{sets:?}");
+        let changes = sets.into_iter().map(|set| {
+            Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build().expect("change")
+        });
+        let batch = ChangeBatch::builder().set_changes(Some(changes.collect())).build().expect("change batch");
         self.direct
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
             .change_batch(batch)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("put {record_type} {name} in {zone_id}: {e:?}"));
+            .unwrap_or_else(|e| panic!("put {what} in {zone_id}: {e:?}"));
     }
 }
 

@@ -1,5 +1,6 @@
 //! Test support for sslprov: AWS emulated by moto on loopback, one fresh account per test, and a
-//! fault-injecting proxy in front of it that also counts calls.
+//! fault-injecting proxy in front of it that also counts calls (ACM, CloudFront, Route 53, and S3
+//! addressed path-style, for remote state).
 //!
 //! ```no_run
 //! # async fn t() {

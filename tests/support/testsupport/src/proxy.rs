@@ -194,7 +194,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let (action, seq) = {
         let mut state = lock(&shared.state);
         *state.counts.entry(call.clone()).or_default() += 1;
-        let action = state.rules.iter_mut().find_map(|r| r.fire(&service, &operation).then(|| r.action.clone()));
+        let path = path_and_query.split_once('?').map_or(path_and_query.as_str(), |(p, _)| p);
+        let action = state.rules.iter_mut().find_map(|r| r.fire(&service, &operation, path).then(|| r.action.clone()));
         state.seq += 1;
         let seq = state.seq;
         let name = action.as_ref().map_or("forward", Action::name);
@@ -202,7 +203,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         (action, seq)
     };
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
-    let json = parts.headers.contains_key("x-amz-target");
+    let protocol = if parts.headers.contains_key("x-amz-target") {
+        Protocol::Json
+    } else if service == "s3" {
+        Protocol::S3
+    } else {
+        Protocol::Xml
+    };
 
     let req = upstream_request(&shared, parts, &path_and_query, body);
 
@@ -213,7 +220,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
             (upstream(&shared, req).await, false)
         }
         Some(Action::Error { status, code, message, retry_after }) => {
-            (error_response(json, status, &code, message.as_deref(), retry_after, seq), false)
+            (error_response(protocol, status, &code, message.as_deref(), retry_after, seq), false)
         }
         Some(Action::ForwardThenReset) => (upstream(&shared, req).await, true),
         Some(Action::Reset) => return Err(Dropped),
@@ -267,9 +274,20 @@ async fn upstream(shared: &Shared, req: Request<Full<Bytes>>) -> Response<Full<B
     })
 }
 
+/// How a service spells its errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// awsJson (ACM): `__type` and `x-amzn-ErrorType`.
+    Json,
+    /// restXml with an `ErrorResponse` envelope (CloudFront, Route 53).
+    Xml,
+    /// S3's restXml: a bare `Error` element.
+    S3,
+}
+
 /// An error the way the service's protocol spells it, so the SDK parses its code.
 fn error_response(
-    json: bool,
+    protocol: Protocol,
     status: u16,
     code: &str,
     message: Option<&str>,
@@ -279,9 +297,17 @@ fn error_response(
     let message = message.unwrap_or("injected by the sslprov test fault proxy");
     let request_id = format!("00000000-0000-4000-8000-{seq:012}");
     let mut builder = Response::builder().status(status).header("x-amzn-RequestId", &request_id);
-    let body = if json {
+    let body = if protocol == Protocol::Json {
         builder = builder.header(header::CONTENT_TYPE, "application/x-amz-json-1.1").header("x-amzn-ErrorType", code);
         serde_json::json!({"__type": code, "message": message}).to_string()
+    } else if protocol == Protocol::S3 {
+        builder = builder.header(header::CONTENT_TYPE, "application/xml");
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>\
+             <RequestId>{request_id}</RequestId></Error>",
+            xml_escape(code),
+            xml_escape(message)
+        )
     } else {
         builder = builder.header(header::CONTENT_TYPE, "text/xml");
         let kind = if status >= 500 { "Receiver" } else { "Sender" };
@@ -312,17 +338,23 @@ mod tests {
 
     #[tokio::test]
     async fn error_bodies_follow_the_protocol() {
-        let xml = error_response(false, 409, "CNAMEAlreadyExists", Some("a<b"), Some(3), 7);
+        let xml = error_response(Protocol::Xml, 409, "CNAMEAlreadyExists", Some("a<b"), Some(3), 7);
         assert_eq!(xml.status(), 409);
         assert_eq!(xml.headers()["retry-after"], "3");
         let body = xml.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8_lossy(&body);
         assert!(body.contains("<Code>CNAMEAlreadyExists</Code><Message>a&lt;b</Message>"), "{body}");
 
-        let json = error_response(true, 400, "ThrottlingException", None, None, 8);
+        let json = error_response(Protocol::Json, 400, "ThrottlingException", None, None, 8);
         assert_eq!(json.headers()["x-amzn-errortype"], "ThrottlingException");
         let body = json.into_body().collect().await.unwrap().to_bytes();
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(value["__type"], "ThrottlingException");
+
+        let s3 = error_response(Protocol::S3, 412, "PreconditionFailed", None, None, 9);
+        let body = s3.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("<Error><Code>PreconditionFailed</Code>"), "{body}");
+        assert!(!body.contains("ErrorResponse"), "{body}");
     }
 }

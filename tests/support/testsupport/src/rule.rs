@@ -11,11 +11,14 @@ use std::time::Duration;
 /// Rule::error("route53", None, 400, "Throttling").skip(2).times(3);
 /// Rule::forward_then_reset("acm", Some("RequestCertificate")).times(1);
 /// Rule::hang("cloudfront", Some("CreateDistribution"), Duration::from_secs(600));
+/// Rule::hang("s3", Some("PutObject"), Duration::from_secs(600)).path_suffix(".lock");
 /// ```
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub(crate) service: String,
     pub(crate) operation: Option<String>,
+    /// Only requests whose path (without the query) ends with this: one S3 object of several.
+    path_suffix: Option<String>,
     pub(crate) action: Action,
     skip: u64,
     times: Option<u64>,
@@ -49,6 +52,7 @@ impl Rule {
         Rule {
             service: service.to_owned(),
             operation: operation.map(str::to_owned),
+            path_suffix: None,
             action,
             skip: 0,
             times: None,
@@ -99,6 +103,12 @@ impl Rule {
         self
     }
 
+    /// Fire only for requests whose path (query excluded) ends with `suffix`, e.g. one S3 key.
+    pub fn path_suffix(mut self, suffix: &str) -> Rule {
+        self.path_suffix = Some(suffix.to_owned());
+        self
+    }
+
     /// The error message (default: one naming the injection).
     pub fn message(mut self, message: &str) -> Rule {
         if let Action::Error { message: m, .. } = &mut self.action {
@@ -116,9 +126,10 @@ impl Rule {
     }
 
     /// Whether this rule fires for the call; counts the match against its budget if it does.
-    pub(crate) fn fire(&mut self, service: &str, operation: &str) -> bool {
+    pub(crate) fn fire(&mut self, service: &str, operation: &str, path: &str) -> bool {
         let matches = (self.service == "*" || self.service == service)
-            && self.operation.as_deref().is_none_or(|op| op == operation);
+            && self.operation.as_deref().is_none_or(|op| op == operation)
+            && self.path_suffix.as_deref().is_none_or(|s| path.ends_with(s));
         if !matches || self.times.is_some_and(|t| self.fired >= t) {
             return false;
         }
@@ -138,17 +149,24 @@ mod tests {
     #[test]
     fn skip_then_times() {
         let mut rule = Rule::reset("route53", Some("GetChange")).skip(1).times(2);
-        let fired: Vec<bool> = (0..5).map(|_| rule.fire("route53", "GetChange")).collect();
+        let fired: Vec<bool> = (0..5).map(|_| rule.fire("route53", "GetChange", "/")).collect();
         assert_eq!(fired, [false, true, true, false, false]);
     }
 
     #[test]
     fn matches_service_and_operation() {
         let mut any_op = Rule::reset("acm", None);
-        assert!(any_op.fire("acm", "ListCertificates"));
-        assert!(!any_op.fire("route53", "ListHostedZones"));
+        assert!(any_op.fire("acm", "ListCertificates", "/"));
+        assert!(!any_op.fire("route53", "ListHostedZones", "/"));
         let mut any_service = Rule::reset("*", Some("TagResource"));
-        assert!(any_service.fire("cloudfront", "TagResource"));
-        assert!(!any_service.fire("cloudfront", "GetDistribution"));
+        assert!(any_service.fire("cloudfront", "TagResource", "/"));
+        assert!(!any_service.fire("cloudfront", "GetDistribution", "/"));
+    }
+
+    #[test]
+    fn a_path_suffix_picks_one_object() {
+        let mut lock_only = Rule::reset("s3", Some("PutObject")).path_suffix(".lock");
+        assert!(!lock_only.fire("s3", "PutObject", "/bucket/prod.json"));
+        assert!(lock_only.fire("s3", "PutObject", "/bucket/prod.json.lock"));
     }
 }

@@ -1,0 +1,325 @@
+//! What the spec's names mean: each domain resolved against the Braze clusters, the templates
+//! (ESPs, CDNs) and the provider registry (DNS hosts). Every problem is reported, all at once: a
+//! domain with one bad field still has its other fields checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::error::Problem;
+use super::names::{self, CLUSTER_ALLOWED, DNS_ALLOWED, KEY_ALLOWED, check_dns_name, check_key, parse_cluster};
+use super::raw::{Field, Located, RawDomain, RawS3, RawSpec, STATE_PATH_ALLOWED};
+use super::yaml::{Pos, shorten};
+use super::{Domain, Region, TrackingRecord};
+use crate::state::S3Location;
+use crate::template::templates;
+
+/// A domain option a CDN template may honour (`options:`).
+const ADVANCED_CERTIFICATE: &str = "advanced_certificate";
+
+pub struct Resolved {
+    pub domains: BTreeMap<String, Domain>,
+    /// Relative to the spec's directory, as written; `None`: the default.
+    pub state_path: Option<PathBuf>,
+    /// `state.s3`, checked; `None`: the state is local.
+    pub state_s3: Option<S3Location>,
+}
+
+/// A setting a domain takes from the spec's top level unless it sets its own.
+enum Inherited<T> {
+    None,
+    /// Wrong, and reported once where it is written, not again for every domain.
+    Reported,
+    Valid(T, Located<String>),
+}
+
+pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> Resolved {
+    let mut r = Resolver { problems };
+    let cluster = match &raw.braze_cluster {
+        Field::Given(c) => match parse_cluster(&c.value) {
+            Ok(region) => Inherited::Valid(region, c.clone()),
+            Err(m) => {
+                r.problem(c.at, &c.field, m, CLUSTER_ALLOWED);
+                Inherited::Reported
+            }
+        },
+        Field::Invalid => Inherited::Reported,
+        Field::Absent => Inherited::None,
+    };
+    let cdn = r.inherited(&raw.defaults_cdn, Resolver::cdn);
+    let dns = r.inherited(&raw.defaults_dns, Resolver::dns);
+    let state_path = raw.state_path.given().and_then(|p| r.state_path(p, spec_path));
+    let state_s3 = raw.state_s3.given().and_then(|s3| r.s3(s3, raw.state_path.given().is_some()));
+
+    let mut domains = BTreeMap::new();
+    let mut seen: BTreeMap<String, (String, Pos)> = BTreeMap::new();
+    match &raw.domains {
+        Field::Given(list) if list.value.is_empty() => {
+            r.problem(list.at, "domains", "no domains: the spec must list at least one".into(), "one or more domains");
+        }
+        Field::Given(list) => {
+            for d in &list.value {
+                let before = r.problems.len();
+                let resolved = r.domain(d, &cluster, &cdn, &dns, &mut seen);
+                if let Some(domain) = resolved.filter(|_| r.problems.len() == before) {
+                    domains.insert(domain.key.clone(), domain);
+                }
+            }
+        }
+        Field::Invalid => {}
+        Field::Absent => {
+            r.problem(raw.at, "", "missing field `domains`".into(), "one or more domains under `domains`");
+        }
+    }
+    Resolved { domains, state_path, state_s3 }
+}
+
+struct Resolver<'p> {
+    problems: &'p mut Vec<Problem>,
+}
+
+impl Resolver<'_> {
+    fn problem(&mut self, at: Pos, field: &str, message: String, allowed: &str) {
+        self.problems.push(Problem::new(at, field, message, Some(allowed.to_owned())));
+    }
+
+    fn inherited(
+        &mut self,
+        f: &Field<String>,
+        check: impl FnOnce(&mut Self, &Located<String>) -> Option<String>,
+    ) -> Inherited<String> {
+        match f {
+            Field::Given(l) => check(self, l).map_or(Inherited::Reported, |name| Inherited::Valid(name, l.clone())),
+            Field::Invalid => Inherited::Reported,
+            Field::Absent => Inherited::None,
+        }
+    }
+
+    fn cdn(&mut self, l: &Located<String>) -> Option<String> {
+        if templates().cdn.contains_key(&l.value) {
+            return Some(l.value.clone());
+        }
+        self.problem(l.at, &l.field, format!("unknown CDN `{}`", shorten(&l.value)), &names::cdn_names());
+        None
+    }
+
+    fn dns(&mut self, l: &Located<String>) -> Option<String> {
+        if crate::registry::dns_hosts().contains(&l.value.as_str()) {
+            return Some(l.value.clone());
+        }
+        self.problem(l.at, &l.field, format!("unknown DNS host `{}`", shorten(&l.value)), &names::dns_names());
+        None
+    }
+
+    fn s3(&mut self, written: &Located<RawS3>, path_too: bool) -> Option<S3Location> {
+        let raw = &written.value;
+        let given = |f: &Field<String>| f.given().map(|l| l.value.clone());
+        let s3 = S3Location {
+            bucket: raw.bucket.value.clone(),
+            key: raw.key.value.clone(),
+            region: given(&raw.region),
+            endpoint: given(&raw.endpoint),
+        };
+        let mut ok = true;
+        if path_too {
+            let message = "a state is either local (`path`) or in S3 (`s3`), not both".into();
+            self.problem(written.at, "state.s3", message, "`path` or `s3`");
+            ok = false;
+        }
+        for (field, message) in s3.problems() {
+            let at = match field {
+                "bucket" => raw.bucket.at,
+                "key" => raw.key.at,
+                _ => raw.endpoint.given().map_or(raw.bucket.at, |l| l.at),
+            };
+            self.problem(at, &format!("state.s3.{field}"), message, "see the S3 naming rules");
+            ok = false;
+        }
+        ok.then_some(s3)
+    }
+
+    fn state_path(&mut self, p: &Located<String>, spec_path: &Path) -> Option<PathBuf> {
+        if p.value.is_empty() {
+            self.problem(p.at, &p.field, "empty path".into(), STATE_PATH_ALLOWED);
+            return None;
+        }
+        let state = PathBuf::from(&p.value);
+        let base = spec_path.parent().unwrap_or(Path::new(""));
+        // Writing the state would replace the spec with JSON.
+        if base.join(&state) == spec_path {
+            self.problem(p.at, &p.field, "the state path is the spec itself".into(), "a file other than the spec");
+            return None;
+        }
+        Some(state)
+    }
+
+    /// A DNS name, or why not: `kind` is `domain` or `zone`.
+    fn name(&mut self, l: &Located<String>, kind: &str) -> Option<String> {
+        match check_dns_name(&l.value) {
+            Ok(()) => Some(l.value.clone()),
+            Err(why) => {
+                let message = match l.value.as_str() {
+                    "" => format!("empty {kind} name"),
+                    name => format!("invalid {kind} name `{}`: {why}", shorten(name)),
+                };
+                self.problem(l.at, &l.field, message, DNS_ALLOWED);
+                None
+            }
+        }
+    }
+
+    fn domain(
+        &mut self,
+        d: &RawDomain,
+        cluster: &Inherited<Region>,
+        default_cdn: &Inherited<String>,
+        default_dns: &Inherited<String>,
+        seen: &mut BTreeMap<String, (String, Pos)>,
+    ) -> Option<Domain> {
+        let key = &d.key;
+        if let Err(m) = check_key(&key.value) {
+            self.problem(key.at, &key.field, m, KEY_ALLOWED);
+        }
+        let names = self.names(d, seen);
+        let cluster = self.cluster(d, cluster);
+        let esp = d.esp.given().and_then(|e| {
+            if templates().esp.contains_key(&e.value) {
+                return Some(e.value.clone());
+            }
+            self.problem(e.at, &e.field, format!("unknown ESP `{}`", shorten(&e.value)), &names::esp_names());
+            None
+        });
+        let at_key = |f: &str| Located { value: String::new(), at: key.at, field: format!("{}.{f}", key.field) };
+        // Where the CDN and DNS host come from: the domain, the spec's defaults, or the templates'.
+        let cdn = match (&d.cdn, default_cdn) {
+            (Field::Given(c), _) => self.cdn(c).map(|n| (n, c.clone())),
+            (Field::Invalid, _) | (Field::Absent, Inherited::Reported) => None,
+            (Field::Absent, Inherited::Valid(n, from)) => Some((n.clone(), from.clone())),
+            (Field::Absent, Inherited::None) => Some((templates().defaults.cdn.clone(), at_key("cdn"))),
+        };
+        let dns = match (&d.dns, default_dns) {
+            (Field::Given(c), _) => self.dns(c).map(|n| (n, c.clone())),
+            (Field::Invalid, _) | (Field::Absent, Inherited::Reported) => None,
+            (Field::Absent, Inherited::Valid(n, from)) => Some((n.clone(), from.clone())),
+            (Field::Absent, Inherited::None) => Some((templates().defaults.dns.clone(), at_key("dns"))),
+        };
+        let (Some((cdn, cdn_from)), Some((dns, dns_from))) = (cdn, dns) else { return None };
+        let cdn_template = &templates().cdn[&cdn];
+        // A proxying CDN serves only names it also resolves.
+        let needs = &cdn_template.requires.dns;
+        if !needs.is_empty() && !needs.contains(&dns) {
+            // Blame the domain's own dns, else where its cdn comes from.
+            let blamed = if d.dns.given().is_some() { &dns_from } else { &cdn_from };
+            let titles: Vec<&str> =
+                needs.iter().map(|n| crate::registry::get(n).map_or(n.as_str(), |r| r.info.title)).collect();
+            self.problem(
+                blamed.at,
+                &blamed.field,
+                format!("cdn `{cdn}` needs the zone's DNS at {}, but dns is `{dns}`", titles.join(" or ")),
+                &format!("dns: {} with cdn: {cdn}", needs.join(" or ")),
+            );
+        }
+        let advanced = d.advanced_certificate.given();
+        if let Some(a) = advanced.filter(|a| a.value)
+            && !cdn_template.options.iter().any(|o| o == ADVANCED_CERTIFICATE)
+        {
+            let honoured = templates().cdn.iter().filter(|(_, c)| c.options.iter().any(|o| o == ADVANCED_CERTIFICATE));
+            let list = names::list(honoured.map(|(n, _)| n));
+            self.problem(
+                a.at,
+                &a.field,
+                format!("advanced_certificate applies to cdn {list} only; this domain's cdn is `{cdn}`"),
+                &format!("false, or cdn {list}"),
+            );
+        }
+        let tracking_record = match d.tracking_record.given() {
+            None => Some(TrackingRecord::default()),
+            Some(t) => match t.value.as_str() {
+                "alias" => Some(TrackingRecord::Alias),
+                "cname" => Some(TrackingRecord::Cname),
+                other => {
+                    let what = format!("unknown tracking record form `{}`", shorten(other));
+                    self.problem(t.at, &t.field, what, names::TRACKING_RECORD_ALLOWED);
+                    None
+                }
+            },
+        };
+        let ((tracking_domain, zone), (braze_cluster, region), esp) = (names?, cluster?, esp?);
+        Some(Domain {
+            key: key.value.clone(),
+            tracking_domain,
+            esp,
+            braze_cluster,
+            region,
+            cdn,
+            dns,
+            zone,
+            advanced_certificate: advanced.is_some_and(|a| a.value),
+            tracking_record: tracking_record?,
+        })
+    }
+
+    /// The tracking domain and its zone.
+    fn names(&mut self, d: &RawDomain, seen: &mut BTreeMap<String, (String, Pos)>) -> Option<(String, String)> {
+        let t = d.tracking_domain.given()?;
+        let tracking = self.name(t, "domain");
+        let zone = match &d.zone {
+            Field::Given(z) => self.name(z, "zone").map(|name| (name, z.clone())),
+            Field::Invalid => None,
+            Field::Absent => {
+                let parent = tracking.as_ref().and_then(|t| t.split_once('.')).map(|(_, p)| p.to_owned());
+                parent.map(|p| (p, t.clone()))
+            }
+        };
+        let tracking = tracking?;
+        if tracking.split('.').count() < 3 {
+            self.problem(
+                t.at,
+                &t.field,
+                format!("`{tracking}` is a zone apex; a tracking domain is a subdomain such as url1234.{tracking}"),
+                "a subdomain of the zone",
+            );
+            return None;
+        }
+        if let Some((first, at)) = seen.get(&tracking) {
+            self.problem(
+                t.at,
+                &t.field,
+                format!("tracking domain `{tracking}` is already used by domain `{first}` at {at}"),
+                "each tracking domain once",
+            );
+        } else {
+            seen.insert(tracking.clone(), (d.key.value.clone(), t.at));
+        }
+        let (zone, z) = zone?;
+        if tracking == zone {
+            let message = format!("tracking domain `{tracking}` is the apex of its zone `{zone}`");
+            self.problem(z.at, &z.field, message, "a zone that is a parent of the tracking domain");
+            return None;
+        }
+        if !tracking.ends_with(&format!(".{zone}")) {
+            let message = format!("tracking domain `{tracking}` is outside its zone `{zone}`");
+            self.problem(z.at, &z.field, message, "a zone that is a parent of the tracking domain");
+            return None;
+        }
+        Some((tracking, zone))
+    }
+
+    fn cluster(&mut self, d: &RawDomain, inherited: &Inherited<Region>) -> Option<(String, Region)> {
+        match (&d.braze_cluster, inherited) {
+            (Field::Given(c), _) => match parse_cluster(&c.value) {
+                Ok(region) => Some((c.value.clone(), region)),
+                Err(m) => {
+                    self.problem(c.at, &c.field, m, CLUSTER_ALLOWED);
+                    None
+                }
+            },
+            (Field::Invalid, _) | (Field::Absent, Inherited::Reported) => None,
+            (Field::Absent, Inherited::Valid(region, c)) => Some((c.value.clone(), *region)),
+            (Field::Absent, Inherited::None) => {
+                let message = "no braze_cluster: set it at the top level or on the domain".to_owned();
+                self.problem(d.key.at, &d.key.field, message, CLUSTER_ALLOWED);
+                None
+            }
+        }
+    }
+}
