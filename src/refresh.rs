@@ -72,6 +72,7 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
         let s = scope(&mut scopes, &r.provider, &r.kind);
         s.wanted.extend(r.desired.clone());
         s.known.extend(r.id.iter().map(|id| (id.clone(), r.desired.clone())));
+        s.outputs.extend(r.id.iter().map(|id| (id.clone(), r.outputs.clone())));
         s.known.extend(r.deposed.iter().map(|id| (id.clone(), None)));
     }
     scopes

@@ -9,6 +9,8 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_route53::REGISTRATION,
     &sslprov_cloudflare::REGISTRATION,
     &sslprov_fastly::REGISTRATION,
+    &sslprov_acme::REGISTRATION,
+    &sslprov_keycdn::REGISTRATION,
 ];
 
 pub fn get(name: &str) -> Option<&'static Registration> {

@@ -250,8 +250,9 @@ impl<'a> Planner<'a> {
         let adoptable = s.provider.info().kind(s.kind).is_some_and(|k| k.adoptable);
         let rank = |l: &Live| match l.readiness {
             Readiness::Ready => 0,
-            Readiness::Pending { .. } => 1,
-            Readiness::Failed { .. } => 2,
+            Readiness::Expiring { .. } => 1,
+            Readiness::Pending { .. } => 2,
+            Readiness::Failed { .. } => 3,
         };
         self.keys
             .get(&(s.provider_name.clone(), s.kind.to_owned(), key))?
@@ -445,6 +446,10 @@ impl<'a> Planner<'a> {
             } else {
                 format!("{reason}; it will never serve the domain")
             });
+            c
+        } else if let (Readiness::Expiring { reason }, Some(_)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+            let mut c = self.change(s, Action::Replace, Some(l), Some(want));
+            c.reason = Some(format!("{reason}; a new one replaces it before then"));
             c
         } else if l.desired != want {
             let differing: Vec<String> = want

@@ -39,6 +39,10 @@ fn everything() -> Outputs {
         .with("validation_records", [record])
         .with("challenge", challenge)
         .with("cname_target", "q.sni.example")
+        .with("certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        .with("key", "sealed:v1:AAAA")
+        .with("id", "190711")
+        .with("url", "sslp0123456789ab-1c6b.kxcdn.com")
 }
 
 /// `part`'s spec for the domain, with every other resource reporting everything.

@@ -12,6 +12,7 @@ mod flags;
 mod init;
 mod input;
 mod journal;
+mod keycdn;
 mod lifecycle;
 mod managed_https;
 mod pipeline;
