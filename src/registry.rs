@@ -10,6 +10,8 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_cloudflare::REGISTRATION,
     &sslprov_fastly::REGISTRATION,
     &sslprov_google_cloud::REGISTRATION,
+    &sslprov_acme::REGISTRATION,
+    &sslprov_keycdn::REGISTRATION,
 ];
 
 /// Every provider of this build; test builds add the engine's fake (`crate::testkit`).

@@ -3,15 +3,19 @@
 
 mod ci_examples;
 mod cloudflare;
+mod editors;
 mod engine;
 mod examples;
 mod failures;
 mod fastly;
 mod flags;
 mod google_cloud;
+mod init;
 mod input;
 mod journal;
+mod keycdn;
 mod lifecycle;
+mod managed_https;
 mod pipeline;
 mod recovery;
 mod remote_state;

@@ -22,10 +22,20 @@ pub struct Project {
     /// the `_acme-challenge` CNAME of their DNS authorization is at the domain's DNS host (and
     /// issuance is not held).
     pub gcp: Option<sslprov_gcp_emulator::Emulator>,
-    /// While set, the Fastly emulator sees no challenge CNAME: certificates stay pending.
+    /// While set, the Fastly and Google Cloud emulators see no challenge CNAME and Pebble no
+    /// challenge TXT:
+    /// certificates stay pending (Pebble's fail once it is asked to validate).
     pub hold_issuance: Arc<AtomicBool>,
+    /// The KeyCDN API emulator, when a domain's CDN is KeyCDN.
+    pub keycdn: Option<sslprov_keycdn_emulator::Emulator>,
+    /// Pebble, the ACME test CA, when a domain's CDN takes sslprov's own ACME certificate. Its
+    /// DNS-01 lookups read the TXT records at the project's DNS hosts.
+    pub pebble: Option<sslprov_acme_harness::Pebble>,
     extra_env: Vec<(String, String)>,
 }
+
+/// The secret sslprov seals ACME private keys with, in these tests.
+pub const ACME_KEY: &str = "sslprov-test-secret-0123456789abcdef-0123";
 
 pub struct Run {
     pub code: i32,
@@ -67,6 +77,7 @@ impl Project {
         let cf = spec.domains.values().any(|d| at_cloudflare(&d)).then(|| Arc::new(Emulator::start()));
         let fastly = spec.domains.values().any(|d| d.cdn == "fastly").then(sslprov_fastly_emulator::Emulator::start);
         let gcp = spec.domains.values().any(|d| d.cdn == "google-cloud").then(sslprov_gcp_emulator::Emulator::start);
+        let keycdn = spec.domains.values().any(|d| d.cdn == "keycdn").then(sslprov_keycdn_emulator::Emulator::start);
         let mut p = Project {
             dir,
             aws,
@@ -75,6 +86,8 @@ impl Project {
             fastly,
             gcp,
             hold_issuance: Arc::default(),
+            keycdn,
+            pebble: None,
             extra_env: Vec::new(),
         };
         let mut zones = std::collections::BTreeMap::new();
@@ -111,7 +124,78 @@ impl Project {
             p.extra_env.push(("SSLPROV_GOOGLE_CLOUD_POLL_MS".into(), "50".into()));
             gcp.set_dns(p.dns_lookup());
         }
+        if let Some(keycdn) = &p.keycdn {
+            p.extra_env.push(("KEYCDN_API_KEY".into(), keycdn.api_key()));
+            p.extra_env.push(("KEYCDN_API_BASE_URL".into(), keycdn.base_url()));
+            p.extra_env.push(("KEYCDN_ACCOUNT_ID".into(), keycdn.account_id().to_string()));
+            keycdn.set_dns(p.dns_lookup());
+            let pebble = sslprov_acme_harness::Pebble::start(Arc::new(p.txt_lookup()));
+            p.extra_env.extend(pebble.env());
+            p.extra_env.push(("SSLPROV_ACME_KEY".into(), ACME_KEY.into()));
+            p.pebble = Some(pebble);
+        }
         p
+    }
+
+    /// A project with no spec yet (for `init`) in a fresh account, with the Cloudflare emulator
+    /// when `cloudflare`; zones are added with [`AwsEnv::create_zone`] and
+    /// [`Emulator::add_zone`].
+    pub async fn without_spec(cloudflare: bool) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cf = cloudflare.then(|| Arc::new(Emulator::start()));
+        let mut extra_env = Vec::new();
+        if let Some(cf) = &cf {
+            extra_env.push(("CLOUDFLARE_API_TOKEN".into(), cf.token()));
+            extra_env.push(("CLOUDFLARE_API_BASE_URL".into(), cf.base_url()));
+        }
+        Project {
+            dir,
+            aws: AwsEnv::new().await,
+            cf,
+            cf_zones: Default::default(),
+            fastly: None,
+            gcp: None,
+            hold_issuance: Arc::default(),
+            keycdn: None,
+            pebble: None,
+            extra_env,
+        }
+    }
+
+    /// The TXT strings at `name`, as the project's DNS hosts hold them now, unless issuance is
+    /// held: what Pebble's DNS-01 validation (and sslprov's own check before it) sees.
+    fn txt_lookup(&self) -> impl Fn(&str) -> Vec<String> + Send + Sync + 'static {
+        let hold = self.hold_issuance.clone();
+        let cf = self.cf.clone();
+        let cf_zones = self.cf_zones.clone();
+        let route53 = self.aws.route53();
+        move |name: &str| {
+            if hold.load(Ordering::SeqCst) {
+                return Vec::new();
+            }
+            let name = name.trim_end_matches('.').to_owned();
+            let zone = cf_zones.keys().find(|z| name.ends_with(&format!(".{z}")));
+            match (&cf, zone) {
+                (Some(cf), Some(zone)) => cf
+                    .records(&cf_zones[zone])
+                    .into_iter()
+                    .filter(|r| r.r#type == "TXT" && r.name == name)
+                    .map(|r| r.content)
+                    .collect(),
+                _ => route53_values(&route53, &name, aws_sdk_route53::types::RrType::Txt)
+                    .into_iter()
+                    .map(|v| v.trim_matches('"').to_owned())
+                    .collect(),
+            }
+        }
+    }
+
+    pub fn keycdn(&self) -> &sslprov_keycdn_emulator::Emulator {
+        self.keycdn.as_ref().expect("the spec has a domain on KeyCDN")
+    }
+
+    pub fn pebble(&self) -> &sslprov_acme_harness::Pebble {
+        self.pebble.as_ref().expect("the spec has a domain on KeyCDN")
     }
 
     /// The CNAME target at `name`, as the project's DNS hosts hold it now (Cloudflare's emulator
@@ -159,6 +243,8 @@ impl Project {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));
         self.aws.apply_to(&mut c);
+        // Only the project's own emulator: never a token the developer's shell has.
+        c.env_remove("CLOUDFLARE_API_TOKEN").env_remove("CLOUDFLARE_API_BASE_URL");
         c.args(args).current_dir(self.dir.path()).envs(self.extra_env.iter().cloned()).stdin(Stdio::null());
         c
     }
@@ -201,9 +287,15 @@ impl Project {
     }
 }
 
-/// The CNAME at `name` in Route 53 (moto), read on a thread of its own: the emulator asks from
-/// inside its own runtime.
+/// The CNAME at `name` in Route 53 (moto).
 fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String> {
+    let values = route53_values(client, name, aws_sdk_route53::types::RrType::Cname);
+    values.first().map(|v| v.trim_end_matches('.').to_owned())
+}
+
+/// The values at `name` of type `rtype` in Route 53 (moto), read on a thread of its own: the
+/// emulators ask from inside their own runtimes.
+fn route53_values(client: &aws_sdk_route53::Client, name: &str, rtype: aws_sdk_route53::types::RrType) -> Vec<String> {
     let (client, name) = (client.clone(), name.to_owned());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
@@ -211,11 +303,12 @@ fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String>
             let zones = client.list_hosted_zones().send().await.ok()?;
             for z in zones.hosted_zones() {
                 let sets = client.list_resource_record_sets().hosted_zone_id(z.id()).send().await.ok()?;
-                let found = sets.resource_record_sets().iter().find(|s| {
-                    s.name().trim_end_matches('.') == name && s.r#type() == &aws_sdk_route53::types::RrType::Cname
-                });
+                let found = sets
+                    .resource_record_sets()
+                    .iter()
+                    .find(|s| s.name().trim_end_matches('.') == name && s.r#type() == &rtype);
                 if let Some(set) = found {
-                    return set.resource_records().first().map(|r| r.value().trim_end_matches('.').to_owned());
+                    return Some(set.resource_records().iter().map(|r| r.value().to_owned()).collect());
                 }
             }
             None
@@ -224,6 +317,7 @@ fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String>
     .join()
     .ok()
     .flatten()
+    .unwrap_or_default()
 }
 
 /// The calls the proxy saw, in order, as `service:Operation`.
