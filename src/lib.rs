@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod discover;
 pub mod drift;
 pub mod error;
 pub mod plan;

@@ -62,7 +62,7 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
             Some(r) if r.id.is_some() => Lookup::Known(&r.outputs),
             _ => Lookup::Unknown,
         };
-        for r in t.cdn.order() {
+        for r in t.parts() {
             if r.is_shared() && !t.address(&r.part).is_ok_and(|a| shared.insert(a)) {
                 continue;
             }
@@ -77,6 +77,7 @@ pub fn scopes(spec: &Spec, state: Option<&State>, targets: &[String]) -> Scopes 
         let s = scope(&mut scopes, &r.provider, &r.kind);
         s.wanted.extend(r.desired.clone());
         s.known.extend(r.id.iter().map(|id| (id.clone(), r.desired.clone())));
+        s.outputs.extend(r.id.iter().map(|id| (id.clone(), r.outputs.clone())));
         s.known.extend(r.deposed.iter().map(|id| (id.clone(), None)));
     }
     scopes

@@ -11,6 +11,8 @@ pub static PROVIDERS: &[&Registration] = &[
     &sslprov_fastly::REGISTRATION,
     &sslprov_google_cloud::REGISTRATION,
     &sslprov_azure_frontdoor::REGISTRATION,
+    &sslprov_acme::REGISTRATION,
+    &sslprov_keycdn::REGISTRATION,
 ];
 
 /// Every provider of this build; test builds add the engine's fake (`crate::testkit`).

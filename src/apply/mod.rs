@@ -497,6 +497,11 @@ impl<'a> Run<'a> {
     async fn record(&self, c: &Change, live: &Live, desired: &Desired) -> Result<(), ApplyError> {
         let mut st = self.state.lock().await;
         let entry = st.resources.entry(c.address.clone()).or_insert_with(|| self.new_entry(c));
+        // A replacement reports its own outputs: none of the object it replaces may linger (a
+        // renewed certificate's new key beside its predecessor's chain).
+        if entry.id.as_ref().is_some_and(|id| id != &live.id) {
+            entry.outputs = Outputs::default();
+        }
         entry.id = Some(live.id.clone());
         entry.outputs = entry.outputs.merged(&live.outputs);
         entry.desired = Some(desired.clone());

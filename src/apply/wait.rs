@@ -122,7 +122,8 @@ impl<'a> Waits<'a> {
                 .await
                 .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
             match seen.readiness {
-                Readiness::Ready => {
+                // Still usable: what waits for it may go ahead (its replacement is planned).
+                Readiness::Ready | Readiness::Expiring { .. } => {
                     self.progress.ready(address, start.elapsed());
                     return Ok(seen.outputs);
                 }

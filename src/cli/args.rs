@@ -37,6 +37,22 @@ pub fn target(s: &str) -> Result<String, String> {
     crate::spec::check_key(s).map(|()| s.to_owned()).map_err(|m| format!("{m} (allowed: {})", crate::spec::KEY_ALLOWED))
 }
 
+/// A `--zone`: a DNS name, as the spec takes zones.
+pub fn zone(s: &str) -> Result<String, String> {
+    crate::spec::check_dns_name(s)
+        .map(|()| s.to_owned())
+        .map_err(|m| format!("{m} (allowed: {})", crate::spec::DNS_ALLOWED))
+}
+
+/// A `--dns`: a provider that holds DNS records.
+pub fn dns_host(s: &str) -> Result<String, String> {
+    let hosts = crate::registry::dns_hosts();
+    match hosts.contains(&s) {
+        true => Ok(s.to_owned()),
+        false => Err(format!("not a DNS host (allowed: {})", hosts.join(", "))),
+    }
+}
+
 /// A `--log` filter that tracing accepts.
 pub fn log_filter(s: &str) -> Result<String, String> {
     match tracing_subscriber::EnvFilter::try_new(s) {

@@ -5,11 +5,14 @@
 mod apply;
 mod args;
 mod color;
+mod completions;
 mod drift;
 mod handoff;
+mod init;
 mod interrupt;
 mod migrate;
 mod plan;
+mod schema;
 mod show;
 mod state;
 mod validate;
@@ -50,6 +53,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a first spec from the HTTP-era tracking CNAMEs your DNS zones hold (reads only).
+    Init(init::InitArgs),
     /// Check a spec without touching any cloud.
     Validate(validate::ValidateArgs),
     /// Show what apply would change.
@@ -69,6 +74,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// What to send the Braze customer success manager for each domain that verifies ready.
     Handoff(handoff::HandoffArgs),
+    /// Print the spec's JSON Schema (for editors: YAML language servers).
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Options shared by commands that read the cloud and the state.
@@ -104,6 +113,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Init(a) => init::exec(a).await,
             Command::Validate(a) => validate::exec(a),
             Command::Plan(a) => plan::exec(a).await,
             Command::Apply(a) => apply::exec(a).await,
@@ -113,6 +123,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Command::State(c) => state::exec(c).await,
             Command::Verify(a) => verify::exec(a).await,
             Command::Handoff(a) => handoff::exec(a).await,
+            Command::Schema(a) => schema::exec(a),
+            Command::Completions(a) => completions::exec(a),
         }
     });
     match result {

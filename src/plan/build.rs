@@ -289,8 +289,9 @@ impl<'a> Planner<'a> {
         let adoptable = s.provider.info().kind(s.kind).is_some_and(|k| k.adoptable);
         let rank = |l: &Live| match l.readiness {
             Readiness::Ready => 0,
-            Readiness::Pending { .. } => 1,
-            Readiness::Failed { .. } => 2,
+            Readiness::Expiring { .. } => 1,
+            Readiness::Pending { .. } => 2,
+            Readiness::Failed { .. } => 3,
         };
         self.keys
             .get(&(s.provider_name.clone(), s.kind.to_owned(), key))?
@@ -358,7 +359,7 @@ impl<'a> Planner<'a> {
         // What each part will have reported once applied: its outputs if it stays, nothing yet if
         // it is still to be made.
         let mut outputs: BTreeMap<&str, Option<Outputs>> = BTreeMap::new();
-        for res in t.cdn.order() {
+        for res in t.parts() {
             let address = match t.address(&res.part) {
                 Ok(a) => a,
                 Err(e) => {
@@ -485,7 +486,7 @@ impl<'a> Planner<'a> {
             self.wanted.entry(s.provider_name.clone()).or_default().push((s.address.clone(), want, live.cloned()));
             self.changes.extend(change);
         }
-        for res in t.cdn.order().into_iter().filter(|r| !r.is_shared()) {
+        for res in t.parts().into_iter().filter(|r| !r.is_shared()) {
             self.deposed(&address(&d.key, &res.part));
         }
     }
@@ -549,6 +550,10 @@ impl<'a> Planner<'a> {
             } else {
                 format!("{reason}; it will never serve the domain")
             });
+            c
+        } else if let (Readiness::Expiring { reason }, Some(_)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+            let mut c = self.change(s, Action::Replace, Some(l), Some(want));
+            c.reason = Some(format!("{reason}; a new one replaces it before then"));
             c
         } else if l.desired != want {
             let differing: Vec<String> = want

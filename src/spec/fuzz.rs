@@ -142,7 +142,7 @@ fn round_trip(spec: &Spec) -> Result<(), TestCaseError> {
     let scopes = crate::refresh::scopes(spec, None, &[]);
     for d in spec.domains.values() {
         let t = DomainTemplate::of(d).ok_or_else(|| TestCaseError::fail(format!("no template for {d:?}")))?;
-        for r in t.cdn.order() {
+        for r in t.parts() {
             let provider = t.provider(r);
             let info = crate::registry::get(provider).map(|reg| reg.info);
             prop_assert!(info.and_then(|i| i.kind(&r.kind)).is_some(), "{provider} has no {}", r.kind);
@@ -244,6 +244,15 @@ fn domain_model() -> impl Strategy<Value = DomainModel> {
         .prop_map(|((key, below, zone, tld), (write_zone, esp, cluster, (cdn, dns)), (wc, wd, advanced, sub))| {
             let zone = sub.into_iter().chain([zone, tld]).collect();
             let advanced = advanced.map(|a| a && honours_advanced(&cdn));
+            // No CDN only for an ESP that serves HTTPS itself and needs no values from the spec.
+            let esp = match templates().cdn[&cdn].requires.managed_https {
+                true => templates()
+                    .esp
+                    .iter()
+                    .find(|(_, e)| e.managed_https.as_ref().is_some_and(|m| m.values.is_empty()))
+                    .map_or(esp, |(name, _)| name.clone()),
+                false => esp,
+            };
             let mut d = DomainModel {
                 key,
                 below,
@@ -327,6 +336,7 @@ impl SpecModel {
                     zone: d.zone_name(),
                     advanced_certificate: d.advanced == Some(true),
                     tracking_record: Default::default(),
+                    managed_https: BTreeMap::new(),
                 };
                 (d.key.clone(), domain)
             })

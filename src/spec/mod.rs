@@ -9,6 +9,7 @@ mod error;
 mod names;
 mod raw;
 mod resolve;
+mod schema;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{SpecError, SpecErrors};
-pub use names::{KEY_ALLOWED, check_key};
+pub use names::{CLUSTER_ALLOWED, DNS_ALLOWED, KEY_ALLOWED, check_dns_name, check_key, list as list_names};
+pub use schema::schema;
 
 use error::Problem;
 
@@ -70,6 +72,9 @@ pub struct Domain {
     /// The tracking record's type as templates write it: `ALIAS` (an alias where the DNS host
     /// has them, else a CNAME) or `CNAME`.
     pub tracking_record: TrackingRecord,
+    /// Values the ESP's own HTTPS needs (`cdn: none`), by name: `${domain.managed_https.<name>}`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_https: BTreeMap<String, String>,
 }
 
 /// What the spec's `tracking_record` asks for.

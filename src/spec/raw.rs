@@ -65,14 +65,26 @@ pub struct RawDomain {
     pub dns: Field<String>,
     pub advanced_certificate: Field<bool>,
     pub tracking_record: Field<String>,
+    /// `managed_https:`: values the ESP's own HTTPS needs, by name, as written.
+    pub managed_https: Field<Vec<(String, Located<String>)>>,
 }
 
-const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
-const STATE: &[&str] = &["path", "s3"];
-const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
-const DEFAULTS: &[&str] = &["cdn", "dns"];
-const DOMAIN: &[&str] =
-    &["tracking_domain", "esp", "zone", "braze_cluster", "cdn", "dns", "advanced_certificate", "tracking_record"];
+pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
+pub(super) const STATE: &[&str] = &["path", "s3"];
+pub(super) const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
+pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
+pub(super) const DOMAIN: &[&str] = &[
+    "tracking_domain",
+    "esp",
+    "zone",
+    "braze_cluster",
+    "cdn",
+    "dns",
+    "advanced_certificate",
+    "tracking_record",
+    "managed_https",
+];
+const MANAGED_HTTPS_ALLOWED: &str = "a mapping of the values the ESP's HTTPS needs to text, e.g. `acme_challenge: …`";
 
 pub const STATE_PATH_ALLOWED: &str = "a file path, relative to the spec";
 const S3_ALLOWED: &str = "`{ bucket: …, key: …, region: …, endpoint: … }`; bucket and key required";
@@ -221,6 +233,30 @@ impl Reader<'_> {
         }
     }
 
+    /// A mapping of names to text, every name kept (which names fit is `resolve`'s).
+    fn values(&mut self, key: &Node, value: &Node, field: &str) -> Field<Vec<(String, Located<String>)>> {
+        if value.is_null() {
+            return Field::Absent;
+        }
+        let Value::Map(entries) = &*value.value else {
+            let message = format!("expected a mapping, found {}", value.describe());
+            self.problems.push(Problem::new(key.at, field, message, Some(MANAGED_HTTPS_ALLOWED.to_owned())));
+            return Field::Invalid;
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(name) = k.scalar() else {
+                let message = format!("expected a name, found {}", k.describe());
+                self.problems.push(Problem::new(k.at, field, message, Some(MANAGED_HTTPS_ALLOWED.to_owned())));
+                continue;
+            };
+            if let Field::Given(l) = self.text(k, v, &join(field, name), MANAGED_HTTPS_ALLOWED) {
+                out.push((name.to_owned(), l));
+            }
+        }
+        Field::Given(Located { value: out, at: key.at, field: field.to_owned() })
+    }
+
     fn boolean(&mut self, key: &Node, value: &Node, field: &str) -> Field<bool> {
         let b = match &*value.value {
             _ if value.is_null() => return Field::Absent,
@@ -291,6 +327,7 @@ impl Reader<'_> {
             dns: Field::Absent,
             advanced_certificate: Field::Absent,
             tracking_record: Field::Absent,
+            managed_https: Field::Absent,
         };
         let path = d.key.field.clone();
         let Some(fields) = self.mapping(value, d.key.at, &path, "a domain", DOMAIN) else {
@@ -314,6 +351,7 @@ impl Reader<'_> {
                 "cdn" => d.cdn = self.text(k, v, &field, &names::cdn_names()),
                 "dns" => d.dns = self.text(k, v, &field, &names::dns_names()),
                 "tracking_record" => d.tracking_record = self.text(k, v, &field, names::TRACKING_RECORD_ALLOWED),
+                "managed_https" => d.managed_https = self.values(k, v, &field),
                 _ => d.advanced_certificate = self.boolean(k, v, &field),
             }
         }

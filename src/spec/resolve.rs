@@ -243,6 +243,7 @@ impl Resolver<'_> {
                 }
             },
         };
+        let managed_https = self.managed_https(d, esp.as_deref(), (&cdn, &cdn_from));
         let ((tracking_domain, zone), (braze_cluster, region), esp) = (names?, cluster?, esp?);
         Some(Domain {
             key: key.value.clone(),
@@ -255,7 +256,71 @@ impl Resolver<'_> {
             zone,
             advanced_certificate: advanced.is_some_and(|a| a.value),
             tracking_record: tracking_record?,
+            managed_https: managed_https?,
         })
+    }
+
+    /// `managed_https:`: with a CDN template that is no CDN (the ESP serves HTTPS itself), the
+    /// values the ESP's template asks for, each once; with any other, nothing.
+    fn managed_https(
+        &mut self,
+        d: &RawDomain,
+        esp: Option<&str>,
+        (cdn, cdn_from): (&str, &Located<String>),
+    ) -> Option<BTreeMap<String, String>> {
+        let given = d.managed_https.given();
+        let Some(t) = esp.and_then(|e| templates().esp.get(e)) else { return Some(BTreeMap::new()) };
+        if !templates().cdn[cdn].requires.managed_https {
+            let Some(g) = given else { return Some(BTreeMap::new()) };
+            let none: Vec<&String> =
+                templates().cdn.iter().filter(|(_, c)| c.requires.managed_https).map(|(n, _)| n).collect();
+            let list = names::list(none);
+            let message =
+                format!("managed_https applies to cdn {list} only (the ESP's own HTTPS); this domain's cdn is `{cdn}`");
+            self.problem(g.at, &g.field, message, &format!("no managed_https, or cdn {list}"));
+            return None;
+        }
+        let Some(m) = &t.managed_https else {
+            let able: Vec<&String> =
+                templates().esp.iter().filter(|(_, e)| e.managed_https.is_some()).map(|(n, _)| n).collect();
+            let message =
+                format!("{} serves no HTTPS of its own, so it needs a CDN: cdn `{cdn}` cannot serve it", t.name);
+            let allowed =
+                format!("a CDN for esp `{}`, or cdn `{cdn}` with esp {}", esp.unwrap_or_default(), names::list(able));
+            self.problem(cdn_from.at, &cdn_from.field, message, &allowed);
+            return None;
+        };
+        let wanted = if m.values.is_empty() {
+            "none: this ESP's HTTPS needs no values".to_owned()
+        } else {
+            m.values.iter().map(|(n, what)| format!("`{n}`: {what}")).collect::<Vec<_>>().join("; ")
+        };
+        let mut values = BTreeMap::new();
+        let mut ok = true;
+        for (name, l) in given.into_iter().flat_map(|g| &g.value) {
+            if !m.values.contains_key(name) {
+                let message = format!("unknown value `{}` for {}'s HTTPS", shorten(name), t.name);
+                self.problem(l.at, &l.field, message, &wanted);
+                ok = false;
+            } else if l.value.trim().is_empty() {
+                self.problem(l.at, &l.field, "empty value".into(), &wanted);
+                ok = false;
+            } else {
+                values.insert(name.clone(), l.value.clone());
+            }
+        }
+        let missing: Vec<&String> = m.values.keys().filter(|n| !values.contains_key(*n)).collect();
+        if !missing.is_empty() {
+            let (at, field) = given.map_or((d.key.at, d.key.field.clone()), |g| (g.at, g.field.clone()));
+            let message = format!(
+                "{}'s HTTPS needs {} (values from the ESP's console or API: sslprov does not call the ESP)",
+                t.name,
+                names::list(missing)
+            );
+            self.problem(at, &field, message, &wanted);
+            ok = false;
+        }
+        ok.then_some(values)
     }
 
     /// The tracking domain and its zone.

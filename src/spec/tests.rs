@@ -134,7 +134,7 @@ fn a_copied_brand_block_under_the_same_key_is_a_duplicate_not_a_replacement() {
 fn unknown_field_is_refused() {
     assert_eq!(
         errors(&GOOD.replace("    zone: acme.com", "    zone: acme.com\n    origin: x")),
-        "dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin` (allowed: `tracking_domain`, `esp`, `zone`, `braze_cluster`, `cdn`, `dns`, `advanced_certificate`, `tracking_record`)"
+        "dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin` (allowed: `tracking_domain`, `esp`, `zone`, `braze_cluster`, `cdn`, `dns`, `advanced_certificate`, `tracking_record`, `managed_https`)"
     );
 }
 

@@ -26,6 +26,10 @@ pub struct CdnTemplate {
     /// The domain options (spec fields) this CDN honours, such as `advanced_certificate`.
     #[serde(default)]
     pub options: Vec<String>,
+    /// Names this CDN's endpoints live under (each name and every name below it), so that
+    /// `sslprov init` can tell a CNAME already pointing at the CDN from an HTTP-era one.
+    #[serde(default)]
+    pub dns_targets: Vec<String>,
     /// In the order they are made.
     pub resources: Vec<ResourceTemplate>,
     pub verify: CdnVerify,
@@ -37,6 +41,9 @@ pub struct Requires {
     /// The DNS hosts this CDN works with; empty: any.
     #[serde(default)]
     pub dns: Vec<String>,
+    /// No CDN at all: the ESP serves HTTPS itself, so only an ESP with `managed_https` fits.
+    #[serde(default)]
+    pub managed_https: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +70,10 @@ pub struct ResourceTemplate {
     /// parts only, so what uses a shared object is known from the spec alone.
     #[serde(default)]
     pub shared: Option<String>,
+    /// A `${domain.*}` or `${esp.*}` reference: the part exists only for domains where it has a
+    /// value (a record only some ESPs ask for).
+    #[serde(default)]
+    pub when: Option<String>,
     /// The spec, with `${…}` references (see [`render`]).
     pub spec: Value,
 }
@@ -138,6 +149,13 @@ impl CdnTemplate {
             return Err("a part is declared twice".into());
         }
         for r in &self.resources {
+            let mut when = r.when.iter().flat_map(|w| render::references(&Value::String(w.clone())));
+            if let Some(bad) = when.find(|w| w != "domain" && w != "esp") {
+                return Err(format!("{}: `when` may reference the domain or the ESP only, not `{bad}`", r.part));
+            }
+            if r.part == TRACKING && r.when.is_some() {
+                return Err(format!("`{TRACKING}` is in every domain: it takes no `when`"));
+            }
             for d in r.dependencies() {
                 if !parts.contains(d.as_str()) {
                     return Err(format!(

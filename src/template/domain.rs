@@ -32,6 +32,7 @@ impl<'a> DomainTemplate<'a> {
             "origin": esp.origin(domain.region),
             "host_header": esp.host_header,
             "cdn": esp.cdn.get(&domain.cdn).cloned().unwrap_or(Value::Null),
+            "managed_https": esp.managed_https.as_ref().map(|m| json!({ "target": m.targets.get(&domain.region) })),
         });
         let domain_value = serde_json::to_value(domain).unwrap_or(Value::Null);
         let mut t = DomainTemplate { domain, cdn, domain_value, esp_value, addresses: BTreeMap::new() };
@@ -61,6 +62,18 @@ impl<'a> DomainTemplate<'a> {
             Some(a) => a.clone(),
             None => Ok(address(&self.domain.key, part)),
         }
+    }
+
+    /// The template's resources this domain has, in the order apply makes them: those whose
+    /// `when` has a value for it.
+    pub fn parts(&self) -> Vec<&'static ResourceTemplate> {
+        self.cdn.order().into_iter().filter(|r| self.has(r)).collect()
+    }
+
+    fn has(&self, r: &ResourceTemplate) -> bool {
+        let Some(when) = &r.when else { return true };
+        let ctx = Context { domain: &self.domain_value, esp: &self.esp_value, outputs: &|_| Lookup::Unknown };
+        render::lookup(when, &ctx).is_some()
     }
 
     /// The provider a resource goes to: the one it names, or the domain's DNS host.

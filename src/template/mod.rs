@@ -23,7 +23,7 @@ pub use cdn::{
     CdnTemplate, CdnVerify, CertificateFixes, DnsShape, Existing, ForwardedHost, Matcher, ResourceTemplate, TRACKING,
 };
 pub use domain::{DomainTemplate, SharedUse, shared_uses};
-pub use esp::{EspAnswer, EspTemplate, EspVerify, WrongAnswer};
+pub use esp::{Discovery, EspAnswer, EspTemplate, EspVerify, ManagedHttps, WrongAnswer};
 pub use render::{Context, KNOWN_AFTER_APPLY, Lookup, RenderError, Rendered};
 
 static FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");

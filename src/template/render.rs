@@ -235,6 +235,18 @@ fn eval(reference: &str, cx: &Context<'_>) -> Result<Eval, RenderError> {
     Ok(Eval::Known(at.clone()))
 }
 
+/// The value `s`, a string that is one `${…}` reference to the domain or the ESP, has; `None`
+/// when it has none there.
+pub fn lookup(s: &str, cx: &Context<'_>) -> Option<Value> {
+    match split(s).as_slice() {
+        [Piece::Ref(r)] => match eval(r, cx) {
+            Ok(Eval::Known(v)) if !v.is_null() => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The roots a template references (`domain`, `esp`, part names).
 pub fn references(v: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

@@ -19,6 +19,12 @@ fn domain(esp: &str, cdn: &str, region: Region) -> Domain {
         zone: "acme.com".into(),
         advanced_certificate: false,
         tracking_record: Default::default(),
+        // Whatever the ESP's own HTTPS asks the spec for.
+        managed_https: templates().esp[esp]
+            .managed_https
+            .iter()
+            .flat_map(|m| m.values.keys().map(|k| (k.clone(), format!("{k}-value"))))
+            .collect(),
     }
 }
 
@@ -40,6 +46,10 @@ fn everything() -> Outputs {
         .with("record", json!({"name": "_acme-challenge.url1234.acme.com", "type": "CNAME", "values": ["u.9.authorize.certificatemanager.goog"]}))
         .with("host_name", "sslprov-ep-sendgrid-net-0123456789abcdef.z01.azurefd.net")
         .with("validation", json!({"name": "_dnsauth.url1234.acme.com", "type": "TXT", "values": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}))
+        .with("certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        .with("key", "sealed:v1:AAAA")
+        .with("id", "190711")
+        .with("url", "sslp0123456789ab-1c6b.kxcdn.com")
 }
 
 /// `part`'s spec for the domain, with every other resource reporting everything.
@@ -59,9 +69,12 @@ fn every_template_loads_and_every_cdn_renders_for_every_esp_and_region() {
     for (cdn_name, cdn) in &t.cdn {
         cdn.check().unwrap_or_else(|e| panic!("{cdn_name}: {e}"));
         for esp in t.esp.keys() {
+            if cdn.requires.managed_https && t.esp[esp].managed_https.is_none() {
+                continue;
+            }
             for region in [Region::Us, Region::Eu] {
                 let d = domain(esp, cdn_name, region);
-                for r in cdn.order() {
+                for r in DomainTemplate::of(&d).expect("templates exist").parts() {
                     rendered(&d, &r.part);
                 }
             }
@@ -338,4 +351,38 @@ fn on_azure_front_door_the_profile_is_shared_and_the_record_is_a_cname_to_the_or
     let record = rendered(&d, TRACKING);
     assert_eq!(record["type"], "CNAME", "a CNAME straight to the endpoint: managed certificates rotate");
     assert_eq!(record["values"][0], "sslprov-ep-sendgrid-net-0123456789abcdef.z01.azurefd.net");
+}
+
+#[test]
+fn every_adopted_discovery_target_is_an_origin_and_every_target_is_the_esps() {
+    for (name, esp) in &templates().esp {
+        assert!(!esp.discover.is_empty(), "{name}: no discover rules for sslprov init");
+        for d in &esp.discover {
+            let under = |t: &String| d.target == *t || d.target.ends_with(&format!(".{t}"));
+            assert!(esp.verify.dns_targets.iter().any(under), "{name}: {} is none of its dns_targets", d.target);
+            if d.adopt {
+                // The CDN proxies to an origin: adopting any other target would send its clicks
+                // somewhere else.
+                assert!(!esp.regions_of(&d.target).is_empty(), "{name}: adopts {}, which is no origin", d.target);
+            }
+        }
+    }
+}
+
+#[test]
+fn discovery_tells_the_sendgrid_tracking_cname_from_the_account_id_one() {
+    let sendgrid = &templates().esp["sendgrid"];
+    let adopted = |name: &str, target: &str| sendgrid.discovery(name, target).map(|d| d.adopt);
+    assert_eq!(adopted("url1234.acme.com", "sendgrid.net"), Some(true));
+    assert_eq!(adopted("7654321.acme.com", "sendgrid.net"), Some(false));
+    assert_eq!(adopted("links.acme.com", "sendgrid.net"), Some(true), "a chosen subdomain");
+    assert_eq!(adopted("url1234.acme.com", "click.sendgrid.net"), Some(false), "Auto SSL");
+    assert_eq!(adopted("url1234.acme.com", "x.sendgrid.net"), None);
+    let ses = &templates().esp["ses"];
+    assert_eq!(ses.discovery("t.acme.com", "r.us-west-2.awstrack.me").map(|d| d.adopt), Some(false));
+    assert_eq!(ses.regions_of("r.eu-central-1.awstrack.me"), [Region::Eu]);
+    assert_eq!(sendgrid.regions_of("sendgrid.net"), [Region::Us, Region::Eu]);
+    let sparkpost = &templates().esp["sparkpost"];
+    assert_eq!(sparkpost.discovery("t.acme.com", "acme.et.e.sparkpost.com").map(|d| d.adopt), Some(false));
+    assert_eq!(sparkpost.discovery("t.acme.com", "et.e.sparkpost.com").map(|d| d.adopt), None);
 }

@@ -126,8 +126,20 @@ fn leaf_count(v: &Value) -> usize {
     }
 }
 
+/// Values longer than this show their start and their length: a certificate chain or a sealed
+/// key is not read in a plan, only seen to change (the JSON plan has them whole).
+const SHOWN: usize = 48;
+
 pub(super) fn quote(s: &str) -> String {
-    if s == KNOWN_AFTER_APPLY { s.to_owned() } else { format!("{s:?}") }
+    if s == KNOWN_AFTER_APPLY {
+        return s.to_owned();
+    }
+    let chars = s.chars().count();
+    if chars <= SHOWN * 2 {
+        return format!("{s:?}");
+    }
+    let start: String = s.chars().take(SHOWN).collect();
+    format!("{:?}… ({chars} characters)", start)
 }
 
 pub(super) fn value(v: &Value) -> String {
@@ -138,5 +150,17 @@ pub(super) fn value(v: &Value) -> String {
             format!("{{ {} }}", m.iter().map(|(k, v)| format!("{k} = {}", value(v))).collect::<Vec<_>>().join(", "))
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_values_show_their_start_and_length() {
+        assert_eq!(super::quote("sendgrid.net"), "\"sendgrid.net\"");
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", "A".repeat(200));
+        let shown = super::quote(&pem);
+        assert!(shown.starts_with("\"-----BEGIN CERTIFICATE-----\\nAAAA"), "{shown}");
+        assert!(shown.ends_with("… (255 characters)"), "{shown}");
     }
 }

@@ -103,17 +103,23 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
         return judge_proxied(d, &cdn.name, answer);
     }
     let what = &cdn.verify.endpoint;
+    let record = if cdn.verify.dns == DnsShape::Address { "the A record" } else { "the CNAME" };
     let apply = match endpoint {
         Some(e) => format!(
-            "run `sslprov apply`: it points the CNAME at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
+            "run `sslprov apply`: it points {record} at {e} (adopting the existing record); if `sslprov plan` shows no change, this answer comes from another DNS host than {}'s: check the zone's delegation, or wait out the record's TTL",
             d.zone
         ),
         None => {
-            format!("run `sslprov apply`: it makes the certificate and {what}, then points the CNAME at the {what}")
+            format!("run `sslprov apply`: it makes the certificate and {what}, then points {record} at the {what}")
         }
     };
     match answer {
         Answer::Cname(target) => {
+            // Where the state says the record points comes first: with no CDN (the ESP's own
+            // HTTPS), that is an ESP host.
+            if endpoint.is_some_and(|e| normal(e) == *target) {
+                return Check::pass(CheckKind::Dns, format!("CNAME → {target} (the {what})"));
+            }
             if let Some((_, esp)) = esp_target(target) {
                 return Check::fail(
                     CheckKind::Dns,
@@ -124,9 +130,6 @@ pub fn judge(d: &Domain, endpoint: Option<&str>, answer: &Answer, endpoint_addre
                 );
             }
             match endpoint {
-                Some(e) if normal(e) == *target => {
-                    Check::pass(CheckKind::Dns, format!("CNAME → {target} (the {what})"))
-                }
                 Some(e) => Check::fail(
                     CheckKind::Dns,
                     format!("CNAME → {target}, not the {what} {e}"),

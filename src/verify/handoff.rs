@@ -48,8 +48,13 @@ pub fn build(spec: &Spec, v: &Verification) -> Handoff {
     for d in &v.domains {
         let Some(t) = templates().esp.get(&d.esp) else { continue };
         if d.ready {
-            let mut notes = t.handoff.clone();
-            if let Some(note) = &t.handoff_account {
+            // With no CDN, the ESP's own HTTPS has its own notes; the CDN ones do not apply.
+            let own = templates().cdn.get(&d.cdn).is_some_and(|c| c.requires.managed_https);
+            let mut notes = match &t.managed_https {
+                Some(m) if own => m.handoff.clone(),
+                _ => t.handoff.clone(),
+            };
+            if let Some(note) = t.handoff_account.as_ref().filter(|_| !own) {
                 notes.push(account_note(note, &d.esp, spec, v));
             }
             ready.push(ReadyDomain {

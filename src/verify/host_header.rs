@@ -56,10 +56,13 @@ pub fn judge(cdn: &CdnVerify, tracking_domain: &str, forged: &str, baseline: &Fe
         (false, Some(seen)) => Check::warn(
             CheckKind::HostHeader,
             seen,
-            format!(
-                "{}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value",
-                fh.says
-            ),
+            match &fh.fix {
+                Some(fix) => format!("{}: {}", fh.says, fix.replace("{tracking_domain}", tracking_domain)),
+                None => format!(
+                    "{}: set X-Forwarded-Host at the CDN (a transform rule) so the origin never sees a client's value",
+                    fh.says
+                ),
+            },
         ),
     }
 }

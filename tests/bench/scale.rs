@@ -10,6 +10,8 @@
 //!   same waits.
 //! - `apply 1000 50`: an apply of 1,000 domains with no waits: Route 53 changes go out in batches
 //!   per zone.
+//! - `init 200 50`: `sslprov init` over 200 zones, each holding one HTTP-era tracking CNAME (the
+//!   ESPs in turn) and two other records, 50 ms per call; then a plan of the spec it wrote.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -144,7 +146,28 @@ fn main() {
                 (2 * n) as f64 / changes.max(1) as f64
             );
         }
-        other => panic!("unknown scenario {other}: plan, waits or apply"),
+        "init" => {
+            let (zones, latency) = (arg(&args, 1, 200), arg(&args, 2, 50u64));
+            let b = Bench::new(None);
+            let targets = ["sendgrid.net", "spgo.io", "r.us-east-1.awstrack.me"];
+            for z in 0..zones {
+                let zone = format!("i{z}.example");
+                let id = b.rt.block_on(b.aws.create_zone(&zone));
+                b.rt.block_on(b.aws.put_record(&id, &format!("url{z}.{zone}"), "CNAME", targets[z % 3], 300));
+                b.rt.block_on(b.aws.put_record(&id, &format!("www.{zone}"), "CNAME", "example.org", 300));
+                b.rt.block_on(b.aws.put_record(&id, &zone, "TXT", "\"v=spf1 ~all\"", 300));
+            }
+            b.aws.proxy().add_rule(Rule::delay("*", None, Duration::from_millis(latency)));
+            let (took, counts) = b.run(
+                d,
+                &format!("init ({zones} zones, 3 records each, {latency} ms a call)"),
+                &["init", "--dns", "route53", "-o", "i.yaml"],
+            );
+            let total: u64 = counts.values().sum();
+            println!("\ninit: {total} calls for {zones} zones, {:.1} s", took.as_secs_f64());
+            b.run(d, "plan of the spec init wrote", &["plan", "-f", "i.yaml", "--detailed-exitcode"]);
+        }
+        other => panic!("unknown scenario {other}: plan, waits, apply or init"),
     }
 }
 

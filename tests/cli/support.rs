@@ -26,10 +26,20 @@ pub struct Project {
     /// domains are validated once the `_dnsauth` TXT record holding their token is at the domain's
     /// DNS host (and issuance is not held).
     pub azure: Option<sslprov_azure_emulator::Emulator>,
-    /// While set, the Fastly emulator sees no challenge CNAME: certificates stay pending.
+    /// While set, the Fastly and Google Cloud emulators see no challenge CNAME, the Azure emulator
+    /// no `_dnsauth` TXT and Pebble no challenge TXT: certificates stay pending (Pebble's fail once
+    /// it is asked to validate).
     pub hold_issuance: Arc<AtomicBool>,
+    /// The KeyCDN API emulator, when a domain's CDN is KeyCDN.
+    pub keycdn: Option<sslprov_keycdn_emulator::Emulator>,
+    /// Pebble, the ACME test CA, when a domain's CDN takes sslprov's own ACME certificate. Its
+    /// DNS-01 lookups read the TXT records at the project's DNS hosts.
+    pub pebble: Option<sslprov_acme_harness::Pebble>,
     extra_env: Vec<(String, String)>,
 }
+
+/// The secret sslprov seals ACME private keys with, in these tests.
+pub const ACME_KEY: &str = "sslprov-test-secret-0123456789abcdef-0123";
 
 pub struct Run {
     pub code: i32,
@@ -73,6 +83,7 @@ impl Project {
         let gcp = spec.domains.values().any(|d| d.cdn == "google-cloud").then(sslprov_gcp_emulator::Emulator::start);
         let azure =
             spec.domains.values().any(|d| d.cdn == "azure-frontdoor").then(sslprov_azure_emulator::Emulator::start);
+        let keycdn = spec.domains.values().any(|d| d.cdn == "keycdn").then(sslprov_keycdn_emulator::Emulator::start);
         let mut p = Project {
             dir,
             aws,
@@ -82,6 +93,8 @@ impl Project {
             gcp,
             azure,
             hold_issuance: Arc::default(),
+            keycdn,
+            pebble: None,
             extra_env: Vec::new(),
         };
         let mut zones = std::collections::BTreeMap::new();
@@ -125,10 +138,47 @@ impl Project {
             p.extra_env.push(("SSLPROV_AZURE_POLL_MS".into(), "20".into()));
             azure.set_dns(p.txt_lookup());
         }
+        if let Some(keycdn) = &p.keycdn {
+            p.extra_env.push(("KEYCDN_API_KEY".into(), keycdn.api_key()));
+            p.extra_env.push(("KEYCDN_API_BASE_URL".into(), keycdn.base_url()));
+            p.extra_env.push(("KEYCDN_ACCOUNT_ID".into(), keycdn.account_id().to_string()));
+            keycdn.set_dns(p.dns_lookup());
+            let pebble = sslprov_acme_harness::Pebble::start(Arc::new(p.txt_lookup()));
+            p.extra_env.extend(pebble.env());
+            p.extra_env.push(("SSLPROV_ACME_KEY".into(), ACME_KEY.into()));
+            p.pebble = Some(pebble);
+        }
         p
     }
 
-    /// The TXT values at `name`, as the project's DNS hosts hold them now, unless issuance is held.
+    /// A project with no spec yet (for `init`) in a fresh account, with the Cloudflare emulator
+    /// when `cloudflare`; zones are added with [`AwsEnv::create_zone`] and
+    /// [`Emulator::add_zone`].
+    pub async fn without_spec(cloudflare: bool) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cf = cloudflare.then(|| Arc::new(Emulator::start()));
+        let mut extra_env = Vec::new();
+        if let Some(cf) = &cf {
+            extra_env.push(("CLOUDFLARE_API_TOKEN".into(), cf.token()));
+            extra_env.push(("CLOUDFLARE_API_BASE_URL".into(), cf.base_url()));
+        }
+        Project {
+            dir,
+            aws: AwsEnv::new().await,
+            cf,
+            cf_zones: Default::default(),
+            fastly: None,
+            gcp: None,
+            azure: None,
+            hold_issuance: Arc::default(),
+            keycdn: None,
+            pebble: None,
+            extra_env,
+        }
+    }
+
+    /// The TXT strings at `name`, as the project's DNS hosts hold them now, unless issuance is
+    /// held: what Pebble's DNS-01 validation (and sslprov's own check before it) sees.
     fn txt_lookup(&self) -> impl Fn(&str) -> Vec<String> + Send + Sync + 'static {
         let hold = self.hold_issuance.clone();
         let cf = self.cf.clone();
@@ -153,6 +203,14 @@ impl Project {
                     .collect(),
             }
         }
+    }
+
+    pub fn keycdn(&self) -> &sslprov_keycdn_emulator::Emulator {
+        self.keycdn.as_ref().expect("the spec has a domain on KeyCDN")
+    }
+
+    pub fn pebble(&self) -> &sslprov_acme_harness::Pebble {
+        self.pebble.as_ref().expect("the spec has a domain on KeyCDN")
     }
 
     /// The CNAME target at `name`, as the project's DNS hosts hold it now (Cloudflare's emulator
@@ -200,6 +258,8 @@ impl Project {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sslprov"));
         self.aws.apply_to(&mut c);
+        // Only the project's own emulator: never a token the developer's shell has.
+        c.env_remove("CLOUDFLARE_API_TOKEN").env_remove("CLOUDFLARE_API_BASE_URL");
         c.args(args).current_dir(self.dir.path()).envs(self.extra_env.iter().cloned()).stdin(Stdio::null());
         c
     }
@@ -244,13 +304,11 @@ impl Project {
 
 /// The CNAME at `name` in Route 53 (moto).
 fn route53_cname(client: &aws_sdk_route53::Client, name: &str) -> Option<String> {
-    route53_values(client, name, aws_sdk_route53::types::RrType::Cname)
-        .into_iter()
-        .next()
-        .map(|v| v.trim_end_matches('.').to_owned())
+    let values = route53_values(client, name, aws_sdk_route53::types::RrType::Cname);
+    values.first().map(|v| v.trim_end_matches('.').to_owned())
 }
 
-/// The values of the `rtype` set at `name` in Route 53 (moto), read on a thread of its own: the
+/// The values at `name` of type `rtype` in Route 53 (moto), read on a thread of its own: the
 /// emulators ask from inside their own runtimes.
 fn route53_values(client: &aws_sdk_route53::Client, name: &str, rtype: aws_sdk_route53::types::RrType) -> Vec<String> {
     let (client, name) = (client.clone(), name.to_owned());

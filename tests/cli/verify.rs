@@ -434,3 +434,24 @@ async fn a_ready_fastly_domain_verifies_and_is_handed_off() {
     );
     p.fastly.as_ref().expect("fastly").assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_cdn_verify_checks_the_certificate_the_esp_serves() {
+    let spec = SPEC.replace("    zone: acme.com\n", "    zone: acme.com\n    cdn: none\n");
+    let p = Project::new(&spec).await;
+    p.apply();
+    // The ESP's HTTPS endpoint answers for the domain itself: no CDN in between.
+    let mut w = World::ready("v2.spgo.io");
+    w.edge = |c| c.forwarded_host = ForwardedHost::PassThrough;
+    let net = w.start(&p);
+    let r = net.run(&p, &["verify"], 0);
+    assert_row(&r, "dns", "✔", "CNAME → v2.spgo.io (the ESP's HTTPS endpoint)");
+    assert_row(&r, "certificate", "✔", "covers url1234.email.acme.com");
+    assert_row(&r, "https", "✔", "302");
+    assert_row(&r, "state", "✔", "matches the cloud");
+    assert_row(&r, "host_header", "!", "reached the origin");
+    assert!(r.stdout.contains("fix: no CDN in between"), "{r:?}");
+    let handoff = net.run(&p, &["handoff"], 0);
+    assert!(handoff.stdout.contains("SparkPost manages this V2 tracking domain's certificate itself"), "{handoff:?}");
+    assert!(!handoff.stdout.contains("Certificate managed by CDN"), "the CDN notes do not apply: {handoff:?}");
+}

@@ -75,6 +75,21 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// describe is allowed only for what no list returns.
     async fn list(&self, scope: &Scope) -> Result<Vec<Live>>;
 
+    /// Discovery (`sslprov init`): the names of the DNS zones these credentials can read, in one
+    /// paginated list sweep, sorted. A zone the provider could not write to unambiguously (two
+    /// public zones of one name) is still listed: `list` of its records says why it cannot be
+    /// read. Their records are then read with `list`, one [`Scope`] of kind [`RECORD`] per zone
+    /// whose wanted record names only the zone (a whole-zone sweep). Providers that hold no
+    /// zones keep the default, [`ErrorKind::Unsupported`].
+    async fn zones(&self) -> Result<Vec<String>> {
+        Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            self.info().name,
+            "zones",
+            format!("{} holds no DNS zones to list", self.info().title),
+        ))
+    }
+
     /// Create `desired`. The token is stable across retries and re-runs of the same intent, so a
     /// create whose response was lost returns (or lets `list` find) the same object, never a twin.
     async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live>;

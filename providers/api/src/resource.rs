@@ -154,7 +154,8 @@ pub struct RecordSpec {
     #[serde(rename = "type")]
     pub rtype: RecordType,
     pub ttl: u32,
-    /// Values, normalised (lower case, no trailing dot for names), sorted.
+    /// Values, normalised (lower case, no trailing dot for names), sorted. A TXT value is its text,
+    /// unquoted: each DNS host writes it in its own form (Route 53's quoted strings).
     pub values: Vec<String>,
     /// Whether a proxying DNS host serves the name through its edge. `None` where the DNS host
     /// has no proxy; a host that has one normalises `None` to `false`.
@@ -188,11 +189,23 @@ pub struct Scope {
     /// may skip describing these when its list says they are settled: what cannot have changed
     /// comes from here (an ACM certificate's names never change after it is requested).
     pub known: BTreeMap<String, Option<Desired>>,
+    /// What the state recorded of those objects' outputs, by id. A provider whose vendor offers
+    /// no list (an ACME server only fetches an order by its URL) reports from these what needs no
+    /// request: an issued certificate's expiry, without fetching it again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Outputs>,
 }
 
 impl Scope {
     pub fn new(kind: &str) -> Self {
         Scope { kind: kind.to_owned(), ..Scope::default() }
+    }
+
+    /// Every record of `zone`: a wanted record that names only its zone (discovery).
+    pub fn zone(zone: &str) -> Self {
+        let mut spec = Map::new();
+        spec.insert("zone".into(), Value::String(zone.to_owned()));
+        Scope { kind: RECORD.to_owned(), wanted: vec![Desired { kind: RECORD.to_owned(), spec }], ..Scope::default() }
     }
 
     /// What `readiness` of these objects lists with: their specs and ids.
@@ -201,6 +214,7 @@ impl Scope {
             kind: lives.first().map(|l| l.desired.kind.clone()).unwrap_or_default(),
             wanted: lives.iter().map(|l| l.desired.clone()).collect(),
             known: lives.iter().map(|l| (l.id.clone(), Some(l.desired.clone()))).collect(),
+            outputs: lives.iter().map(|l| (l.id.clone(), l.outputs.clone())).collect(),
         }
     }
 
@@ -316,6 +330,11 @@ pub enum Readiness {
     Ready,
     Pending {
         detail: String,
+    },
+    /// Usable now, and due for replacement before it stops being (a certificate close to its
+    /// expiry): waits treat it as ready, and the engine replaces it, a new one first.
+    Expiring {
+        reason: String,
     },
     /// It will never become ready (a certificate that failed validation): the engine replaces it.
     Failed {

@@ -48,10 +48,11 @@ impl Gcp {
             compute_url: emulator.compute_url(),
             certificate_manager_url: emulator.certificate_manager_url(),
         };
-        let creds: Value = serde_json::from_str(
-            &std::fs::read_to_string(emulator.write_credentials(&std::env::temp_dir())).expect("read"),
-        )
-        .expect("json");
+        // A directory of its own: tests run side by side, each with its emulator's token URL.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let creds: Value =
+            serde_json::from_str(&std::fs::read_to_string(emulator.write_credentials(dir.path())).expect("read"))
+                .expect("json");
         let client =
             GoogleCloud::with_credentials(&config, creds, Calls::default()).expect("client").with_retry(fast_retry());
         let mut g = Gcp { emulator, client, dns, refs: BTreeMap::new() };

@@ -198,19 +198,9 @@ impl Route53 {
         let mut seen: HashMap<String, Vec<String>> = HashMap::new();
         let mut marker = None;
         loop {
-            self.budget.acquire(NAME, "ListHostedZones").await;
-            let page = self
-                .client
-                .list_hosted_zones()
-                .max_items(100)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| from_sdk("ListHostedZones", e))?;
-            for z in page.hosted_zones().iter().filter(|z| !z.config().is_some_and(|c| c.private_zone())) {
-                seen.entry(rrset::name(z.name()))
-                    .or_default()
-                    .push(z.id().trim_start_matches("/hostedzone/").to_owned());
+            let (page, next) = self.public_zones(marker).await?;
+            for (name, id) in page {
+                seen.entry(name).or_default().push(id);
             }
             let mut cache = self.zones.lock().unwrap_or_else(|e| e.into_inner());
             for zone in wanted {
@@ -220,11 +210,32 @@ impl Route53 {
                     _ => None,
                 };
             }
-            marker = page.next_marker().map(str::to_owned).filter(|_| page.is_truncated());
+            marker = next;
             if marker.is_none() || missing(&cache) == 0 {
                 return Ok(());
             }
         }
+    }
+
+    /// One ListHostedZones page (100 zones): the public zones on it as (name, id), and the
+    /// marker of the next page, if any.
+    async fn public_zones(&self, marker: Option<String>) -> Result<(Vec<(String, String)>, Option<String>)> {
+        self.budget.acquire(NAME, "ListHostedZones").await;
+        let page = self
+            .client
+            .list_hosted_zones()
+            .max_items(100)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListHostedZones", e))?;
+        let zones = page
+            .hosted_zones()
+            .iter()
+            .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+            .map(|z| (rrset::name(z.name()), z.id().trim_start_matches("/hostedzone/").to_owned()))
+            .collect();
+        Ok((zones, page.next_marker().map(str::to_owned).filter(|_| page.is_truncated())))
     }
 
     async fn zone_id_of(&self, live: &Live, spec: &RecordSpec) -> Result<String> {
@@ -359,6 +370,31 @@ impl Provider for Route53 {
             self.sweep(zone, names.as_ref(), &mut found).await?;
         }
         Ok(found)
+    }
+
+    /// Every public hosted zone, in one ListHostedZones sweep (100 a page); private zones are
+    /// left out, as everywhere. The id of a name held by one zone is kept for the record sweeps
+    /// that follow; a name two public zones share is listed, and its sweep reports the ambiguity.
+    async fn zones(&self) -> Result<Vec<String>> {
+        let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut marker = None;
+        loop {
+            let (page, next) = self.public_zones(marker).await?;
+            for (name, id) in page {
+                seen.entry(name).or_default().push(id);
+            }
+            marker = next;
+            if marker.is_none() {
+                break;
+            }
+        }
+        let mut cache = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, ids) in &seen {
+            if let [id] = ids.as_slice() {
+                cache.insert(name.clone(), id.clone());
+            }
+        }
+        Ok(seen.into_keys().collect())
     }
 
     /// CREATE: fails with [`ErrorKind::AlreadyExists`] if the name already has a set of the type.

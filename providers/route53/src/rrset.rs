@@ -40,9 +40,47 @@ fn value(rtype: RecordType, v: &str) -> String {
     match rtype {
         RecordType::Cname | RecordType::Alias => name(v),
         RecordType::Aaaa => v.to_ascii_lowercase(),
-        // TXT is case-sensitive and keeps Route 53's quoting; A needs nothing.
-        RecordType::A | RecordType::Txt => v.to_owned(),
+        // TXT is case-sensitive; a spec holds its text, Route 53 its quoted strings.
+        RecordType::Txt => unquote(v),
+        RecordType::A => v.to_owned(),
     }
+}
+
+/// The text of a Route 53 TXT value: its quoted strings (`"a" "b"`, with `\"` and `\\`
+/// escapes), joined. A value without quotes is taken as it is.
+fn unquote(v: &str) -> String {
+    if !v.starts_with('"') {
+        return v.to_owned();
+    }
+    let mut out = String::new();
+    let (mut inside, mut escaped) = (false, false);
+    for c in v.chars() {
+        match (inside, escaped, c) {
+            (true, true, c) => {
+                out.push(c);
+                escaped = false;
+            }
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => inside = false,
+            (true, false, c) => out.push(c),
+            (false, _, '"') => inside = true,
+            (false, _, _) => {}
+        }
+    }
+    out
+}
+
+/// A TXT text as Route 53 takes it: quoted, escaped, in strings of at most 255 characters.
+fn quote(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let strings: Vec<String> = chars
+        .chunks(255)
+        .map(|chunk| {
+            let s: String = chunk.iter().collect();
+            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        })
+        .collect();
+    if strings.is_empty() { "\"\"".to_owned() } else { strings.join(" ") }
 }
 
 fn record_type(t: &RrType) -> Option<RecordType> {
@@ -165,7 +203,11 @@ pub(crate) fn record_set(spec: &RecordSpec) -> Result<ResourceRecordSet, Provide
         // Sorted, as list reports them: moto matches a DELETE against the values exactly as
         // they were written, order included.
         values => sorted(values).into_iter().try_fold(set.ttl(spec.ttl.into()), |set, v| {
-            let v = if spec.rtype == RecordType::Cname { fqdn(v) } else { v.to_owned() };
+            let v = match spec.rtype {
+                RecordType::Cname => fqdn(v),
+                RecordType::Txt => quote(v),
+                _ => v.to_owned(),
+            };
             Ok(set.resource_records(ResourceRecord::builder().value(v).build().map_err(invalid)?))
         })?,
     };
@@ -215,10 +257,10 @@ mod tests {
             spec("acme.com", &cname),
             Some(spec_of("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]))
         );
-        let txt = listed("acme.com.", RrType::Txt, 60, &["\"v=spf1 -all\"", "\"B\""]);
+        let txt = listed("acme.com.", RrType::Txt, 60, &["\"v=spf1 -all\"", "\"B\"", "\"a \\\"q\\\"\" \"b\""]);
         assert_eq!(
             spec("acme.com", &txt),
-            Some(spec_of("acme.com", RecordType::Txt, 60, &["\"B\"", "\"v=spf1 -all\""]))
+            Some(spec_of("acme.com", RecordType::Txt, 60, &["B", "a \"q\"b", "v=spf1 -all"]))
         );
         let aaaa = listed("v6.acme.com.", RrType::Aaaa, 60, &["2001:DB8::1"]);
         assert_eq!(spec("acme.com", &aaaa).expect("aaaa").values, ["2001:db8::1"]);
@@ -269,8 +311,11 @@ mod tests {
         assert_eq!(set.resource_records()[0].value(), "d111.cloudfront.net.");
         assert_eq!(spec("acme.com", &set), Some(s));
 
-        let txt = spec_of("acme.com", RecordType::Txt, 60, &["\"a\"", "\"b\""]);
-        assert_eq!(spec("acme.com", &record_set(&txt).expect("valid")), Some(txt));
+        let txt = spec_of("acme.com", RecordType::Txt, 60, &["a \"quoted\" \\ text", &"x".repeat(300)]);
+        let set = record_set(&txt).expect("valid");
+        assert!(set.resource_records().iter().any(|r| r.value() == "\"a \\\"quoted\\\" \\\\ text\""), "{set:?}");
+        assert!(set.resource_records().iter().any(|r| r.value().starts_with(&format!("\"{}\" \"", "x".repeat(255)))));
+        assert_eq!(spec("acme.com", &set), Some(txt));
     }
 
     #[test]

@@ -43,7 +43,7 @@ async fn create_update_delete_round_trip_exactly() {
     let wanted = [
         record("click.acme.com", RecordType::Cname, 300, &["d111.cloudfront.net"]),
         record("*.acme.com", RecordType::Cname, 60, &["sendgrid.net"]),
-        record("acme.com", RecordType::Txt, 300, &["\"v=spf1 include:sendgrid.net -all\"", "\"Braze-Verify=1\""]),
+        record("acme.com", RecordType::Txt, 300, &["v=spf1 include:sendgrid.net -all", "Braze-Verify=1"]),
         record("apex.acme.com", RecordType::A, 0, &["alias:d222.cloudfront.net"]),
     ];
     let mut created = Vec::new();
@@ -254,7 +254,7 @@ impl Fixture for Moto {
     fn samples(&self) -> Vec<Desired> {
         vec![
             record("conf.acme.com", RecordType::Cname, 300, &["D111.cloudfront.net."]),
-            record("acme.com", RecordType::Txt, 300, &["\"b\"", "\"a\""]),
+            record("acme.com", RecordType::Txt, 300, &["b", "a \"quoted\""]),
             record("v4.acme.com", RecordType::A, 60, &["192.0.2.10", "192.0.2.2"]),
         ]
     }

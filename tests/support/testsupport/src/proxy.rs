@@ -95,7 +95,9 @@ impl FaultProxy {
                 runtime.block_on(async move {
                     let mut connector = HttpConnector::new();
                     connector.set_nodelay(true);
-                    let client = Client::builder(TokioExecutor::new()).build(connector);
+                    // A connection per request: moto's server closes idle keep-alive connections,
+                    // and a pooled one it closed under load reads as "moto unreachable" (a 502).
+                    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector);
                     let shared = Arc::new(Shared { state: for_thread, upstream, account, client });
                     let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     serve(listener, shared, stop).await;
