@@ -31,6 +31,9 @@ pub enum Gone {
     Fails,
 }
 
+/// Rounds in a row that may fail with a transient error before the waits they answer fail.
+const TRANSIENT_ROUNDS: u32 = 3;
+
 /// Waits that start this close together share their first round.
 const GATHER: Duration = Duration::from_millis(50);
 
@@ -116,11 +119,23 @@ impl<'a> Waits<'a> {
         gone: Gone,
     ) -> Result<Outputs, ApplyError> {
         let start = Instant::now();
+        let mut failed_rounds = 0;
         loop {
-            let seen = self
-                .readiness(p, live)
-                .await
-                .map_err(|source| ApplyError::Provider { address: address.to_owned(), source: Box::new(source) })?;
+            let seen = match self.readiness(p, live).await {
+                Ok(seen) => seen,
+                // A round that failed after the client's own retries (a 5xx, throttling, a lost
+                // connection) is asked again at the next interval: one bad answer to a list that
+                // a hundred waits share must not fail them all.
+                Err(e) if e.is_transient() && failed_rounds < TRANSIENT_ROUNDS && !self.stop.load(Ordering::SeqCst) => {
+                    failed_rounds += 1;
+                    self.progress.waiting(address, &format!("{e}; asking again"), start.elapsed());
+                    continue;
+                }
+                Err(source) => {
+                    return Err(ApplyError::Provider { address: address.to_owned(), source: Box::new(source) });
+                }
+            };
+            failed_rounds = 0;
             match seen.readiness {
                 // Still usable: what waits for it may go ahead (its replacement is planned).
                 Readiness::Ready | Readiness::Expiring { .. } => {

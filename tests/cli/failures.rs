@@ -60,6 +60,20 @@ async fn a_connection_lost_mid_run_is_retried_then_named() {
     assert_eq!(p.aws.proxy().count("cloudfront:ListDistributions"), 2, "tried as often as it says");
 }
 
+/// Moto answers ListCertificates with a 500 when a request for a new certificate lands while it
+/// lists; one such answer to the list a hundred waits share is asked again at the next round, not
+/// the failure of every wait it answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_round_of_a_shared_wait_is_asked_again() {
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
+    // The plan's inventory lists certificates once; the rounds of the certificate's wait follow.
+    p.aws.proxy().add_rule(Rule::error("acm", Some("ListCertificates"), 500, "InternalFailure").skip(1).times(2));
+    let r = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(p.aws.proxy().count("acm:ListCertificates") >= 4, "two failed rounds, then the one that answered");
+    p.ok(&["plan", "--detailed-exitcode"], 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_credentials_a_run_stops_within_a_second_and_says_how_to_set_them() {
     let p = Project::new(SENDGRID).await;

@@ -120,6 +120,11 @@ impl ProviderError {
         self.kind == kind
     }
 
+    /// A failure that asking again later may not meet: the service was down or throttling.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ErrorKind::Unavailable | ErrorKind::RateLimited)
+    }
+
     /// Maps a failed AWS SDK call to one line a person can act on: a service error by its code and
     /// HTTP status, with the fix for refused permissions and credentials; a failure to reach the
     /// service by its cause in plain words. The SDK's own error (its Debug-laden chain) stays the
