@@ -6,8 +6,8 @@
 //! slot of `--parallelism`: it costs nothing but its share of a round.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sslprov_provider::{ErrorKind, Live, Observed, Outputs, Provider, ProviderError, Readiness};
@@ -45,7 +45,11 @@ struct Round {
     queue: Vec<(Live, Answer)>,
     /// A waiter is leading the next round (it sleeps until it is due, then asks for everyone).
     led: bool,
-    last: Option<Instant>,
+    /// When the last round ended, and how long it took.
+    last: Option<(Instant, Duration)>,
+    /// Held while a round asks: the next one starts only after it (rounds never overlap, so a
+    /// list of many pages is never read twice at once).
+    asking: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The waits of one apply.
@@ -71,25 +75,31 @@ impl<'a> Waits<'a> {
     async fn readiness(&self, p: &dyn Provider, live: &Live) -> Result<Observed, ProviderError> {
         let key = (p.info().name.to_owned(), live.desired.kind.clone());
         let (tx, rx) = oneshot::channel();
-        let lead = {
+        let (lead, asking) = {
             let mut rounds = self.rounds();
             let round = rounds.entry(key.clone()).or_default();
             round.queue.push((live.clone(), tx));
-            !std::mem::replace(&mut round.led, true)
+            (!std::mem::replace(&mut round.led, true), Arc::clone(&round.asking))
         };
         if lead {
-            let due = self.rounds().get(&key).and_then(|r| r.last).map(|l| l + self.opts.poll);
+            let _asking = asking.lock().await;
+            // Due a poll interval after the last round ended, or as long as that round took if
+            // longer: a list that takes longer to read than the interval is read at most half
+            // the time, and the API's budget is left for the writes.
+            let due = self.rounds().get(&key).and_then(|r| r.last).map(|(end, took)| end + self.opts.poll.max(took));
             let wait = due.map_or(GATHER, |d| d.saturating_duration_since(Instant::now()).max(GATHER));
             tokio::time::sleep(wait).await;
             let batch = {
                 let mut rounds = self.rounds();
-                let round = rounds.entry(key).or_default();
+                let round = rounds.entry(key.clone()).or_default();
                 round.led = false;
-                round.last = Some(Instant::now());
                 std::mem::take(&mut round.queue)
             };
             let lives: Vec<Live> = batch.iter().map(|(l, _)| l.clone()).collect();
-            match p.readiness(&lives).await {
+            let started = Instant::now();
+            let answers = p.readiness(&lives).await;
+            self.rounds().entry(key).or_default().last = Some((Instant::now(), started.elapsed()));
+            match answers {
                 Ok(answers) => {
                     let mut answers = answers.into_iter();
                     for (_, tx) in batch {

@@ -265,6 +265,19 @@ async fn the_profile_goes_only_with_the_last_brand() {
     assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, None);
     assert_eq!(record(&p, "acme.com", "_dnsauth.click.acme.com", true).await, None);
 
+    // A custom domain someone else made in the profile (another spec in the same resource group):
+    // deleting the profile would delete it, so the profile stays and the destroy says why.
+    let theirs = "profiles/sslprov-frontdoor/customDomains/someone-else";
+    az.put_as_someone_else(theirs, serde_json::json!({"properties": {"hostName": "www.other.com", "tlsSettings": {"certificateType": "ManagedCertificate"}}})).await;
+    let refused = p.run(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("still holds custom domain www.other.com, which this spec did not make: not deleted"),
+        "{refused:?}"
+    );
+    assert_eq!(az.of("profiles").len(), 1, "the profile stays");
+    az.delete_as_someone_else(theirs).await;
+
     let all = p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0);
     let log = az.request_log();
     let deletes: Vec<&str> =

@@ -358,7 +358,9 @@ impl Arm {
             return Ok(None);
         }
         if answer.status == 201 || answer.status == 202 {
-            self.follow(op, &answer, path, reads_back).await?;
+            // A delete accepted without a polling header is followed on the resource itself: its
+            // parent's delete would meet a 409 while it is still going.
+            self.follow(op, &answer, path, reads_back || deleting).await?;
         } else if reads_back
             && answer.body["properties"]["provisioningState"].as_str().is_some_and(|s| s != "Succeeded")
         {

@@ -87,12 +87,18 @@ pub(crate) fn cli_installed() -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(exe).is_file()))
 }
 
-#[derive(Debug)]
 pub(crate) struct Auth {
     source: Source,
     authority: String,
     http: reqwest::Client,
     cached: Mutex<Option<(String, Instant)>>,
+}
+
+/// Without the cached token, which a derived `Debug` would print.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("source", &self.source).field("authority", &self.authority).finish_non_exhaustive()
+    }
 }
 
 /// A token is renewed this long before it expires.

@@ -168,12 +168,47 @@ impl FrontDoor {
         Ok(found)
     }
 
+    /// Deleting a profile deletes everything in it. sslprov's own endpoints and custom domains are
+    /// gone by the time their profile goes (they depend on it), so whatever is left is someone
+    /// else's: another spec's in the same resource group, or made by hand.
+    async fn refuse_unless_empty(&self, profile: &str) -> Result<()> {
+        let endpoints = self.arm.list("AFDEndpoints_ListByProfile", &format!("{profile}/afdEndpoints")).await?;
+        let domains = self.arm.list("AFDCustomDomains_ListByProfile", &format!("{profile}/customDomains")).await?;
+        let left: Vec<String> = endpoints
+            .iter()
+            .map(|e| format!("endpoint {}", e["name"].as_str().unwrap_or("?")))
+            .chain(
+                domains
+                    .iter()
+                    .map(|d| format!("custom domain {}", d["properties"]["hostName"].as_str().unwrap_or("?"))),
+            )
+            .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        Err(ProviderError::new(
+            ErrorKind::Conflict,
+            NAME,
+            "delete",
+            format!(
+                "Front Door profile {profile} still holds {}, which this spec did not make: not deleted, since \
+                 deleting a profile deletes everything in it; remove them (or keep the profile), then run destroy again",
+                left.join(", ")
+            ),
+        ))
+    }
+
     /// A custom domain's create answers before Front Door has made its validation token; the TXT
     /// record needs it, so the create waits for it.
     async fn with_token(&self, d: &Desired, mut live: Live, op: &'static str) -> Result<Live> {
         let path = Self::path(d, op)?;
         let started = tokio::time::Instant::now();
-        while live.outputs.get("validation").is_none() && live.readiness != sslprov_provider::Readiness::Ready {
+        while live.outputs.get("validation").is_none()
+            && !matches!(
+                live.readiness,
+                sslprov_provider::Readiness::Ready | sslprov_provider::Readiness::Failed { .. }
+            )
+        {
             if started.elapsed() > self.arm.retry.operation_timeout {
                 return Err(ProviderError::new(
                     ErrorKind::Unavailable,
@@ -211,8 +246,15 @@ impl FrontDoor {
                 let found = self.arm.get("AFDCustomDomains_Get", &path).await?;
                 let state =
                     found.as_ref().and_then(|v| v["properties"]["domainValidationState"].as_str().map(str::to_owned));
-                let live = match (&found, state.as_deref()) {
-                    (Some(_), Some("Rejected" | "TimedOut" | "InternalError")) if restart => {
+                // A killed run's domain: PUT again would only start another operation (unless the
+                // last one failed).
+                let finished = found
+                    .as_ref()
+                    .filter(|v| v["properties"]["provisioningState"] != "Failed")
+                    .and_then(|v| self.project(CUSTOM_DOMAIN, v, &d))
+                    .filter(|l| l.desired == d);
+                let live = match (finished, state.as_deref()) {
+                    (_, Some("Rejected" | "TimedOut" | "InternalError")) if restart => {
                         self.arm
                             .write(
                                 "AFDCustomDomains_RefreshValidationToken",
@@ -225,11 +267,8 @@ impl FrontDoor {
                         self.project(CUSTOM_DOMAIN, &v, &d)
                             .ok_or_else(|| invalid(op, format!("{path}: unexpected shape")))?
                     }
-                    // A killed run's domain: PUT again would only start another operation.
-                    (Some(v), _) if self.project(CUSTOM_DOMAIN, v, &d).is_some_and(|l| l.desired == d) => {
-                        self.project(CUSTOM_DOMAIN, v, &d).expect("checked")
-                    }
-                    _ => self.put(&d, &[], op).await?,
+                    (Some(l), _) => l,
+                    (None, _) => self.put(&d, &[], op).await?,
                 };
                 self.with_token(&d, live, op).await
             }
@@ -598,6 +637,9 @@ impl Provider for FrontDoor {
             return Ok(Deletion::Done);
         }
         let path = Self::path(&live.desired, "delete")?;
+        if kind == PROFILE {
+            self.refuse_unless_empty(&path).await?;
+        }
         let (_, _, delete) = ops(kind);
         match self.arm.write(delete, Method::DELETE, &path, None).await {
             // A route still serves the domain (its association was lost, or made by hand): take

@@ -126,6 +126,31 @@ impl Emulator {
         self.server.lock().state.retry_after = seconds;
     }
 
+    /// Makes an object through the API as someone else would (by hand, or another spec in the
+    /// same resource group): what sslprov finds beside its own but did not make. `path` is under
+    /// the resource group's `Microsoft.Cdn`, e.g. `profiles/p/customDomains/d`.
+    pub async fn put_as_someone_else(&self, path: &str, body: Value) {
+        let url = format!(
+            "{}/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Cdn/{path}?api-version=2026-10-01",
+            self.base_url()
+        );
+        let answer = reqwest::Client::new().put(url).bearer_auth(ACCESS_TOKEN).json(&body).send().await;
+        let answer = answer.expect("azure emulator: PUT");
+        let status = answer.status();
+        assert!(status.is_success(), "PUT {path}: {status} {}", answer.text().await.unwrap_or_default());
+    }
+
+    /// Deletes what [`Emulator::put_as_someone_else`] made.
+    pub async fn delete_as_someone_else(&self, path: &str) {
+        let url = format!(
+            "{}/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Cdn/{path}?api-version=2026-10-01",
+            self.base_url()
+        );
+        let answer = reqwest::Client::new().delete(url).bearer_auth(ACCESS_TOKEN).send().await;
+        let status = answer.expect("azure emulator: DELETE").status();
+        assert!(status.is_success(), "DELETE {path}: {status}");
+    }
+
     /// The TXT values at a name, which validation reads. It runs while the emulator is locked: it
     /// must not call the emulator.
     pub fn set_dns(&self, dns: impl Fn(&str) -> Vec<String> + Send + Sync + 'static) {

@@ -514,7 +514,7 @@ impl State {
                         format!("the host name {host} is already used by another custom domain"),
                     ));
                 }
-                if p["tlsSettings"]["certificateType"].as_str().is_none() {
+                if p.get("tlsSettings").and_then(|t| t["certificateType"].as_str()).is_none() {
                     return Err(error(400, "BadRequest", "tlsSettings.certificateType is required"));
                 }
                 p.insert("profileName".into(), json!(profile));
