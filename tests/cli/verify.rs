@@ -455,3 +455,26 @@ async fn with_no_cdn_verify_checks_the_certificate_the_esp_serves() {
     assert!(handoff.stdout.contains("SparkPost manages this V2 tracking domain's certificate itself"), "{handoff:?}");
     assert!(!handoff.stdout.contains("Certificate managed by CDN"), "the CDN notes do not apply: {handoff:?}");
 }
+
+/// A Front Door domain, applied against the Azure emulator: the tracking CNAME at the endpoint of
+/// its ESP origin, X-Forwarded-Host set by Front Door itself, and a hand-off that names Front Door.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ready_front_door_domain_verifies_and_is_handed_off() {
+    let p = Project::new(&SPEC.replace("    zone: acme.com\n", "    zone: acme.com\n    cdn: azure-frontdoor\n")).await;
+    p.apply();
+    let state = p.state();
+    let target = state["resources"]["endpoint@spgo.io"]["outputs"]["host_name"].as_str().expect("endpoint host name");
+    let net = World::ready(target).start(&p);
+    let r = net.run(&p, &["verify"], 0);
+    assert_row(&r, "dns", "✔", &format!("CNAME → {target} (the Front Door endpoint)"));
+    assert_row(&r, "certificate", "✔", "covers url1234.email.acme.com");
+    assert_row(&r, "https", "✔", "302");
+    assert_row(&r, "host_header", "✔", "");
+    assert_row(&r, "state", "✔", "matches the cloud");
+
+    let json = net.run(&p, &["handoff", "--format", "json"], 0);
+    let h: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let d = &h["ready"][0];
+    assert_eq!((d["cdn"].as_str(), d["endpoint"].as_str()), (Some("azure-frontdoor"), Some(target)), "{h:#}");
+    p.azure.as_ref().expect("azure").assert_no_violations();
+}

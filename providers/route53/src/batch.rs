@@ -89,8 +89,12 @@ impl Route53 {
         };
         if lead {
             tokio::time::sleep(WINDOW).await;
-            while let Some(batch) = self.next_batch(zone_id) {
-                self.send_batch(zone_id, batch).await;
+            while self.queued(zone_id) {
+                // The batch is what is queued when the budget lets the request through: while
+                // Route 53's 5 a second hold it back (many zones, many domains), more changes join.
+                self.budget.acquire(crate::NAME, "ChangeResourceRecordSets").await;
+                let Some(batch) = self.next_batch(zone_id) else { continue };
+                self.send_batch(zone_id, batch, true).await;
             }
         }
         answer.await.unwrap_or_else(|_| {
@@ -103,7 +107,18 @@ impl Route53 {
         })
     }
 
-    /// The queued items that fit one request; `None` (and the zone's flushing done) when none is left.
+    /// Whether changes wait for zone `zone_id`; when none does, its flushing is done (under the
+    /// same lock a new change takes to find out whether to lead).
+    fn queued(&self, zone_id: &str) -> bool {
+        let mut zones = self.batches.zones.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(queue) = zones.get_mut(zone_id) else { return false };
+        if queue.items.is_empty() {
+            queue.flushing = false;
+        }
+        queue.flushing
+    }
+
+    /// The queued items that fit one request (only the flushing caller takes them).
     fn next_batch(&self, zone_id: &str) -> Option<Vec<Item>> {
         let mut zones = self.batches.zones.lock().unwrap_or_else(|e| e.into_inner());
         let queue = zones.get_mut(zone_id)?;
@@ -115,18 +130,17 @@ impl Route53 {
             }
             (records, chars, take) = (records + r, chars + c, take + 1);
         }
-        if take == 0 {
-            queue.flushing = false;
-            return None;
-        }
-        Some(queue.items.drain(..take).collect())
+        (take > 0).then(|| queue.items.drain(..take).collect())
     }
 
-    /// One request for all of `items`; refused as a whole for a bad change, it is split until
-    /// each error reaches its own change.
-    fn send_batch<'a>(&'a self, zone_id: &'a str, mut items: Vec<Item>) -> BoxFuture<'a, ()> {
+    /// One request for all of `items` (`budgeted`: its budget already acquired); refused as a
+    /// whole for a bad change, it is split until each error reaches its own change.
+    fn send_batch<'a>(&'a self, zone_id: &'a str, mut items: Vec<Item>, budgeted: bool) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let changes: Vec<Change> = items.iter().flat_map(|i| i.changes.iter().cloned()).collect();
+            if !budgeted {
+                self.budget.acquire(crate::NAME, "ChangeResourceRecordSets").await;
+            }
             match self.change(zone_id, changes).await {
                 Ok(()) => {
                     for i in items {
@@ -136,8 +150,8 @@ impl Route53 {
                 Err(e) if items.len() > 1 && splittable(&e) => {
                     tracing::debug!(zone_id, changes = items.len(), "batch refused; splitting to find the change");
                     let second = items.split_off(items.len() / 2);
-                    self.send_batch(zone_id, items).await;
-                    self.send_batch(zone_id, second).await;
+                    self.send_batch(zone_id, items, false).await;
+                    self.send_batch(zone_id, second, false).await;
                 }
                 Err(e) => {
                     let mut items = items.into_iter();

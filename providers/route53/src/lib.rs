@@ -316,12 +316,11 @@ impl Route53 {
             .collect())
     }
 
-    /// One ChangeResourceRecordSets, now (the batches' sending step).
+    /// One ChangeResourceRecordSets, now, its budget acquired (the batches' sending step).
     async fn change(&self, zone_id: &str, changes: Vec<Change>) -> Result<()> {
         let batch = ChangeBatch::builder().set_changes(Some(changes)).build().map_err(|e| {
             ProviderError::new(ErrorKind::InvalidRequest, NAME, "ChangeResourceRecordSets", e.to_string())
         })?;
-        self.budget.acquire(NAME, "ChangeResourceRecordSets").await;
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
