@@ -70,6 +70,9 @@ pub struct Route53 {
     budget: Budget,
     /// Zone name → hosted zone id, looked up once per run.
     zones: Mutex<HashMap<String, String>>,
+    /// Held while a zone is looked up, so that the first records of a zone, written together,
+    /// share one lookup (and reach the batch window together) instead of a lookup each.
+    looking_up: tokio::sync::Mutex<()>,
     /// Changes waiting to go out with others to the same zone.
     batches: batch::Batches,
 }
@@ -136,14 +139,20 @@ impl Route53 {
             client: aws_sdk_route53::Client::new(sdk),
             budget,
             zones: Mutex::default(),
+            looking_up: Default::default(),
             batches: Default::default(),
         }
     }
 
     /// The id (without `/hostedzone/`) of the one public hosted zone named `zone`.
     async fn zone_id(&self, zone: &str) -> Result<String> {
-        if let Some(id) = self.zones.lock().unwrap_or_else(|e| e.into_inner()).get(zone) {
-            return Ok(id.clone());
+        let cached = || self.zones.lock().unwrap_or_else(|e| e.into_inner()).get(zone).cloned();
+        if let Some(id) = cached() {
+            return Ok(id);
+        }
+        let _one_at_a_time = self.looking_up.lock().await;
+        if let Some(id) = cached() {
+            return Ok(id);
         }
         self.budget.acquire(NAME, "ListHostedZonesByName").await;
         let out = self

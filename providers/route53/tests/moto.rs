@@ -294,12 +294,14 @@ async fn changes_to_a_zone_go_out_together_and_a_refused_one_is_split_out() {
     let zone_id = env.create_zone("acme.com").await;
     let (r53, _) = route53(&env);
 
-    // Six records created at once: one request.
+    // Six records created at once: one zone lookup, then one request (six lookups would spread
+    // them beyond the batch window).
     let many: Vec<Desired> =
         (0..6).map(|i| record(&format!("b{i}.acme.com"), RecordType::Cname, 300, &["d1.cloudfront.net"])).collect();
     let t = token();
     let made = futures::future::join_all(many.iter().map(|d| r53.create(d, &t))).await;
     assert!(made.iter().all(Result::is_ok), "{made:?}");
+    assert_eq!(env.proxy().count("route53:ListHostedZonesByName"), 1, "one lookup for six records");
     assert_eq!(env.proxy().count("route53:ChangeResourceRecordSets"), 1, "one batch for six records");
 
     // Four good changes and one Route 53 refuses (the DELETE of a record that changed since it
