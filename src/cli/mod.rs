@@ -99,8 +99,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(e) => return usage_error(&e, Color::from_args(&args), &env),
     };
     if cli.command.only_prints() {
-        // A reader that stops early (`| head`) ends the process as it ends `cat`; a command that
-        // changes the cloud or holds the state's lock keeps going and finishes its step.
+        // A reader that stops early (`| head`) ends the process as it ends `cat`. Not for a
+        // command that changes the cloud or holds the state's lock: the signal would skip the
+        // lock's release (for those a closed pipe still fails the next print; see the notes).
         sigpipe::reset();
     }
     let stderr_color = cli.color.enabled(std::io::stderr().is_terminal(), &env);
