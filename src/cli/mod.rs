@@ -98,6 +98,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e, Color::from_args(&args), &env),
     };
+    if cli.command.only_prints() {
+        // A reader that stops early (`| head`) ends the process as it ends `cat`. Not for a
+        // command that changes the cloud or holds the state's lock: the signal would skip the
+        // lock's release (for those a closed pipe still fails the next print; see the notes).
+        sigpipe::reset();
+    }
     let stderr_color = cli.color.enabled(std::io::stderr().is_terminal(), &env);
     tracing_subscriber::fmt()
         .with_env_filter(log_filter(&cli.log))
@@ -133,6 +139,23 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             eprintln!("{}: {report}", error_label(stderr_color));
             ExitCode::from(report.code)
         }
+    }
+}
+
+impl Command {
+    /// Reads, plans or prints, and holds no lock: nothing is left half-done if it stops mid-print.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Validate(_)
+                | Command::Plan(_)
+                | Command::Show(_)
+                | Command::Drift(_)
+                | Command::Verify(_)
+                | Command::Handoff(_)
+                | Command::Schema(_)
+                | Command::Completions(_)
+        )
     }
 }
 

@@ -62,3 +62,23 @@ fn zsh_and_fish_scripts_name_every_subcommand() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("invalid value 'tcsh'"), "{run:?}");
 }
+
+/// `sslprov validate … | head -c 1`: a reader that stops early ends sslprov as it ends `cat`,
+/// with no panic about a failed print.
+#[test]
+fn a_reader_that_stops_early_ends_the_print_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sslprov"))
+        .args(["validate", "-f", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sendgrid.yaml")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sslprov");
+    // Closed before sslprov has started printing: its first write meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "ended by SIGPIPE: {:?} {stderr}", out.status);
+}
