@@ -31,8 +31,10 @@ pub enum Gone {
     Fails,
 }
 
-/// Rounds in a row that may fail with a transient error before the waits they answer fail.
-const TRANSIENT_ROUNDS: u32 = 3;
+/// How long rounds may keep failing with a transient error before the waits they answer fail:
+/// long enough to ride out a service's bad minutes (moto's ListCertificates answered 500 for
+/// minutes on end while a thousand certificates were requested), short of the wait's timeout.
+const TRANSIENT_SPAN: Duration = Duration::from_secs(300);
 
 /// Waits that start this close together share their first round.
 const GATHER: Duration = Duration::from_millis(50);
@@ -129,15 +131,19 @@ impl<'a> Waits<'a> {
         gone: Gone,
     ) -> Result<Outputs, ApplyError> {
         let start = Instant::now();
-        let mut failed_rounds = 0;
+        let mut failing_since: Option<Instant> = None;
         loop {
             let seen = match self.readiness(p, live).await {
                 Ok(seen) => seen,
                 // A round that failed after the client's own retries (a 5xx, throttling, a lost
                 // connection) is asked again at the next interval: one bad answer to a list that
                 // a hundred waits share must not fail them all.
-                Err(e) if e.is_transient() && failed_rounds < TRANSIENT_ROUNDS && !self.stop.load(Ordering::SeqCst) => {
-                    failed_rounds += 1;
+                Err(e)
+                    if e.is_transient()
+                        && failing_since.get_or_insert_with(Instant::now).elapsed() < TRANSIENT_SPAN
+                        && start.elapsed() < self.opts.timeout
+                        && !self.stop.load(Ordering::SeqCst) =>
+                {
                     self.progress.waiting(address, &format!("{e}; asking again"), start.elapsed());
                     continue;
                 }
@@ -145,7 +151,7 @@ impl<'a> Waits<'a> {
                     return Err(ApplyError::Provider { address: address.to_owned(), source: Box::new(source) });
                 }
             };
-            failed_rounds = 0;
+            failing_since = None;
             match seen.readiness {
                 // Still usable: what waits for it may go ahead (its replacement is planned).
                 Readiness::Ready | Readiness::Expiring { .. } => {

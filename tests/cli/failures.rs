@@ -66,11 +66,12 @@ async fn a_connection_lost_mid_run_is_retried_then_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_round_of_a_shared_wait_is_asked_again() {
     let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_MAX_ATTEMPTS", "1");
-    // The plan's inventory lists certificates once; the rounds of the certificate's wait follow.
-    p.aws.proxy().add_rule(Rule::error("acm", Some("ListCertificates"), 500, "InternalFailure").skip(1).times(2));
-    let r = p.run(&["apply", "--auto-approve"]);
+    // The plan's inventory lists certificates once; the rounds of the certificate's wait follow,
+    // failing for a while (moto answered 500 for minutes while many certificates were requested).
+    p.aws.proxy().add_rule(Rule::error("acm", Some("ListCertificates"), 500, "InternalFailure").skip(1).times(6));
+    let r = p.run(&["apply", "--auto-approve", "--poll-interval", "100ms"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(p.aws.proxy().count("acm:ListCertificates") >= 4, "two failed rounds, then the one that answered");
+    assert!(p.aws.proxy().count("acm:ListCertificates") >= 8, "six failed rounds, then the one that answered");
     p.ok(&["plan", "--detailed-exitcode"], 0);
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use futures::{StreamExt, TryStreamExt};
 use sslprov_provider::connect::{self, aws};
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
@@ -30,6 +31,8 @@ const PAGE: i32 = 300;
 /// Zones are listed by name from the one asked for onwards; a few suffice to see a private zone
 /// or a second public zone of the same name next to it, in the same single request.
 const ZONE_PAGE: i32 = 10;
+/// Zones swept at once in a refresh: enough that round trips hide under the budget's pace.
+const SWEEPS_AT_ONCE: usize = 4;
 
 pub static INFO: ProviderInfo = ProviderInfo {
     name: NAME,
@@ -255,7 +258,7 @@ impl Route53 {
     }
 
     /// One sweep of a zone, keeping the records whose names are in `names` (all when `None`).
-    async fn sweep(&self, zone: &str, names: Option<&BTreeSet<String>>, found: &mut Vec<Live>) -> Result<()> {
+    async fn sweep(&self, zone: &str, names: Option<&BTreeSet<String>>) -> Result<Vec<Live>> {
         let zone_id = self.zone_id(zone).await?;
         let mut specs = Vec::new();
         let mut next: Option<(String, RrType, Option<String>)> = None;
@@ -276,8 +279,7 @@ impl Route53 {
             }
             if !page.is_truncated() {
                 // After the last page: an alias pair's two sets may straddle pages.
-                found.extend(rrset::pair_aliases(specs).into_iter().map(|s| live(&zone_id, s)));
-                return Ok(());
+                return Ok(rrset::pair_aliases(specs).into_iter().map(|s| live(&zone_id, s)).collect());
             }
             let (Some(name), Some(rtype)) = (page.next_record_name(), page.next_record_type()) else {
                 return Err(ProviderError::new(
@@ -373,11 +375,11 @@ impl Provider for Route53 {
         }
         let zones: BTreeSet<String> = by_zone.keys().cloned().collect();
         self.load_zone_ids(&zones).await?;
-        let mut found = Vec::new();
-        for (zone, names) in &by_zone {
-            self.sweep(zone, names.as_ref(), &mut found).await?;
-        }
-        Ok(found)
+        // Several zones at a time: one after another, each page's round trip would add to the
+        // budget's pace instead of hiding under it.
+        let sweeps: Vec<_> = by_zone.iter().map(|(zone, names)| self.sweep(zone, names.as_ref())).collect();
+        let swept: Vec<Vec<Live>> = futures::stream::iter(sweeps).buffered(SWEEPS_AT_ONCE).try_collect().await?;
+        Ok(swept.into_iter().flatten().collect())
     }
 
     /// Every public hosted zone, in one ListHostedZones sweep (100 a page); private zones are
