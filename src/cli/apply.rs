@@ -124,7 +124,7 @@ fn show_plan(
         );
         return Ok(());
     }
-    print!("{}", crate::ui::render_plan(plan));
+    out!("{}", crate::ui::render_plan(plan));
     guard()?;
     if plan.has_changes() && !auto_approve {
         approve(what)?;
@@ -216,7 +216,7 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
     let progress: Box<dyn crate::ui::Progress> = if exec.json {
         Box::new(crate::ui::JsonProgress::new())
     } else {
-        println!();
+        outln!();
         Box::new(crate::ui::LineProgress::new())
     };
     let outcome =
@@ -253,10 +253,10 @@ async fn carry_out(planned: Planned, exec: &ExecArgs) -> Result<u8, Report> {
         return Err(Report::new(format!("{verb} stopped with errors; to continue, run `{again}` again.")));
     }
     if outcome.errors.is_empty() {
-        println!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        outln!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(exit::OK);
     }
-    println!("\n{verb} stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+    outln!("\n{verb} stopped with errors. Resources: {added} added, {changed} changed, {destroyed} destroyed.");
     Err(Report::new(format!(
         "{}\nWhat finished is recorded in the state; to continue, run `{again}` again.",
         errors.join("\n")
@@ -286,7 +286,7 @@ fn approve(what: &str) -> Result<(), Report> {
             "{what} needs approval: run it in a terminal, pass --auto-approve, or save a plan with `plan --out` and apply that"
         )));
     }
-    print!("\nDo you want to {what} these changes? Only 'yes' is accepted: ");
+    out!("\nDo you want to {what} these changes? Only 'yes' is accepted: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

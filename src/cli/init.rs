@@ -74,7 +74,7 @@ pub async fn exec(a: InitArgs) -> Result<u8, Report> {
         return Err(Report::new(format!("sslprov wrote a spec it does not accept itself (a defect): {e}")));
     }
     if stdout {
-        print!("{}", written.text);
+        out!("{}", written.text);
     } else {
         write(&a.output, &written.text, a.force)?;
     }

@@ -131,7 +131,7 @@ pub async fn exec(a: MigrateArgs) -> Result<(), Report> {
     target_lock.release().await;
     source_lock.release().await;
 
-    println!(
+    outln!(
         "Copied the state (lineage {}, serial {}, {} resources) from {} to {}, and read it back.",
         state.lineage,
         state.serial,
@@ -139,7 +139,7 @@ pub async fn exec(a: MigrateArgs) -> Result<(), Report> {
         source.location(),
         target.location()
     );
-    println!("{} is marked as moved: sslprov refuses it from now on. It is kept, not deleted.", source.location());
-    println!("\nNow change the spec's state to:\n\n  {spec_line}\n");
+    outln!("{} is marked as moved: sslprov refuses it from now on. It is kept, not deleted.", source.location());
+    outln!("\nNow change the spec's state to:\n\n  {spec_line}\n");
     Ok(())
 }

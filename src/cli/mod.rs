@@ -2,6 +2,24 @@
 //! engine. Plans, progress and reports for people are rendered by `ui`, and each command prints
 //! its own one-line summaries; `--json` output is the documented serde form.
 
+/// `print!` for commands that change the cloud or hold the state's lock: when the reader has gone
+/// (`sslprov apply | head`) the rest of the output is lost and the run goes on to its end and
+/// releases its lock, where `print!` would panic mid-apply.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod args;
 mod color;
@@ -101,7 +119,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if cli.command.only_prints() {
         // A reader that stops early (`| head`) ends the process as it ends `cat`. Not for a
         // command that changes the cloud or holds the state's lock: the signal would skip the
-        // lock's release (for those a closed pipe still fails the next print; see the notes).
+        // lock's release (their prints, `out!`, drop what a closed pipe cannot take).
         sigpipe::reset();
     }
     let stderr_color = cli.color.enabled(std::io::stderr().is_terminal(), &env);
@@ -346,6 +364,6 @@ fn default_spec() -> PathBuf {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Report> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }

@@ -80,7 +80,7 @@ pub async fn exec(c: StateCommand) -> Result<u8, Report> {
             for (address, r) in a.store().await?.read().await?.state.map(|s| s.resources).unwrap_or_default() {
                 let pending = r.intent.map(|i| format!("  (unfinished {:?})", i.op).to_lowercase()).unwrap_or_default();
                 let shared = if r.shared.is_some() { "  (shared)" } else { "" };
-                println!("{address}  {}{shared}{pending}", r.id.unwrap_or_else(|| "-".into()));
+                outln!("{address}  {}{shared}{pending}", r.id.unwrap_or_else(|| "-".into()));
             }
         }
         StateCommand::Show { address, args } => {
@@ -101,7 +101,7 @@ pub async fn exec(c: StateCommand) -> Result<u8, Report> {
         StateCommand::ForceUnlock { lock_id, args } => {
             let store = args.store().await?;
             let info = store.force_unlock(&lock_id).await?;
-            println!("Removed the lock of {}: {info}", store.location());
+            outln!("Removed the lock of {}: {info}", store.location());
         }
     }
     Ok(exit::OK)
@@ -132,7 +132,7 @@ async fn push(file: &std::path::Path, force: bool, args: &StateArgs, timeout: Du
     }
     store.replace(&lock, &loaded, &pushed).await?;
     lock.release().await;
-    println!("Pushed {} to {at} (lineage {}, serial {}).", file.display(), pushed.lineage, pushed.serial);
+    outln!("Pushed {} to {at} (lineage {}, serial {}).", file.display(), pushed.lineage, pushed.serial);
     Ok(())
 }
 

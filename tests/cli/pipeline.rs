@@ -152,3 +152,20 @@ async fn apply_json_streams_one_event_per_line() {
     );
     assert_eq!(r.stderr, "Error: Apply stopped with errors; to continue, run `sslprov apply -f sslprov.yaml` again.\n");
 }
+
+/// `sslprov apply --auto-approve | head -1`: the reader goes, the apply does not. It carries on to
+/// the end (a half-done apply would be worse than lost output), writes its state and releases
+/// its lock.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_whose_reader_stops_early_still_finishes() {
+    let p = Project::new(SENDGRID).await;
+    let mut child = p.spawn(&["apply", "--auto-approve", "--poll-interval", "200ms"]);
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    p.ok(&["plan", "--detailed-exitcode"], 0);
+    // The lock was released: the next apply takes it.
+    p.apply();
+}
