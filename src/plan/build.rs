@@ -142,6 +142,12 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     })
 }
 
+/// Whether updating `live` restarts it: a kind repaired in place, found failed or due for renewal.
+fn restarts(s: &Slot<'_>, live: Option<&Live>) -> bool {
+    let kind = s.provider.info().kind(s.kind).filter(|k| k.becomes_ready && k.repair_in_place);
+    kind.is_some() && live.is_some_and(|l| matches!(l.readiness, Readiness::Failed { .. } | Readiness::Expiring { .. }))
+}
+
 /// Every listed object by its provider's key for it, so that matching a thousand domains to what
 /// exists is a lookup each rather than a scan each.
 fn keys<'a>(inventory: &'a Inventory, providers: &Providers) -> HashMap<(String, String, String), Vec<&'a Live>> {
@@ -468,7 +474,13 @@ impl<'a> Planner<'a> {
                     return;
                 }
             };
-            let remade = change.as_ref().is_some_and(|c| matches!(c.action, Action::Create | Action::Replace));
+            // A restarted object (one that failed, or is due for renewal, repaired in place)
+            // reports afresh, like a new one: what references its outputs (a validation token) is
+            // rendered again once it has restarted, in the same run.
+            let remade = change.as_ref().is_some_and(|c| {
+                matches!(c.action, Action::Create | Action::Replace)
+                    || (c.action == Action::Update && restarts(&s, live))
+            });
             let known =
                 live.map(|l| s.state.map(|r| r.outputs.merged(&l.outputs)).unwrap_or_else(|| l.outputs.clone()));
             let reported = if remade { None } else { known };
@@ -551,9 +563,14 @@ impl<'a> Planner<'a> {
                 format!("{reason}; it will never serve the domain")
             });
             c
-        } else if let (Readiness::Expiring { reason }, Some(_)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
-            let mut c = self.change(s, Action::Replace, Some(l), Some(want));
-            c.reason = Some(format!("{reason}; a new one replaces it before then"));
+        } else if let (Readiness::Expiring { reason }, Some(k)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+            let action = if k.repair_in_place { Action::Update } else { Action::Replace };
+            let mut c = self.change(s, action, Some(l), Some(want));
+            c.reason = Some(if k.repair_in_place {
+                format!("{reason}; it is renewed in place")
+            } else {
+                format!("{reason}; a new one replaces it before then")
+            });
             c
         } else if l.desired != want {
             let differing: Vec<String> = want

@@ -321,9 +321,11 @@ async fn a_run_killed_during_an_operation_is_finished_by_the_next() {
 }
 
 /// A validation Front Door rejects: apply stops with the reason and what to check, and nothing
-/// points at Front Door; the other brand goes on.
+/// points at Front Door; the other brand goes on. The next apply asks for a new token and writes
+/// it to the TXT record in the same run (the token is not known until the domain restarts), so
+/// that one run ends with the domain Approved and the CNAME flipped.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rejected_validation_is_reported_and_nothing_flips() {
+async fn a_rejected_validation_is_reported_and_the_next_apply_validates_it_with_a_new_token() {
     let p = Project::new(&two_brands("route53")).await;
     let az = p.azure.as_ref().expect("azure");
     az.set_verdict("click.acme.com", Some(sslprov_azure_emulator::Verdict::Rejected));
@@ -337,7 +339,54 @@ async fn a_rejected_validation_is_reported_and_nothing_flips() {
         Some(("CNAME".into(), vec![target(&p, "sendgrid.net")])),
         "beta went on"
     );
+    let rejected = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await.expect("the first token's TXT");
+
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("it is restarted in place"), "{planned:?}");
+    assert!(planned.stdout.contains("# acme.validation_record will be updated in place"), "{planned:?}");
+    apply(&p);
+    let domain = props(&az.of("customdomains"), "sslprov-cd-click-acme-com").clone();
+    assert_eq!(domain["domainValidationState"], "Approved", "{domain}");
+    let token = domain["validationProperties"]["validationToken"].as_str().expect("token").to_owned();
+    let txt = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await;
+    assert_eq!(txt, Some(("TXT".into(), vec![token.clone()])), "the new token, in the same run");
+    assert_ne!(rejected.1, vec![token], "not the rejected one");
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "sendgrid.net")]))
+    );
+    assert_eq!(az.count("AFDCustomDomains_RefreshValidationToken", None), 1);
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
     az.assert_no_violations();
+}
+
+/// A domain Front Door puts in PendingRevalidation (its certificate is due, and the name does
+/// not point straight at the endpoint) still serves; the plan says a new token is asked for,
+/// and apply asks for it and writes it to the TXT record, after which Front Door validates the
+/// domain again. The tracking record is not touched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_pending_revalidation_gets_a_new_token_at_its_txt_record() {
+    let p = Project::new(&two_brands("cloudflare")).await;
+    let az = p.azure.as_ref().expect("azure");
+    apply(&p);
+    let before = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await.expect("TXT");
+    az.ask_revalidation("click.acme.com");
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("domainValidationState PendingRevalidation"), "{planned:?}");
+    assert!(planned.stdout.contains("it is renewed in place"), "{planned:?}");
+    assert!(planned.stdout.contains("# acme.validation_record will be updated in place"), "{planned:?}");
+    assert!(!planned.stdout.contains("acme.tracking_record"), "{planned:?}");
+    assert!(!planned.stdout.contains("beta."), "{planned:?}");
+    apply(&p);
+    let domain = props(&az.of("customdomains"), "sslprov-cd-click-acme-com").clone();
+    let token = domain["validationProperties"]["validationToken"].as_str().expect("token").to_owned();
+    assert_ne!(before.1, vec![token.clone()], "a new token");
+    assert_eq!(record(&p, "acme.com", "_dnsauth.click.acme.com", true).await, Some(("TXT".into(), vec![token])));
+    assert_eq!(domain["domainValidationState"], "Approved", "{domain}");
+    assert_eq!(az.count("AFDCustomDomains_RefreshValidationToken", None), 1);
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+    p.cloudflare().assert_no_violations();
 }
 
 /// No credentials, or half of them: one line naming what is missing and how to provide it.

@@ -246,15 +246,17 @@ impl FrontDoor {
                 let found = self.arm.get("AFDCustomDomains_Get", &path).await?;
                 let state =
                     found.as_ref().and_then(|v| v["properties"]["domainValidationState"].as_str().map(str::to_owned));
-                // A killed run's domain: PUT again would only start another operation (unless the
-                // last one failed).
-                let finished = found
+                // The domain is there (a killed run's, its PUT perhaps still running): it is
+                // followed to its token, not written again, which would only meet a 409 while
+                // the operation runs (unless the last one failed). The name is the whole spec.
+                let there = found
                     .as_ref()
                     .filter(|v| v["properties"]["provisioningState"] != "Failed")
-                    .and_then(|v| self.project(CUSTOM_DOMAIN, v, &d))
-                    .filter(|l| l.desired == d);
-                let live = match (finished, state.as_deref()) {
-                    (_, Some("Rejected" | "TimedOut" | "InternalError")) if restart => {
+                    .and_then(|v| self.project(CUSTOM_DOMAIN, v, &d));
+                let live = match (there, state.as_deref()) {
+                    // Given up on, or due for revalidation before the certificate renews: a new
+                    // token (the engine writes it to the TXT record once this returns).
+                    (_, Some("Rejected" | "TimedOut" | "InternalError" | "PendingRevalidation")) if restart => {
                         self.arm
                             .write(
                                 "AFDCustomDomains_RefreshValidationToken",

@@ -357,15 +357,20 @@ pub fn live(kind: &str, v: &Value) -> Option<sslprov_provider::Live> {
             if name != custom_domain_name(&h) {
                 return None;
             }
-            let token = p["validationProperties"]["validationToken"].as_str().unwrap_or_default();
-            outputs.set("validation_state", p["domainValidationState"].as_str());
+            let state = p["domainValidationState"].as_str();
+            // While Front Door refreshes the token, the one it shows is the old one.
+            let token = match state {
+                Some("RefreshingValidationToken") => "",
+                _ => p["validationProperties"]["validationToken"].as_str().unwrap_or_default(),
+            };
+            outputs.set("validation_state", state);
             outputs.set("deployment", p["deploymentStatus"].as_str());
             if !token.is_empty() {
                 outputs.set("validation", json!({"name": format!("_dnsauth.{h}"), "type": "TXT", "values": [token]}));
             }
             let mut d = Desired::of(CUSTOM_DOMAIN, &CustomDomainSpec { profile, host: h });
             let validating =
-                matches!(p["domainValidationState"].as_str(), None | Some("Submitting" | "Pending" | "Unknown"));
+                matches!(state, None | Some("Submitting" | "Pending" | "Unknown" | "RefreshingValidationToken"));
             if token.is_empty() && validating {
                 // A killed run's domain, made before Front Door gave it a token: listed as not
                 // yet what sslprov wants, so that the plan finishes it (the write waits for the
@@ -417,10 +422,18 @@ pub fn readiness(kind: &str, v: &Value) -> Readiness {
     let state = p["domainValidationState"].as_str().unwrap_or("Unknown");
     let deployed = p["deploymentStatus"].as_str().unwrap_or("NotStarted");
     match state {
-        "Approved" | "PendingRevalidation" if deployed == "Succeeded" => Readiness::Ready,
-        "Approved" | "PendingRevalidation" => {
+        "Approved" if deployed == "Succeeded" => Readiness::Ready,
+        "Approved" => {
             Readiness::Pending { detail: format!("{h}: validated; managed certificate deployment {deployed}") }
         }
+        // Still serving, but the managed certificate renews only once the domain is validated
+        // again, with a new token (azure-front-door.md §4.4): the engine restarts it in place.
+        "PendingRevalidation" => Readiness::Expiring {
+            reason: format!(
+                "Front Door asks to validate {h} again (domainValidationState PendingRevalidation) before it renews \
+                 the managed certificate: sslprov asks for a new token and writes it to TXT _dnsauth.{h}"
+            ),
+        },
         "Rejected" | "TimedOut" | "InternalError" => Readiness::Failed {
             reason: format!(
                 "Front Door did not validate {h} (domainValidationState {state}): check that TXT _dnsauth.{h} holds \

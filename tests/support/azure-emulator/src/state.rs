@@ -192,7 +192,8 @@ impl State {
                         } else {
                             p["deploymentStatus"] = json!("Succeeded");
                         }
-                        if r.kind == Kind::CustomDomain && p["domainValidationState"] == "Submitting" {
+                        let refreshing = ["Submitting", "RefreshingValidationToken"];
+                        if r.kind == Kind::CustomDomain && refreshing.iter().any(|s| p["domainValidationState"] == *s) {
                             p["domainValidationState"] = json!("Pending");
                             p["validationProperties"] =
                                 json!({"validationToken": token, "expirationDate": "2026-12-08T00:00:00Z"});
@@ -242,7 +243,8 @@ impl State {
             let p = &mut self.resources.get_mut(&key).expect("listed").json["properties"];
             p["domainValidationState"] = json!(next);
             if p["provisioningState"] == "Succeeded" {
-                let deployed = next == "Approved" && served.contains(&key);
+                // A domain pending revalidation still serves with its certificate.
+                let deployed = (next == "Approved" || next == "PendingRevalidation") && served.contains(&key);
                 p["deploymentStatus"] = json!(if deployed { "Succeeded" } else { "NotStarted" });
             }
         }
@@ -345,7 +347,8 @@ impl State {
                 let Some(r) = self.resources.get_mut(&key) else {
                     return error(404, "ResourceNotFound", format!("{path} was not found"));
                 };
-                r.json["properties"]["domainValidationState"] = json!("Submitting");
+                // The old token stays in view until the new one is made.
+                r.json["properties"]["domainValidationState"] = json!("RefreshingValidationToken");
                 r.json["properties"]["provisioningState"] = json!("Updating");
                 self.verdicts.remove(r.json["properties"]["hostName"].as_str().unwrap_or_default());
                 let lro = self.lro(&key, Action::Write);
