@@ -102,8 +102,19 @@ pub struct RouteDomainSpec {
     pub host: String,
 }
 
-pub fn endpoint_name(origin: &str) -> String {
-    derived_name("ep", origin, MAX_NAME)
+/// The profile of every domain of a spec with no brand groups, whose endpoints kept the names
+/// they had before brand groups existed.
+pub const DEFAULT_PROFILE: &str = "sslprov-frontdoor";
+
+/// An endpoint's host name is its name plus a hash that is the same for the same name in the
+/// resource group (`ResourceGroupReuse`): two profiles' endpoints of one origin need names of
+/// their own, so the name holds the profile's group.
+pub fn endpoint_name(profile: &str, origin: &str) -> String {
+    match profile.strip_prefix("sslprov-").filter(|_| profile != DEFAULT_PROFILE) {
+        Some(group) => derived_name("ep", &format!("{group}.{origin}"), MAX_NAME),
+        None if profile == DEFAULT_PROFILE => derived_name("ep", origin, MAX_NAME),
+        None => derived_name("ep", &format!("{profile}.{origin}"), MAX_NAME),
+    }
 }
 
 pub fn origin_group_name(origin: &str) -> String {
@@ -128,7 +139,7 @@ pub fn profile_path(profile: &str) -> String {
 }
 
 pub fn endpoint_path(profile: &str, origin: &str) -> String {
-    format!("profiles/{profile}/afdEndpoints/{}", endpoint_name(origin))
+    format!("profiles/{profile}/afdEndpoints/{}", endpoint_name(profile, origin))
 }
 
 pub fn origin_group_path(profile: &str, origin: &str) -> String {
@@ -167,10 +178,13 @@ pub fn normalise(d: &Desired, op: &'static str) -> Result<Desired> {
         PROFILE => {
             let s: ProfileSpec = d.parse(NAME, op)?;
             name_ok(op, "profile name", &s.name)?;
-            if s.sku != STANDARD && s.sku != PREMIUM {
-                return Err(invalid(op, format!("sku {:?}: `{STANDARD}` or `{PREMIUM}`", s.sku)));
-            }
-            Desired::of(PROFILE, &s)
+            // The spec's tier, or ARM's SKU name.
+            let sku = match s.sku.to_ascii_lowercase().as_str() {
+                "standard" | "standard_azurefrontdoor" => STANDARD,
+                "premium" | "premium_azurefrontdoor" => PREMIUM,
+                _ => return Err(invalid(op, format!("sku {:?}: `standard` or `premium`", s.sku))),
+            };
+            Desired::of(PROFILE, &ProfileSpec { sku: sku.to_owned(), ..s })
         }
         ENDPOINT | ORIGIN_GROUP => {
             let s: PerOriginSpec = d.parse(NAME, op)?;
@@ -451,7 +465,8 @@ mod tests {
 
     #[test]
     fn names_are_derived_and_bounded() {
-        assert_eq!(endpoint_name("sendgrid.net"), "sslprov-ep-sendgrid-net");
+        assert_eq!(endpoint_name(DEFAULT_PROFILE, "sendgrid.net"), "sslprov-ep-sendgrid-net");
+        assert_eq!(endpoint_name("sslprov-retail", "sendgrid.net"), "sslprov-ep-retail-sendgrid-net");
         assert_eq!(route_name("r.eu-central-1.awstrack.me"), "sslprov-rt-r-eu-central-1-awstrack-me");
         assert_eq!(custom_domain_name("click.acme.com"), "sslprov-cd-click-acme-com");
         assert!(custom_domain_name(&format!("{}.acme.com", "a".repeat(60))).len() <= MAX_NAME);
