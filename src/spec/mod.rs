@@ -69,7 +69,7 @@ pub struct Domain {
     /// A CDN may order a paid certificate for a name its free one does not cover (only CDNs whose
     /// template lists this option).
     pub advanced_certificate: bool,
-    /// The brand group whose domains share a CDN's objects (a Front Door profile); `None`: the
+    /// The brand group whose domains share a CDN's objects (a profile of their own); `None`: the
     /// CDN template's default (one for the spec). Only CDNs whose template lists this option.
     pub brand_group: Option<String>,
     /// The tier of the brand group's CDN objects (`standard`, `premium`); `None`: the template's

@@ -116,7 +116,7 @@ pub fn check_key(k: &str) -> Result<(), String> {
     }
 }
 
-/// A brand group names the CDN objects its domains share (a Front Door profile: `sslprov-<group>`),
+/// A brand group names the CDN objects its domains share (a profile `sslprov-<group>`),
 /// so it is written as a CDN resource name takes it.
 pub const BRAND_GROUP_ALLOWED: &str = "lower-case letters, digits and inner `-`, at most 32 characters, e.g. `retail`";
 

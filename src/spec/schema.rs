@@ -105,13 +105,13 @@ struct DomainFields {
     /// Order a paid certificate where the CDN's free one does not cover the name (only CDNs whose
     /// template offers it).
     advanced_certificate: Option<bool>,
-    /// The brand group whose domains share the CDN's objects (on Azure Front Door: the profile
+    /// The brand group whose domains share the CDN's objects, apart from other groups' (a profile
     /// `sslprov-<group>`; default: one for the spec). Only CDNs whose template offers it.
     #[serde(default)]
     #[schemars(schema_with = "brand_group")]
     brand_group: Option<String>,
-    /// The tier of the brand group's CDN objects: `standard` (the default) or `premium` (on Azure
-    /// Front Door: the profile's SKU), the same for every domain of a group.
+    /// The tier of the brand group's CDN objects: `standard` (the default) or `premium` (the
+    /// profile's SKU), the same for every domain of a group. Only CDNs whose template offers it.
     #[serde(default)]
     #[schemars(schema_with = "tier")]
     tier: Option<String>,
