@@ -339,3 +339,28 @@ async fn a_custom_domain_whose_write_still_runs_is_followed_not_written_again() 
     assert_eq!(a.emulator.count("AFDCustomDomains_Create", Some(409)), 0, "{:#?}", a.emulator.request_log());
     a.emulator.assert_no_violations();
 }
+
+/// A 429 holds every request that draws on the same ARM bucket until its `Retry-After`, not
+/// only the one that met it: a read sent meanwhile waits, and nothing more is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_request_holds_its_whole_bucket() {
+    let e = Emulator::start();
+    let client =
+        Arc::new(FrontDoor::new(&config(&e), secret(), Calls::default()).expect("client").with_retry(fast_retry()));
+    client.list(&Scope::new("profile")).await.expect("a token, and a first list");
+    e.set_retry_after(1);
+    e.throttle(1);
+    let first = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.list(&Scope::new("profile")).await })
+    };
+    while e.count("Profiles_ListByResourceGroup", Some(429)) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let throttled = Instant::now();
+    client.list(&Scope::new("profile")).await.expect("listed once the hold ends");
+    assert!(throttled.elapsed() >= Duration::from_millis(800), "sent during the hold: {:?}", throttled.elapsed());
+    first.await.expect("joined").expect("listed after its Retry-After");
+    assert_eq!(e.count("Profiles_ListByResourceGroup", Some(429)), 1);
+    e.assert_no_violations();
+}
