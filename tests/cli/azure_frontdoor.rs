@@ -100,8 +100,8 @@ fn props<'a>(objects: &'a std::collections::BTreeMap<String, Value>, name: &str)
 /// The endpoint host name of an ESP origin: the CNAME target of its brands.
 fn target(p: &Project, origin: &str) -> String {
     let az = p.azure.as_ref().expect("azure");
-    let slug = origin.replace('.', "-");
-    props(&az.of("afdendpoints"), &format!("sslprov-ep-{slug}"))["hostName"].as_str().expect("hostName").to_owned()
+    let name = sslprov_provider::names::derived_name("ep", origin, 46);
+    props(&az.of("afdendpoints"), &name)["hostName"].as_str().expect("hostName").to_owned()
 }
 
 /// Four brands, two DNS hosts: one Standard profile; an endpoint, origin group, origin and route
@@ -132,7 +132,7 @@ async fn four_brands_share_one_profile() {
         ("sendgrid.net", None),
         ("r.us-east-1.awstrack.me", None),
     ] {
-        let o = props(&origins, &format!("sslprov-o-{}", origin.replace('.', "-")));
+        let o = props(&origins, &sslprov_provider::names::derived_name("o", origin, 46));
         assert_eq!(o["hostName"], origin);
         assert_eq!(o["originHostHeader"].as_str(), host_header, "{origin}: {o}");
         assert_eq!(o["enforceCertificateNameCheck"], true, "HTTPS to the origin, its name checked");
@@ -144,7 +144,7 @@ async fn four_brands_share_one_profile() {
         ("sendgrid.net", "click.gamma.com", "HttpsOnly"),
         ("r.us-east-1.awstrack.me", "click.delta.com", "HttpsOnly"),
     ] {
-        let r = props(&routes, &format!("sslprov-rt-{}", origin.replace('.', "-")));
+        let r = props(&routes, &sslprov_provider::names::derived_name("rt", origin, 46));
         assert_eq!(r["forwardingProtocol"], protocol, "{r}");
         assert_eq!(r["supportedProtocols"], serde_json::json!(["Http", "Https"]));
         assert_eq!(

@@ -467,7 +467,8 @@ mod tests {
     fn names_are_derived_and_bounded() {
         assert_eq!(endpoint_name(DEFAULT_PROFILE, "sendgrid.net"), "sslprov-ep-sendgrid-net");
         assert_eq!(endpoint_name("sslprov-retail", "sendgrid.net"), "sslprov-ep-retail-sendgrid-net");
-        assert_eq!(route_name("r.eu-central-1.awstrack.me"), "sslprov-rt-r-eu-central-1-awstrack-me");
+        assert!(route_name("r.eu-central-1.awstrack.me").starts_with("sslprov-rt-r-eu-central-1-"));
+        assert!(route_name("r.eu-central-1.awstrack.me").len() <= MAX_NAME);
         assert_eq!(custom_domain_name("click.acme.com"), "sslprov-cd-click-acme-com");
         assert!(custom_domain_name(&format!("{}.acme.com", "a".repeat(60))).len() <= MAX_NAME);
     }
