@@ -311,8 +311,8 @@ impl<'a> Planner<'a> {
     /// Whether the object the state records at `from` is the one `s` stands for at its new
     /// address: `from` is a shared address of the same part and provider that no domain of the
     /// spec renders any more (the template's identity changed, as when a per-origin part gained
-    /// the brand group). It is recorded at `s` and forgotten at `from`, never
-    /// deleted and made again.
+    /// the brand group). It is recorded at `s` and forgotten at `from`, never deleted and made
+    /// again.
     fn moved(&self, from: &str, s: &Slot<'_>) -> bool {
         s.shared.is_some()
             && from != s.address
