@@ -142,6 +142,12 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     })
 }
 
+/// Whether updating `live` restarts it: a kind repaired in place, found failed or due for renewal.
+fn restarts(s: &Slot<'_>, live: Option<&Live>) -> bool {
+    let kind = s.provider.info().kind(s.kind).filter(|k| k.becomes_ready && k.repair_in_place);
+    kind.is_some() && live.is_some_and(|l| matches!(l.readiness, Readiness::Failed { .. } | Readiness::Expiring { .. }))
+}
+
 /// Every listed object by its provider's key for it, so that matching a thousand domains to what
 /// exists is a lookup each rather than a scan each.
 fn keys<'a>(inventory: &'a Inventory, providers: &Providers) -> HashMap<(String, String, String), Vec<&'a Live>> {
@@ -298,8 +304,31 @@ impl<'a> Planner<'a> {
             .iter()
             .copied()
             .filter(|l| adoptable || l.marked)
-            .filter(|l| self.claimed.get(&l.id).is_none_or(|a| a == &s.address))
+            .filter(|l| self.claimed.get(&l.id).is_none_or(|a| a == &s.address || self.moved(a, s)))
             .min_by_key(|l| (rank(l), !l.marked, !self.in_use.contains(l.id.as_str()), l.id.clone()))
+    }
+
+    /// Whether the object the state records at `from` is the one `s` stands for at its new
+    /// address: `from` is a shared address of the same part and provider that no domain of the
+    /// spec renders any more (the template's identity changed, as when a per-origin part gained
+    /// the brand group). It is recorded at `s` and forgotten at `from`, never deleted and made
+    /// again.
+    fn moved(&self, from: &str, s: &Slot<'_>) -> bool {
+        s.shared.is_some()
+            && from != s.address
+            && !self.uses.contains_key(from)
+            && Addressed::parse(from).is_some_and(|a| matches!(a, Addressed::Shared { part, .. } if part == s.part))
+            && self.state.resources.get(from).is_some_and(|r| r.is_shared() && r.provider == s.provider_name)
+    }
+
+    /// The address this plan records the object of shared `address` at, if it moved there.
+    fn moved_to(&self, address: &str, r: &ResourceState) -> Option<String> {
+        let id = r.id.as_ref()?;
+        self.wanted
+            .get(&r.provider)?
+            .iter()
+            .find(|(a, _, live)| a != address && live.as_ref().is_some_and(|l| &l.id == id))
+            .map(|(a, ..)| a.clone())
     }
 
     /// An object to record in state before anything else: one a run made but stopped before
@@ -329,6 +358,9 @@ impl<'a> Planner<'a> {
             _ if deleting => Some("an interrupted delete left it in place, and the spec still wants it"),
             Some(r) if r.intent.as_ref().is_some_and(|i| i.op == Op::Create) && r.id.as_deref() != Some(&live.id) => {
                 Some(super::MADE_BY_AN_INTERRUPTED_RUN)
+            }
+            _ if unrecorded && self.claimed.get(&live.id).is_some_and(|a| a != &s.address) => {
+                Some("the state recorded it at an address the template no longer gives it")
             }
             _ if unrecorded && live.marked => Some(super::MARKED_BUT_NOT_IN_STATE),
             _ if unrecorded && want == Some(&live.desired) && domain_recovered() => Some(super::POINTS_AT_RECOVERED),
@@ -468,7 +500,13 @@ impl<'a> Planner<'a> {
                     return;
                 }
             };
-            let remade = change.as_ref().is_some_and(|c| matches!(c.action, Action::Create | Action::Replace));
+            // A restarted object (one that failed, or is due for renewal, repaired in place)
+            // reports afresh, like a new one: what references its outputs (a validation token) is
+            // rendered again once it has restarted, in the same run.
+            let remade = change.as_ref().is_some_and(|c| {
+                matches!(c.action, Action::Create | Action::Replace)
+                    || (c.action == Action::Update && restarts(&s, live))
+            });
             let known =
                 live.map(|l| s.state.map(|r| r.outputs.merged(&l.outputs)).unwrap_or_else(|| l.outputs.clone()));
             let reported = if remade { None } else { known };
@@ -551,9 +589,14 @@ impl<'a> Planner<'a> {
                 format!("{reason}; it will never serve the domain")
             });
             c
-        } else if let (Readiness::Expiring { reason }, Some(_)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
-            let mut c = self.change(s, Action::Replace, Some(l), Some(want));
-            c.reason = Some(format!("{reason}; a new one replaces it before then"));
+        } else if let (Readiness::Expiring { reason }, Some(k)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+            let action = if k.repair_in_place { Action::Update } else { Action::Replace };
+            let mut c = self.change(s, action, Some(l), Some(want));
+            c.reason = Some(if k.repair_in_place {
+                format!("{reason}; it is renewed in place")
+            } else {
+                format!("{reason}; a new one replaces it before then")
+            });
             c
         } else if l.desired != want {
             let differing: Vec<String> = want
@@ -718,6 +761,24 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let Some(parsed) = Addressed::parse(address) else { continue };
+            if let Some(to) = self.moved_to(address, r) {
+                let Some(provider) = self.provider(address, &r.provider) else { continue };
+                let s = Slot {
+                    address: address.clone(),
+                    domain: "",
+                    shared: r.shared.as_deref(),
+                    part: parsed.part(),
+                    provider_name: r.provider.clone(),
+                    provider,
+                    kind: &r.kind,
+                    res: None,
+                    state: Some(r),
+                };
+                let mut c = self.change(&s, Action::Forget, None, None);
+                c.reason = Some(format!("the same object is now {to}; only the old address leaves the state"));
+                self.changes.push(c);
+                continue;
+            }
             let users = self.users(address);
             let holders: Vec<String> = remaining
                 .iter()

@@ -176,6 +176,11 @@ fn canonical(spec: &Spec) -> String {
             q(&d.dns),
             d.advanced_certificate
         );
+        for (field, value) in [("brand_group", &d.brand_group), ("tier", &d.tier)] {
+            if let Some(v) = value {
+                let _ = writeln!(out, "    {field}: {}", q(v));
+            }
+        }
     }
     out
 }
@@ -208,6 +213,14 @@ struct DomainModel {
     write_cdn: bool,
     write_dns: bool,
     advanced: Option<bool>,
+    /// A brand group, where the CDN honours one; its tier follows from its name, so that the
+    /// domains of one group agree.
+    group: Option<String>,
+}
+
+/// The tier a model group is written with.
+fn tier_of(group: &str) -> &'static str {
+    if group.len().is_multiple_of(2) { "premium" } else { "standard" }
 }
 
 fn label() -> impl Strategy<Value = String> {
@@ -230,8 +243,12 @@ fn pairs() -> Vec<(String, String)> {
     out
 }
 
+fn honours(cdn: &str, option: &str) -> bool {
+    templates().cdn[cdn].options.iter().any(|o| o == option)
+}
+
 fn honours_advanced(cdn: &str) -> bool {
-    templates().cdn[cdn].options.iter().any(|o| o == "advanced_certificate")
+    honours(cdn, "advanced_certificate")
 }
 
 fn domain_model() -> impl Strategy<Value = DomainModel> {
@@ -240,40 +257,45 @@ fn domain_model() -> impl Strategy<Value = DomainModel> {
         ("[a-z0-9][a-z0-9_-]{0,12}", prop::collection::vec(label(), 1..3), label(), "[a-z][a-z0-9]{1,5}"),
         (any::<bool>(), select(esps), prop::option::of(cluster()), select(pairs())),
         (any::<bool>(), any::<bool>(), prop::option::of(any::<bool>()), prop::option::of(label())),
+        prop::option::of(select(vec!["retail", "news", "b2b-mail"])),
     )
-        .prop_map(|((key, below, zone, tld), (write_zone, esp, cluster, (cdn, dns)), (wc, wd, advanced, sub))| {
-            let zone = sub.into_iter().chain([zone, tld]).collect();
-            let advanced = advanced.map(|a| a && honours_advanced(&cdn));
-            // No CDN only for an ESP that serves HTTPS itself and needs no values from the spec.
-            let esp = match templates().cdn[&cdn].requires.managed_https {
-                true => templates()
-                    .esp
-                    .iter()
-                    .find(|(_, e)| e.managed_https.as_ref().is_some_and(|m| m.values.is_empty()))
-                    .map_or(esp, |(name, _)| name.clone()),
-                false => esp,
-            };
-            let mut d = DomainModel {
-                key,
-                below,
-                zone,
-                write_zone,
-                esp,
-                cluster,
-                cdn,
-                dns,
-                write_cdn: wc,
-                write_dns: wd,
-                advanced,
-            };
-            // Four 63-character labels make a name longer than DNS allows.
-            if d.tracking().len() > 240 {
-                for l in d.below.iter_mut().chain(&mut d.zone) {
-                    l.truncate(40);
+        .prop_map(
+            |((key, below, zone, tld), (write_zone, esp, cluster, (cdn, dns)), (wc, wd, advanced, sub), group)| {
+                let group = group.filter(|_| honours(&cdn, "brand_group") && honours(&cdn, "tier")).map(str::to_owned);
+                let zone = sub.into_iter().chain([zone, tld]).collect();
+                let advanced = advanced.map(|a| a && honours_advanced(&cdn));
+                // No CDN only for an ESP that serves HTTPS itself and needs no values from the spec.
+                let esp = match templates().cdn[&cdn].requires.managed_https {
+                    true => templates()
+                        .esp
+                        .iter()
+                        .find(|(_, e)| e.managed_https.as_ref().is_some_and(|m| m.values.is_empty()))
+                        .map_or(esp, |(name, _)| name.clone()),
+                    false => esp,
+                };
+                let mut d = DomainModel {
+                    key,
+                    below,
+                    zone,
+                    write_zone,
+                    esp,
+                    cluster,
+                    cdn,
+                    dns,
+                    write_cdn: wc,
+                    write_dns: wd,
+                    advanced,
+                    group,
+                };
+                // Four 63-character labels make a name longer than DNS allows.
+                if d.tracking().len() > 240 {
+                    for l in d.below.iter_mut().chain(&mut d.zone) {
+                        l.truncate(40);
+                    }
                 }
-            }
-            d
-        })
+                d
+            },
+        )
 }
 
 fn spec_model() -> impl Strategy<Value = SpecModel> {
@@ -335,6 +357,8 @@ impl SpecModel {
                     dns: d.dns.clone(),
                     zone: d.zone_name(),
                     advanced_certificate: d.advanced == Some(true),
+                    brand_group: d.group.clone(),
+                    tier: d.group.as_deref().map(|g| tier_of(g).to_owned()),
                     tracking_record: Default::default(),
                     managed_https: BTreeMap::new(),
                 };
@@ -394,6 +418,10 @@ impl SpecModel {
             }
             if let Some(a) = d.advanced {
                 fields.push(("advanced_certificate", a.to_string()));
+            }
+            if let Some(g) = &d.group {
+                fields.push(("brand_group", q(g)));
+                fields.push(("tier", q(tier_of(g))));
             }
             let key = q(&d.key);
             if self.flow {
@@ -462,6 +490,8 @@ const TOKENS: &[&str] = &[
     "    zone: acme.org\n",
     "mailgun",
     "advanced_certificate: true",
+    "brand_group: retail",
+    "tier: premium",
     "url1234.acme.com",
 ];
 
@@ -567,6 +597,8 @@ const KEYS: &[&str] = &[
     "esp",
     "zone",
     "advanced_certificate",
+    "brand_group",
+    "tier",
     "Acme",
     "1",
     "",

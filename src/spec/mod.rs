@@ -69,6 +69,12 @@ pub struct Domain {
     /// A CDN may order a paid certificate for a name its free one does not cover (only CDNs whose
     /// template lists this option).
     pub advanced_certificate: bool,
+    /// The brand group whose domains share a CDN's objects (a profile of their own); `None`: the
+    /// CDN template's default (one for the spec). Only CDNs whose template lists this option.
+    pub brand_group: Option<String>,
+    /// The tier of the brand group's CDN objects (`standard`, `premium`); `None`: the template's
+    /// default. The same for every domain of a brand group.
+    pub tier: Option<String>,
     /// The tracking record's type as templates write it: `ALIAS` (an alias where the DNS host
     /// has them, else a CNAME) or `CNAME`.
     pub tracking_record: TrackingRecord,

@@ -116,6 +116,23 @@ pub fn check_key(k: &str) -> Result<(), String> {
     }
 }
 
+/// A brand group names the CDN objects its domains share (a profile `sslprov-<group>`),
+/// so it is written as a CDN resource name takes it.
+pub const BRAND_GROUP_ALLOWED: &str = "lower-case letters, digits and inner `-`, at most 32 characters, e.g. `retail`";
+
+pub fn check_brand_group(g: &str) -> Result<(), String> {
+    let ok = !g.is_empty()
+        && g.len() <= 32
+        && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !g.starts_with('-')
+        && !g.ends_with('-');
+    if ok { Ok(()) } else { Err(format!("invalid brand group `{}`", super::yaml::shorten(g))) }
+}
+
+/// The tiers a CDN may offer a brand group (`tier`).
+pub const TIERS: &[&str] = &["standard", "premium"];
+pub const TIER_ALLOWED: &str = "`standard` (the default) or `premium`, the same for every domain of a brand group";
+
 /// The forms of a tracking record (`tracking_record`).
 pub const TRACKING_RECORD_ALLOWED: &str =
     "`alias` (the default: an alias pair where the DNS host and CDN offer one, else a CNAME) or `cname`";

@@ -64,6 +64,8 @@ pub struct RawDomain {
     pub cdn: Field<String>,
     pub dns: Field<String>,
     pub advanced_certificate: Field<bool>,
+    pub brand_group: Field<String>,
+    pub tier: Field<String>,
     pub tracking_record: Field<String>,
     /// `managed_https:`: values the ESP's own HTTPS needs, by name, as written.
     pub managed_https: Field<Vec<(String, Located<String>)>>,
@@ -81,6 +83,8 @@ pub(super) const DOMAIN: &[&str] = &[
     "cdn",
     "dns",
     "advanced_certificate",
+    "brand_group",
+    "tier",
     "tracking_record",
     "managed_https",
 ];
@@ -326,6 +330,8 @@ impl Reader<'_> {
             cdn: Field::Absent,
             dns: Field::Absent,
             advanced_certificate: Field::Absent,
+            brand_group: Field::Absent,
+            tier: Field::Absent,
             tracking_record: Field::Absent,
             managed_https: Field::Absent,
         };
@@ -351,6 +357,8 @@ impl Reader<'_> {
                 "cdn" => d.cdn = self.text(k, v, &field, &names::cdn_names()),
                 "dns" => d.dns = self.text(k, v, &field, &names::dns_names()),
                 "tracking_record" => d.tracking_record = self.text(k, v, &field, names::TRACKING_RECORD_ALLOWED),
+                "brand_group" => d.brand_group = self.text(k, v, &field, names::BRAND_GROUP_ALLOWED),
+                "tier" => d.tier = self.text(k, v, &field, names::TIER_ALLOWED),
                 "managed_https" => d.managed_https = self.values(k, v, &field),
                 _ => d.advanced_certificate = self.boolean(k, v, &field),
             }

@@ -13,8 +13,10 @@ use super::{Domain, Region, TrackingRecord};
 use crate::state::S3Location;
 use crate::template::templates;
 
-/// A domain option a CDN template may honour (`options:`).
+/// Domain options a CDN template may honour (`options:`).
 const ADVANCED_CERTIFICATE: &str = "advanced_certificate";
+const BRAND_GROUP: &str = "brand_group";
+const TIER: &str = "tier";
 
 pub struct Resolved {
     pub domains: BTreeMap<String, Domain>,
@@ -57,10 +59,12 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
             r.problem(list.at, "domains", "no domains: the spec must list at least one".into(), "one or more domains");
         }
         Field::Given(list) => {
+            let mut groups = BTreeMap::new();
             for d in &list.value {
                 let before = r.problems.len();
                 let resolved = r.domain(d, &cluster, &cdn, &dns, &mut seen);
                 if let Some(domain) = resolved.filter(|_| r.problems.len() == before) {
+                    r.same_tier(d, &domain, &mut groups);
                     domains.insert(domain.key.clone(), domain);
                 }
             }
@@ -219,18 +223,23 @@ impl Resolver<'_> {
             );
         }
         let advanced = d.advanced_certificate.given();
-        if let Some(a) = advanced.filter(|a| a.value)
-            && !cdn_template.options.iter().any(|o| o == ADVANCED_CERTIFICATE)
-        {
-            let honoured = templates().cdn.iter().filter(|(_, c)| c.options.iter().any(|o| o == ADVANCED_CERTIFICATE));
-            let list = names::list(honoured.map(|(n, _)| n));
-            self.problem(
-                a.at,
-                &a.field,
-                format!("advanced_certificate applies to cdn {list} only; this domain's cdn is `{cdn}`"),
-                &format!("false, or cdn {list}"),
-            );
+        if let Some(a) = advanced.filter(|a| a.value) {
+            self.honoured(&cdn, ADVANCED_CERTIFICATE, &a.at, &a.field, "false");
         }
+        let brand_group = d.brand_group.given().and_then(|g| {
+            if let Err(m) = names::check_brand_group(&g.value) {
+                self.problem(g.at, &g.field, m, names::BRAND_GROUP_ALLOWED);
+                return None;
+            }
+            self.honoured(&cdn, BRAND_GROUP, &g.at, &g.field, "no brand_group").then(|| g.value.clone())
+        });
+        let tier = d.tier.given().and_then(|t| {
+            if !names::TIERS.contains(&t.value.as_str()) {
+                self.problem(t.at, &t.field, format!("unknown tier `{}`", shorten(&t.value)), names::TIER_ALLOWED);
+                return None;
+            }
+            self.honoured(&cdn, TIER, &t.at, &t.field, "no tier").then(|| t.value.clone())
+        });
         let tracking_record = match d.tracking_record.given() {
             None => Some(TrackingRecord::default()),
             Some(t) => match t.value.as_str() {
@@ -255,9 +264,67 @@ impl Resolver<'_> {
             dns,
             zone,
             advanced_certificate: advanced.is_some_and(|a| a.value),
+            brand_group,
+            tier,
             tracking_record: tracking_record?,
             managed_https: managed_https?,
         })
+    }
+
+    /// The domains of a brand group share their CDN objects, so they must agree on the tier: the
+    /// first domain of a group (in file order) sets it, and a later one that differs is reported
+    /// where it says so (its `tier`, else its `brand_group`, else its key). `groups`: (CDN,
+    /// group) → the tier and the domain that set it.
+    fn same_tier(
+        &mut self,
+        raw: &RawDomain,
+        d: &Domain,
+        groups: &mut BTreeMap<(String, String), (String, String, Pos)>,
+    ) {
+        let t = &templates().cdn[&d.cdn];
+        let (Some(group), Some(tier)) = (
+            d.brand_group.clone().or_else(|| t.option_default(BRAND_GROUP)),
+            d.tier.clone().or_else(|| t.option_default(TIER)),
+        ) else {
+            return;
+        };
+        let at = raw.tier.given().or(raw.brand_group.given()).map_or(raw.key.at, |l| l.at);
+        let Some((first, by, by_at)) = groups.get(&(d.cdn.clone(), group.clone())) else {
+            groups.insert((d.cdn.clone(), group), (tier, raw.key.field.clone(), at));
+            return;
+        };
+        if first == &tier {
+            return;
+        }
+        let field = raw.tier.given().map_or_else(|| format!("{}.tier", raw.key.field), |l| l.field.clone());
+        let how = if d.tier.is_some() { "" } else { " (the default)" };
+        self.problem(
+            at,
+            &field,
+            format!(
+                "tier `{tier}`{how} differs from tier `{first}` of {by} (line {}) in brand group `{group}`: the domains \
+                 of a brand group share their CDN objects, of one tier",
+                by_at.line
+            ),
+            &format!("`{first}`, as {by}, or another brand_group"),
+        );
+    }
+
+    /// Whether `cdn`'s template honours the domain option `option` (written at `at`); if not, a
+    /// problem that names the CDNs that do. `otherwise`: what the domain may write instead.
+    fn honoured(&mut self, cdn: &str, option: &str, at: &Pos, field: &str, otherwise: &str) -> bool {
+        let offers = |c: &crate::template::CdnTemplate| c.options.iter().any(|o| o == option);
+        if offers(&templates().cdn[cdn]) {
+            return true;
+        }
+        let list = names::list(templates().cdn.iter().filter(|(_, c)| offers(c)).map(|(n, _)| n));
+        self.problem(
+            *at,
+            field,
+            format!("{option} applies to cdn {list} only; this domain's cdn is `{cdn}`"),
+            &format!("{otherwise}, or cdn {list}"),
+        );
+        false
     }
 
     /// `managed_https:`: with a CDN template that is no CDN (the ESP serves HTTPS itself), the

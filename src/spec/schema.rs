@@ -105,6 +105,16 @@ struct DomainFields {
     /// Order a paid certificate where the CDN's free one does not cover the name (only CDNs whose
     /// template offers it).
     advanced_certificate: Option<bool>,
+    /// The brand group whose domains share the CDN's objects, apart from other groups' (a profile
+    /// `sslprov-<group>`; default: one for the spec). Only CDNs whose template offers it.
+    #[serde(default)]
+    #[schemars(schema_with = "brand_group")]
+    brand_group: Option<String>,
+    /// The tier of the brand group's CDN objects: `standard` (the default) or `premium` (the
+    /// profile's SKU), the same for every domain of a group. Only CDNs whose template offers it.
+    #[serde(default)]
+    #[schemars(schema_with = "tier")]
+    tier: Option<String>,
     /// The tracking record's form: `alias` (the default: an A and AAAA alias pair where the DNS
     /// host and CDN offer one, else a CNAME) or `cname`.
     #[serde(default)]
@@ -176,6 +186,19 @@ fn dns(_: &mut SchemaGenerator) -> Schema {
     let mut names: Vec<Value> = crate::registry::dns_hosts().into_iter().map(Value::from).collect();
     names.push(Value::Null);
     json_schema!({ "enum": names })
+}
+
+/// `names::check_brand_group`.
+const BRAND_GROUP: &str = "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$";
+
+fn brand_group(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["string", "null"], "pattern": BRAND_GROUP, "description": names::BRAND_GROUP_ALLOWED })
+}
+
+fn tier(_: &mut SchemaGenerator) -> Schema {
+    let mut tiers: Vec<Value> = names::TIERS.iter().map(|t| Value::from(*t)).collect();
+    tiers.push(Value::Null);
+    json_schema!({ "enum": tiers })
 }
 
 fn tracking_record(_: &mut SchemaGenerator) -> Schema {

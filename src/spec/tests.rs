@@ -134,7 +134,7 @@ fn a_copied_brand_block_under_the_same_key_is_a_duplicate_not_a_replacement() {
 fn unknown_field_is_refused() {
     assert_eq!(
         errors(&GOOD.replace("    zone: acme.com", "    zone: acme.com\n    origin: x")),
-        "dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin` (allowed: `tracking_domain`, `esp`, `zone`, `braze_cluster`, `cdn`, `dns`, `advanced_certificate`, `tracking_record`, `managed_https`)"
+        "dir/sslprov.yaml:10:5: domains.acme.origin: unknown field `origin` (allowed: `tracking_domain`, `esp`, `zone`, `braze_cluster`, `cdn`, `dns`, `advanced_certificate`, `brand_group`, `tier`, `tracking_record`, `managed_https`)"
     );
 }
 
@@ -173,6 +173,45 @@ fn cdn_and_dns_must_fit_together() {
     assert_eq!(
         errors(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    advanced_certificate: true\n")),
         "dir/sslprov.yaml:10:5: domains.acme.advanced_certificate: advanced_certificate applies to cdn `cloudflare` only; this domain's cdn is `cloudfront` (allowed: false, or cdn `cloudflare`)"
+    );
+}
+
+/// A brand group shares one set of CDN objects (a Front Door profile), so its domains agree on the
+/// tier; the options apply only where the CDN honours them.
+#[test]
+fn brand_groups_and_their_tier() {
+    let fd = GOOD.replace("cdn: cloudfront", "cdn: azure-frontdoor");
+    let both = |acme: &str, beta: &str| {
+        fd.replace("    zone: acme.com\n", &format!("    zone: acme.com\n{acme}"))
+            .replace("    braze_cluster: EU-01\n", &format!("    braze_cluster: EU-01\n{beta}"))
+    };
+    let ok = parse(&both("    brand_group: retail\n    tier: premium\n", "    brand_group: news\n")).unwrap();
+    assert_eq!(ok.domains["acme"].brand_group.as_deref(), Some("retail"));
+    assert_eq!(ok.domains["acme"].tier.as_deref(), Some("premium"));
+    assert_eq!((ok.domains["beta"].brand_group.as_deref(), ok.domains["beta"].tier.as_deref()), (Some("news"), None));
+    assert_eq!(
+        errors(&both("    brand_group: retail\n    tier: premium\n", "    brand_group: retail\n")),
+        "dir/sslprov.yaml:16:5: domains.beta.tier: tier `standard` (the default) differs from tier `premium` of domains.acme \
+         (line 11) in brand group `retail`: the domains of a brand group share their CDN objects, of one tier (allowed: \
+         `premium`, as domains.acme, or another brand_group)"
+    );
+    assert_eq!(
+        errors(&both("    tier: premium\n", "    tier: standard\n")),
+        "dir/sslprov.yaml:15:5: domains.beta.tier: tier `standard` differs from tier `premium` of domains.acme (line 10) \
+         in brand group `frontdoor`: the domains of a brand group share their CDN objects, of one tier (allowed: \
+         `premium`, as domains.acme, or another brand_group)"
+    );
+    assert_eq!(
+        errors(&both("    brand_group: Retail_1\n    tier: gold\n", "")),
+        "dir/sslprov.yaml:10:5: domains.acme.brand_group: invalid brand group `Retail_1` (allowed: lower-case letters, \
+         digits and inner `-`, at most 32 characters, e.g. `retail`)\n\
+         dir/sslprov.yaml:11:5: domains.acme.tier: unknown tier `gold` (allowed: `standard` (the default) or `premium`, \
+         the same for every domain of a brand group)"
+    );
+    assert_eq!(
+        errors(&GOOD.replace("    zone: acme.com\n", "    zone: acme.com\n    brand_group: retail\n")),
+        "dir/sslprov.yaml:10:5: domains.acme.brand_group: brand_group applies to cdn `azure-frontdoor` only; this \
+         domain's cdn is `cloudfront` (allowed: no brand_group, or cdn `azure-frontdoor`)"
     );
 }
 

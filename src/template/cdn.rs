@@ -26,6 +26,10 @@ pub struct CdnTemplate {
     /// The domain options (spec fields) this CDN honours, such as `advanced_certificate`.
     #[serde(default)]
     pub options: Vec<String>,
+    /// What a domain option means when a domain does not set it (`brand_group: frontdoor`): what
+    /// `${domain.<option>}` renders then.
+    #[serde(default)]
+    pub option_defaults: BTreeMap<String, String>,
     /// Names this CDN's endpoints live under (each name and every name below it), so that
     /// `sslprov init` can tell a CNAME already pointing at the CDN from an HTTP-era one.
     #[serde(default)]
@@ -104,6 +108,10 @@ impl ResourceTemplate {
 }
 
 impl CdnTemplate {
+    pub fn option_default(&self, option: &str) -> Option<String> {
+        self.option_defaults.get(option).cloned()
+    }
+
     pub fn resource(&self, part: &str) -> Option<&ResourceTemplate> {
         self.resources.iter().find(|r| r.part == part)
     }
@@ -144,6 +152,9 @@ impl CdnTemplate {
 
     /// What the tests and the loader hold every CDN template to.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(o) = self.option_defaults.keys().find(|o| !self.options.contains(o)) {
+            return Err(format!("option_defaults: `{o}` is not among the template's options"));
+        }
         let parts: BTreeSet<&str> = self.resources.iter().map(|r| r.part.as_str()).collect();
         if parts.len() != self.resources.len() {
             return Err("a part is declared twice".into());

@@ -34,7 +34,13 @@ impl<'a> DomainTemplate<'a> {
             "cdn": esp.cdn.get(&domain.cdn).cloned().unwrap_or(Value::Null),
             "managed_https": esp.managed_https.as_ref().map(|m| json!({ "target": m.targets.get(&domain.region) })),
         });
-        let domain_value = serde_json::to_value(domain).unwrap_or(Value::Null);
+        let mut domain_value = serde_json::to_value(domain).unwrap_or(Value::Null);
+        // An option the domain leaves unset renders as the template's default for it.
+        for (option, default) in &cdn.option_defaults {
+            if domain_value.get(option).is_none_or(Value::is_null) {
+                domain_value[option] = Value::from(default.as_str());
+            }
+        }
         let mut t = DomainTemplate { domain, cdn, domain_value, esp_value, addresses: BTreeMap::new() };
         let addresses = cdn.resources.iter().map(|r| (r.part.as_str(), t.render_address(r))).collect();
         t.addresses = addresses;

@@ -18,6 +18,8 @@ fn domain(esp: &str, cdn: &str, region: Region) -> Domain {
         dns: templates().cdn[cdn].requires.dns.first().cloned().unwrap_or_else(|| templates().defaults.dns.clone()),
         zone: "acme.com".into(),
         advanced_certificate: false,
+        brand_group: None,
+        tier: None,
         tracking_record: Default::default(),
         // Whatever the ESP's own HTTPS asks the spec for.
         managed_https: templates().esp[esp]
@@ -337,10 +339,20 @@ fn on_google_cloud_the_load_balancer_is_shared_and_the_record_is_an_a_record_to_
 }
 
 #[test]
-fn on_azure_front_door_the_profile_is_shared_and_the_record_is_a_cname_to_the_origin_s_endpoint() {
+fn on_azure_front_door_the_profile_is_shared_per_brand_group_and_the_record_is_a_cname_to_the_origin_s_endpoint() {
     let d = domain("sparkpost", "azure-frontdoor", Region::Eu);
     let t = DomainTemplate::of(&d).expect("templates exist");
-    assert_eq!(t.cdn.resource("profile").and_then(|r| r.shared.as_deref()), Some("frontdoor"));
+    // No brand group: the spec's one profile, as before groups existed.
+    assert_eq!(t.address("profile").expect("address"), "profile@frontdoor");
+    assert_eq!(t.address("endpoint").expect("address"), "endpoint@frontdoor/eu.spgo.io");
+    assert_eq!(rendered(&d, "profile"), json!({"name": "sslprov-frontdoor", "sku": "standard"}));
+    assert_eq!(rendered(&d, "custom_domain")["profile"], "sslprov-frontdoor");
+    let retail = Domain { brand_group: Some("retail".into()), tier: Some("premium".into()), ..d.clone() };
+    let t = DomainTemplate::of(&retail).expect("templates exist");
+    assert_eq!(t.address("profile").expect("address"), "profile@retail");
+    assert_eq!(t.address("route").expect("address"), "route@retail/eu.spgo.io");
+    assert_eq!(rendered(&retail, "profile"), json!({"name": "sslprov-retail", "sku": "premium"}));
+    assert_eq!(rendered(&retail, "route_domain")["profile"], "sslprov-retail");
     assert_eq!(rendered(&d, "origin")["origin"], "eu.spgo.io");
     assert_eq!(rendered(&d, "origin")["host_header"], "origin", "SparkPost: Host = the origin");
     assert_eq!(rendered(&d, "route")["forwarding_protocol"], "MatchRequest");

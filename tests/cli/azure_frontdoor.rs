@@ -100,8 +100,8 @@ fn props<'a>(objects: &'a std::collections::BTreeMap<String, Value>, name: &str)
 /// The endpoint host name of an ESP origin: the CNAME target of its brands.
 fn target(p: &Project, origin: &str) -> String {
     let az = p.azure.as_ref().expect("azure");
-    let slug = origin.replace('.', "-");
-    props(&az.of("afdendpoints"), &format!("sslprov-ep-{slug}"))["hostName"].as_str().expect("hostName").to_owned()
+    let name = sslprov_provider::names::derived_name("ep", origin, 46);
+    props(&az.of("afdendpoints"), &name)["hostName"].as_str().expect("hostName").to_owned()
 }
 
 /// Four brands, two DNS hosts: one Standard profile; an endpoint, origin group, origin and route
@@ -132,7 +132,7 @@ async fn four_brands_share_one_profile() {
         ("sendgrid.net", None),
         ("r.us-east-1.awstrack.me", None),
     ] {
-        let o = props(&origins, &format!("sslprov-o-{}", origin.replace('.', "-")));
+        let o = props(&origins, &sslprov_provider::names::derived_name("o", origin, 46));
         assert_eq!(o["hostName"], origin);
         assert_eq!(o["originHostHeader"].as_str(), host_header, "{origin}: {o}");
         assert_eq!(o["enforceCertificateNameCheck"], true, "HTTPS to the origin, its name checked");
@@ -144,7 +144,7 @@ async fn four_brands_share_one_profile() {
         ("sendgrid.net", "click.gamma.com", "HttpsOnly"),
         ("r.us-east-1.awstrack.me", "click.delta.com", "HttpsOnly"),
     ] {
-        let r = props(&routes, &format!("sslprov-rt-{}", origin.replace('.', "-")));
+        let r = props(&routes, &sslprov_provider::names::derived_name("rt", origin, 46));
         assert_eq!(r["forwardingProtocol"], protocol, "{r}");
         assert_eq!(r["supportedProtocols"], serde_json::json!(["Http", "Https"]));
         assert_eq!(
@@ -321,9 +321,11 @@ async fn a_run_killed_during_an_operation_is_finished_by_the_next() {
 }
 
 /// A validation Front Door rejects: apply stops with the reason and what to check, and nothing
-/// points at Front Door; the other brand goes on.
+/// points at Front Door; the other brand goes on. The next apply asks for a new token and writes
+/// it to the TXT record in the same run (the token is not known until the domain restarts), so
+/// that one run ends with the domain Approved and the CNAME flipped.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rejected_validation_is_reported_and_nothing_flips() {
+async fn a_rejected_validation_is_reported_and_the_next_apply_validates_it_with_a_new_token() {
     let p = Project::new(&two_brands("route53")).await;
     let az = p.azure.as_ref().expect("azure");
     az.set_verdict("click.acme.com", Some(sslprov_azure_emulator::Verdict::Rejected));
@@ -337,7 +339,54 @@ async fn a_rejected_validation_is_reported_and_nothing_flips() {
         Some(("CNAME".into(), vec![target(&p, "sendgrid.net")])),
         "beta went on"
     );
+    let rejected = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await.expect("the first token's TXT");
+
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("it is restarted in place"), "{planned:?}");
+    assert!(planned.stdout.contains("# acme.validation_record will be updated in place"), "{planned:?}");
+    apply(&p);
+    let domain = props(&az.of("customdomains"), "sslprov-cd-click-acme-com").clone();
+    assert_eq!(domain["domainValidationState"], "Approved", "{domain}");
+    let token = domain["validationProperties"]["validationToken"].as_str().expect("token").to_owned();
+    let txt = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await;
+    assert_eq!(txt, Some(("TXT".into(), vec![token.clone()])), "the new token, in the same run");
+    assert_ne!(rejected.1, vec![token], "not the rejected one");
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "sendgrid.net")]))
+    );
+    assert_eq!(az.count("AFDCustomDomains_RefreshValidationToken", None), 1);
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
     az.assert_no_violations();
+}
+
+/// A domain Front Door puts in PendingRevalidation (its certificate is due, and the name does
+/// not point straight at the endpoint) still serves; the plan says a new token is asked for,
+/// and apply asks for it and writes it to the TXT record, after which Front Door validates the
+/// domain again. The tracking record is not touched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_pending_revalidation_gets_a_new_token_at_its_txt_record() {
+    let p = Project::new(&two_brands("cloudflare")).await;
+    let az = p.azure.as_ref().expect("azure");
+    apply(&p);
+    let before = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await.expect("TXT");
+    az.ask_revalidation("click.acme.com");
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("domainValidationState PendingRevalidation"), "{planned:?}");
+    assert!(planned.stdout.contains("it is renewed in place"), "{planned:?}");
+    assert!(planned.stdout.contains("# acme.validation_record will be updated in place"), "{planned:?}");
+    assert!(!planned.stdout.contains("acme.tracking_record"), "{planned:?}");
+    assert!(!planned.stdout.contains("beta."), "{planned:?}");
+    apply(&p);
+    let domain = props(&az.of("customdomains"), "sslprov-cd-click-acme-com").clone();
+    let token = domain["validationProperties"]["validationToken"].as_str().expect("token").to_owned();
+    assert_ne!(before.1, vec![token.clone()], "a new token");
+    assert_eq!(record(&p, "acme.com", "_dnsauth.click.acme.com", true).await, Some(("TXT".into(), vec![token])));
+    assert_eq!(domain["domainValidationState"], "Approved", "{domain}");
+    assert_eq!(az.count("AFDCustomDomains_RefreshValidationToken", None), 1);
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+    p.cloudflare().assert_no_violations();
 }
 
 /// No credentials, or half of them: one line naming what is missing and how to provide it.
@@ -352,4 +401,132 @@ async fn missing_credentials_are_named_with_the_fix() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("no Azure credentials found"), "{r:?}");
     assert!(r.stderr.contains("`az login`"), "{r:?}");
+}
+
+/// Two SendGrid brands in the Premium brand group `retail` and one with no group.
+const GROUPS: &str = "\
+version: 1
+braze_cluster: US-05
+state: { path: sslprov.state.json }
+defaults: { cdn: azure-frontdoor, dns: route53 }
+domains:
+  acme:
+    tracking_domain: click.acme.com
+    esp: sendgrid
+    brand_group: retail
+    tier: premium
+  beta:
+    tracking_domain: click.beta.com
+    esp: sendgrid
+    brand_group: retail
+    tier: premium
+  gamma:
+    tracking_domain: click.gamma.com
+    esp: sendgrid
+";
+
+/// The custom domains of a profile, by host.
+fn hosts_in(p: &Project, profile: &str) -> Vec<String> {
+    let az = p.azure.as_ref().expect("azure");
+    let infix = format!("/profiles/{profile}/");
+    let mut hosts: Vec<String> = az
+        .of("customdomains")
+        .values()
+        .filter(|d| d["id"].as_str().is_some_and(|id| id.to_ascii_lowercase().contains(&infix)))
+        .filter_map(|d| d["properties"]["hostName"].as_str().map(str::to_owned))
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+/// A brand group gets a profile of its own (`sslprov-<group>`, of the group's tier), with its own
+/// endpoint per ESP origin; the domains with no group share the spec's default profile. Domains
+/// of one group that disagree on the tier are refused where the spec says so. Destroying the last
+/// domain of a group removes that group's profile and nothing of the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn brand_groups_get_a_profile_each_of_their_tier() {
+    let p = Project::new(GROUPS).await;
+    let az = p.azure.as_ref().expect("azure");
+    let disagree = GROUPS.replacen("    tier: premium\n", "", 2).replacen(
+        "    brand_group: retail\n",
+        "    brand_group: retail\n    tier: premium\n",
+        1,
+    );
+    std::fs::write(p.path("disagree.yaml"), disagree).expect("write");
+    let refused = p.run(&["validate", "-f", "disagree.yaml"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains(
+            "disagree.yaml:14:5: domains.beta.tier: tier `standard` (the default) differs from tier `premium` of \
+             domains.acme (line 10) in brand group `retail`"
+        ),
+        "{refused:?}"
+    );
+
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
+    assert!(planned.stdout.contains("# profile@retail will be created"), "{planned:?}");
+    assert!(planned.stdout.contains("# profile@frontdoor will be created"), "{planned:?}");
+    assert!(planned.stdout.contains("# endpoint@retail/sendgrid.net will be created"), "{planned:?}");
+    apply(&p);
+    let profiles = az.of("profiles");
+    let skus: Vec<(&str, &str)> =
+        profiles.iter().map(|(name, v)| (name.as_str(), v["sku"]["name"].as_str().unwrap_or_default())).collect();
+    assert_eq!(
+        skus,
+        [("sslprov-frontdoor", "Standard_AzureFrontDoor"), ("sslprov-retail", "Premium_AzureFrontDoor")],
+        "a profile per brand group, of its tier"
+    );
+    assert_eq!(hosts_in(&p, "sslprov-retail"), ["click.acme.com", "click.beta.com"]);
+    assert_eq!(hosts_in(&p, "sslprov-frontdoor"), ["click.gamma.com"]);
+    let endpoints = az.of("afdendpoints");
+    let host = |name: &str| props(&endpoints, name)["hostName"].as_str().expect("hostName").to_owned();
+    let (retail, default) = (host("sslprov-ep-retail-sendgrid-net"), host("sslprov-ep-sendgrid-net"));
+    assert_ne!(retail, default);
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, Some(("CNAME".into(), vec![retail.clone()])));
+    assert_eq!(record(&p, "gamma.com", "click.gamma.com", false).await, Some(("CNAME".into(), vec![default])));
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+
+    p.ok(&["destroy", "-f", "sslprov.yaml", "--target", "gamma", "--auto-approve", "--poll-interval", "100ms"], 0);
+    let left: Vec<String> = az.of("profiles").into_keys().collect();
+    assert_eq!(left, ["sslprov-retail"], "only the default group's profile went");
+    assert_eq!(hosts_in(&p, "sslprov-retail"), ["click.acme.com", "click.beta.com"]);
+    let endpoints: Vec<String> = az.of("afdendpoints").into_keys().collect();
+    assert_eq!(endpoints, ["sslprov-ep-retail-sendgrid-net"]);
+    assert_eq!(record(&p, "beta.com", "click.beta.com", false).await, Some(("CNAME".into(), vec![retail])));
+    az.assert_no_violations();
+}
+
+/// A state written before brand groups recorded the per-origin objects at `<part>@<origin>`; they
+/// are now `<part>@frontdoor/<origin>`. The plan records the same objects at the new addresses
+/// and forgets the old ones: nothing is deleted or made again, and the tracking records keep
+/// their targets.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_from_before_brand_groups_moves_to_the_new_addresses() {
+    let p = Project::new(&two_brands("route53")).await;
+    let az = p.azure.as_ref().expect("azure");
+    apply(&p);
+    let target_before = target(&p, "sendgrid.net");
+    // The state as the earlier template wrote it.
+    let path = p.path("sslprov.state.json");
+    let old = std::fs::read_to_string(&path)
+        .expect("state")
+        .replace("@frontdoor/sendgrid.net", "@sendgrid.net")
+        .replace("\"shared\": \"frontdoor/sendgrid.net\"", "\"shared\": \"sendgrid.net\"");
+    std::fs::write(&path, old).expect("write state");
+    assert!(p.state()["resources"].get("endpoint@sendgrid.net").is_some(), "the old address is read back");
+
+    let planned = p.ok(&["plan", "-f", "sslprov.yaml"], 0);
+    assert!(!planned.stdout.contains("will be destroyed"), "{planned:?}");
+    assert!(!planned.stdout.contains("will be created"), "{planned:?}");
+    assert!(planned.stdout.contains("the same object is now endpoint@frontdoor/sendgrid.net"), "{planned:?}");
+    let writes = az.operations_started();
+    apply(&p);
+    assert_eq!(az.operations_started(), writes, "nothing written at Front Door");
+    assert_eq!(target(&p, "sendgrid.net"), target_before);
+    let state = p.state();
+    let resources = state["resources"].as_object().expect("resources");
+    assert!(resources.contains_key("endpoint@frontdoor/sendgrid.net"), "{:?}", resources.keys());
+    assert!(!resources.keys().any(|k| k.ends_with("@sendgrid.net")), "{:?}", resources.keys());
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
 }

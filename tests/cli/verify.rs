@@ -463,7 +463,8 @@ async fn a_ready_front_door_domain_verifies_and_is_handed_off() {
     let p = Project::new(&SPEC.replace("    zone: acme.com\n", "    zone: acme.com\n    cdn: azure-frontdoor\n")).await;
     p.apply();
     let state = p.state();
-    let target = state["resources"]["endpoint@spgo.io"]["outputs"]["host_name"].as_str().expect("endpoint host name");
+    let target =
+        state["resources"]["endpoint@frontdoor/spgo.io"]["outputs"]["host_name"].as_str().expect("endpoint host name");
     let net = World::ready(target).start(&p);
     let r = net.run(&p, &["verify"], 0);
     assert_row(&r, "dns", "✔", &format!("CNAME → {target} (the Front Door endpoint)"));

@@ -69,9 +69,12 @@ pub struct KindInfo {
     /// Whether objects of this kind take time after they are written before what depends on them
     /// may use them (a certificate issued, a distribution deployed). Such objects are waited for.
     pub becomes_ready: bool,
-    /// What the engine does with an object that will never become ready (`Readiness::Failed`):
-    /// `false` replaces it (a new one first), `true` updates it in place, which restarts it (a
-    /// Fastly subscription is retried: a second one for the same domain is not possible).
+    /// What the engine does with an object that will never become ready (`Readiness::Failed`) or
+    /// is due for renewal (`Readiness::Expiring`): `false` replaces it (a new one first), `true`
+    /// updates it in place, which restarts it (a Fastly subscription is retried, a Front Door
+    /// custom domain gets a new validation token: a second one for the same domain is not
+    /// possible). A restarted object's outputs count as unknown until it has restarted, so what
+    /// references them is rendered again in the same run.
     pub repair_in_place: bool,
 }
 
@@ -332,7 +335,8 @@ pub enum Readiness {
         detail: String,
     },
     /// Usable now, and due for replacement before it stops being (a certificate close to its
-    /// expiry): waits treat it as ready, and the engine replaces it, a new one first.
+    /// expiry): waits treat it as ready, and the engine replaces it, a new one first (or renews
+    /// it in place, for a kind repaired in place).
     Expiring {
         reason: String,
     },

@@ -3,7 +3,7 @@
 //!
 //! Every request is counted as `azure-frontdoor:<operation>` and first takes a token from the
 //! bucket of its class (reads, writes, deletes; ARM's own sizes and refill rates). A 429 is
-//! retried after its `Retry-After`; a 5xx or a lost connection after a backoff; a 409 that says
+//! retried after its `Retry-After`, and holds every other request of its bucket until then; a 5xx or a lost connection after a backoff; a 409 that says
 //! another operation is in progress on the resource after a backoff too. Every PUT, PATCH, DELETE
 //! and POST action is long-running: its `Azure-AsyncOperation` (preferred) or `Location` is
 //! followed, honouring `Retry-After`, until it ends, and only URLs on the ARM endpoint itself are
@@ -167,7 +167,20 @@ pub(crate) struct Arm {
     reads: Budget,
     writes: Budget,
     deletes: Budget,
+    /// Per bucket (reads, writes, deletes): until when ARM asked that nothing more be sent. A 429
+    /// (or a bucket nearly empty) holds every request of that bucket, not only the one that met
+    /// it: each request sent into an empty bucket is refused and counts against it again.
+    paused_until: [std::sync::Mutex<Option<Instant>>; 3],
     pub retry: Retry,
+}
+
+/// The bucket a request draws on: ARM counts reads, writes and deletes apart.
+fn bucket(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::DELETE => 2,
+        _ => 1,
+    }
 }
 
 impl std::fmt::Debug for Arm {
@@ -198,6 +211,7 @@ impl Arm {
             reads: Budget::of(READS, calls.clone()),
             writes: Budget::of(WRITES, calls.clone()),
             deletes: Budget::of(DELETES, calls),
+            paused_until: Default::default(),
             retry: Retry::default(),
         }
     }
@@ -218,6 +232,9 @@ impl Arm {
                 Err(f) if f.retryable() && attempt < self.retry.max_retries => {
                     let backoff = (self.retry.min_delay * 2u32.saturating_pow(attempt)).min(self.retry.max_delay);
                     let wait = f.retry_after.map_or(backoff, |r| r.max(self.retry.poll_floor));
+                    if f.status == Some(429) {
+                        self.pause(&method, wait);
+                    }
                     tracing::info!(op, status = ?f.status, code = ?f.code, ?wait, "azure-frontdoor: retrying");
                     attempt += 1;
                     if started.elapsed() + wait > self.retry.operation_timeout {
@@ -242,7 +259,9 @@ impl Arm {
             Method::DELETE => &self.deletes,
             _ => &self.writes,
         };
+        self.until_unpaused(&method).await;
         budget.acquire(NAME, op).await;
+        self.until_unpaused(&method).await;
         let token = self.auth.token().await.map_err(|e| Failure {
             status: Some(401),
             code: Some("credentials".into()),
@@ -258,14 +277,14 @@ impl Arm {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        for class in ["reads", "writes", "deletes"] {
+        for (class, method) in [("reads", Method::GET), ("writes", Method::PUT), ("deletes", Method::DELETE)] {
             if let Some(left) =
                 header(&format!("x-ms-ratelimit-remaining-subscription-{class}")).and_then(|v| v.parse::<u32>().ok())
                 && left < 5
             {
                 // The bucket refills at 10 or more a second: a second's pause keeps the run under it.
                 tracing::info!(op, class, left, "azure-frontdoor: ARM's bucket is nearly empty, pausing");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                self.pause(&method, Duration::from_secs(1));
             }
         }
         let bytes = response.bytes().await.map_err(Failure::transport)?;
@@ -290,6 +309,25 @@ impl Arm {
             retry_after: retry_after(&headers),
             body,
         })
+    }
+
+    /// Holds every request of `method`'s bucket for `wait` (or longer, if already held longer).
+    fn pause(&self, method: &Method, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until[bucket(method)].lock().unwrap_or_else(|e| e.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+
+    async fn until_unpaused(&self, method: &Method) {
+        loop {
+            let until = *self.paused_until[bucket(method)].lock().unwrap_or_else(|e| e.into_inner());
+            match until.filter(|u| *u > Instant::now()) {
+                Some(u) => tokio::time::sleep_until(u).await,
+                None => return,
+            }
+        }
     }
 
     fn url(&self, path: &str) -> String {

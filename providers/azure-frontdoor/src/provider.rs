@@ -246,15 +246,17 @@ impl FrontDoor {
                 let found = self.arm.get("AFDCustomDomains_Get", &path).await?;
                 let state =
                     found.as_ref().and_then(|v| v["properties"]["domainValidationState"].as_str().map(str::to_owned));
-                // A killed run's domain: PUT again would only start another operation (unless the
-                // last one failed).
-                let finished = found
+                // The domain is there (a killed run's, its PUT perhaps still running): it is
+                // followed to its token, not written again, which would only meet a 409 while
+                // the operation runs (unless the last one failed). The name is the whole spec.
+                let there = found
                     .as_ref()
                     .filter(|v| v["properties"]["provisioningState"] != "Failed")
-                    .and_then(|v| self.project(CUSTOM_DOMAIN, v, &d))
-                    .filter(|l| l.desired == d);
-                let live = match (finished, state.as_deref()) {
-                    (_, Some("Rejected" | "TimedOut" | "InternalError")) if restart => {
+                    .and_then(|v| self.project(CUSTOM_DOMAIN, v, &d));
+                let live = match (there, state.as_deref()) {
+                    // Given up on, or due for revalidation before the certificate renews: a new
+                    // token (the engine writes it to the TXT record once this returns).
+                    (_, Some("Rejected" | "TimedOut" | "InternalError" | "PendingRevalidation")) if restart => {
                         self.arm
                             .write(
                                 "AFDCustomDomains_RefreshValidationToken",
@@ -584,7 +586,7 @@ impl Provider for FrontDoor {
     }
 
     /// Front Door's limit on custom domains per profile (Standard 100, Premium 500), counted
-    /// with the domains already there.
+    /// with the domains already there; and a profile's tier, which sslprov does not change.
     fn review(&self, wanted: &[Wanted<'_>], inventory: &[Live]) -> Review {
         let mut review = Review::default();
         let skus: BTreeMap<String, String> = wanted
@@ -593,6 +595,17 @@ impl Provider for FrontDoor {
             .filter_map(|w| w.desired.parse::<ProfileSpec>(NAME, "review").ok())
             .map(|p| (p.name, p.sku))
             .collect();
+        for live in inventory.iter().filter(|l| l.desired.kind == PROFILE) {
+            let Ok(was) = live.desired.parse::<ProfileSpec>(NAME, "review") else { continue };
+            if let Some(sku) = skus.get(&was.name).filter(|s| **s != was.sku) {
+                review.errors.push(format!(
+                    "Front Door profile {} is {} and the spec asks for {sku}: sslprov does not change an existing \
+                     profile's tier; upgrade it in Front Door (Standard to Premium only), or give these domains \
+                     another brand_group",
+                    was.name, was.sku
+                ));
+            }
+        }
         let mut hosts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let domains = wanted.iter().map(|w| w.desired).chain(inventory.iter().map(|l| &l.desired));
         for d in domains.filter(|d| d.kind == CUSTOM_DOMAIN) {
@@ -606,10 +619,13 @@ impl Provider for FrontDoor {
             if hosts.len() > limit {
                 review.errors.push(format!(
                     "Front Door profile {profile} would hold {} custom domains; a {sku} profile holds at most {limit}: \
-                     split the domains into specs of at most {limit} each, each with its own resource group \
-                     (AZURE_RESOURCE_GROUP){}",
+                     give some of its domains another brand_group (a profile each, of at most {limit}){}",
                     hosts.len(),
-                    if sku == shape::STANDARD { " (Premium_AzureFrontDoor holds 500)" } else { "" }
+                    if sku == shape::STANDARD {
+                        ", or `tier: premium` to the group (a Premium profile holds 500)"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }

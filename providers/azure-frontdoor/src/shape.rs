@@ -102,8 +102,19 @@ pub struct RouteDomainSpec {
     pub host: String,
 }
 
-pub fn endpoint_name(origin: &str) -> String {
-    derived_name("ep", origin, MAX_NAME)
+/// The profile of every domain of a spec with no brand groups, whose endpoints kept the names
+/// they had before brand groups existed.
+pub const DEFAULT_PROFILE: &str = "sslprov-frontdoor";
+
+/// An endpoint's host name is its name plus a hash that is the same for the same name in the
+/// resource group (`ResourceGroupReuse`): two profiles' endpoints of one origin need names of
+/// their own, so the name holds the profile's group.
+pub fn endpoint_name(profile: &str, origin: &str) -> String {
+    match profile.strip_prefix("sslprov-").filter(|_| profile != DEFAULT_PROFILE) {
+        Some(group) => derived_name("ep", &format!("{group}.{origin}"), MAX_NAME),
+        None if profile == DEFAULT_PROFILE => derived_name("ep", origin, MAX_NAME),
+        None => derived_name("ep", &format!("{profile}.{origin}"), MAX_NAME),
+    }
 }
 
 pub fn origin_group_name(origin: &str) -> String {
@@ -128,7 +139,7 @@ pub fn profile_path(profile: &str) -> String {
 }
 
 pub fn endpoint_path(profile: &str, origin: &str) -> String {
-    format!("profiles/{profile}/afdEndpoints/{}", endpoint_name(origin))
+    format!("profiles/{profile}/afdEndpoints/{}", endpoint_name(profile, origin))
 }
 
 pub fn origin_group_path(profile: &str, origin: &str) -> String {
@@ -167,10 +178,13 @@ pub fn normalise(d: &Desired, op: &'static str) -> Result<Desired> {
         PROFILE => {
             let s: ProfileSpec = d.parse(NAME, op)?;
             name_ok(op, "profile name", &s.name)?;
-            if s.sku != STANDARD && s.sku != PREMIUM {
-                return Err(invalid(op, format!("sku {:?}: `{STANDARD}` or `{PREMIUM}`", s.sku)));
-            }
-            Desired::of(PROFILE, &s)
+            // The spec's tier, or ARM's SKU name.
+            let sku = match s.sku.to_ascii_lowercase().as_str() {
+                "standard" | "standard_azurefrontdoor" => STANDARD,
+                "premium" | "premium_azurefrontdoor" => PREMIUM,
+                _ => return Err(invalid(op, format!("sku {:?}: `standard` or `premium`", s.sku))),
+            };
+            Desired::of(PROFILE, &ProfileSpec { sku: sku.to_owned(), ..s })
         }
         ENDPOINT | ORIGIN_GROUP => {
             let s: PerOriginSpec = d.parse(NAME, op)?;
@@ -357,15 +371,20 @@ pub fn live(kind: &str, v: &Value) -> Option<sslprov_provider::Live> {
             if name != custom_domain_name(&h) {
                 return None;
             }
-            let token = p["validationProperties"]["validationToken"].as_str().unwrap_or_default();
-            outputs.set("validation_state", p["domainValidationState"].as_str());
+            let state = p["domainValidationState"].as_str();
+            // While Front Door refreshes the token, the one it shows is the old one.
+            let token = match state {
+                Some("RefreshingValidationToken") => "",
+                _ => p["validationProperties"]["validationToken"].as_str().unwrap_or_default(),
+            };
+            outputs.set("validation_state", state);
             outputs.set("deployment", p["deploymentStatus"].as_str());
             if !token.is_empty() {
                 outputs.set("validation", json!({"name": format!("_dnsauth.{h}"), "type": "TXT", "values": [token]}));
             }
             let mut d = Desired::of(CUSTOM_DOMAIN, &CustomDomainSpec { profile, host: h });
             let validating =
-                matches!(p["domainValidationState"].as_str(), None | Some("Submitting" | "Pending" | "Unknown"));
+                matches!(state, None | Some("Submitting" | "Pending" | "Unknown" | "RefreshingValidationToken"));
             if token.is_empty() && validating {
                 // A killed run's domain, made before Front Door gave it a token: listed as not
                 // yet what sslprov wants, so that the plan finishes it (the write waits for the
@@ -417,10 +436,18 @@ pub fn readiness(kind: &str, v: &Value) -> Readiness {
     let state = p["domainValidationState"].as_str().unwrap_or("Unknown");
     let deployed = p["deploymentStatus"].as_str().unwrap_or("NotStarted");
     match state {
-        "Approved" | "PendingRevalidation" if deployed == "Succeeded" => Readiness::Ready,
-        "Approved" | "PendingRevalidation" => {
+        "Approved" if deployed == "Succeeded" => Readiness::Ready,
+        "Approved" => {
             Readiness::Pending { detail: format!("{h}: validated; managed certificate deployment {deployed}") }
         }
+        // Still serving, but the managed certificate renews only once the domain is validated
+        // again, with a new token (azure-front-door.md §4.4): the engine restarts it in place.
+        "PendingRevalidation" => Readiness::Expiring {
+            reason: format!(
+                "Front Door asks to validate {h} again (domainValidationState PendingRevalidation) before it renews \
+                 the managed certificate: sslprov asks for a new token and writes it to TXT _dnsauth.{h}"
+            ),
+        },
         "Rejected" | "TimedOut" | "InternalError" => Readiness::Failed {
             reason: format!(
                 "Front Door did not validate {h} (domainValidationState {state}): check that TXT _dnsauth.{h} holds \
@@ -438,8 +465,10 @@ mod tests {
 
     #[test]
     fn names_are_derived_and_bounded() {
-        assert_eq!(endpoint_name("sendgrid.net"), "sslprov-ep-sendgrid-net");
-        assert_eq!(route_name("r.eu-central-1.awstrack.me"), "sslprov-rt-r-eu-central-1-awstrack-me");
+        assert_eq!(endpoint_name(DEFAULT_PROFILE, "sendgrid.net"), "sslprov-ep-sendgrid-net");
+        assert_eq!(endpoint_name("sslprov-retail", "sendgrid.net"), "sslprov-ep-retail-sendgrid-net");
+        assert!(route_name("r.eu-central-1.awstrack.me").starts_with("sslprov-rt-r-eu-central-1-"));
+        assert!(route_name("r.eu-central-1.awstrack.me").len() <= MAX_NAME);
         assert_eq!(custom_domain_name("click.acme.com"), "sslprov-cd-click-acme-com");
         assert!(custom_domain_name(&format!("{}.acme.com", "a".repeat(60))).len() <= MAX_NAME);
     }

@@ -272,3 +272,95 @@ async fn credentials_workload_identity_and_a_refused_secret() {
     assert!(err.to_string().contains("AZURE_CLIENT_SECRET"), "{err}");
     e.assert_no_violations();
 }
+
+/// Front Door's custom-domain limit counts per profile (a brand group each), Standard 100 and
+/// Premium 500, and the fix names the options that split or enlarge a group; a profile's tier is
+/// not changed over an existing one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_domain_limit_counts_per_profile_and_names_the_brand_group() {
+    use sslprov_provider::Wanted;
+    let e = Emulator::start();
+    let client = FrontDoor::new(&config(&e), secret(), Calls::default()).expect("client");
+    let profile = |name: &str, tier: &str| {
+        client.normalise(&desired("profile", json!({"name": name, "sku": tier}))).expect("normalised")
+    };
+    let domains = |profile: &str, n: usize| -> Vec<Desired> {
+        (0..n)
+            .map(|i| desired("custom_domain", json!({"profile": profile, "host": format!("c{i}.{profile}.com")})))
+            .collect()
+    };
+    let mut all = vec![profile("sslprov-retail", "standard"), profile("sslprov-news", "standard")];
+    all.extend(domains("sslprov-retail", 101));
+    all.extend(domains("sslprov-news", 100));
+    let wanted = |all: &[Desired]| -> Vec<(String, Desired)> {
+        all.iter().enumerate().map(|(i, d)| (format!("a{i}"), d.clone())).collect()
+    };
+    let review = |all: &[Desired], inventory: &[Live]| {
+        let w = wanted(all);
+        let w: Vec<Wanted<'_>> = w.iter().map(|(a, d)| Wanted { address: a, desired: d, live: None }).collect();
+        client.review(&w, inventory)
+    };
+    let r = review(&all, &[]);
+    assert_eq!(
+        r.errors,
+        [
+            "Front Door profile sslprov-retail would hold 101 custom domains; a Standard_AzureFrontDoor profile holds at \
+          most 100: give some of its domains another brand_group (a profile each, of at most 100), or `tier: premium` \
+          to the group (a Premium profile holds 500)"
+        ]
+    );
+    all[0] = profile("sslprov-retail", "premium");
+    assert_eq!(review(&all, &[]).errors, Vec::<String>::new(), "Premium holds 500");
+    let was = Live {
+        id: "p".into(),
+        desired: profile("sslprov-retail", "standard"),
+        outputs: Default::default(),
+        readiness: Readiness::Ready,
+        marked: true,
+    };
+    let r = review(&all, &[was]);
+    assert!(r.errors[0].starts_with("Front Door profile sslprov-retail is Standard_AzureFrontDoor and the spec asks for Premium_AzureFrontDoor: sslprov does not change an existing profile's tier"), "{r:?}");
+}
+
+/// A custom domain whose write still runs (a killed run's) is followed to its token, not written
+/// again into ARM's 409 for an operation in progress.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_domain_whose_write_still_runs_is_followed_not_written_again() {
+    let a = Azure::start().await;
+    let d = desired("custom_domain", json!({"profile": P, "host": "slow.acme.com"}));
+    a.emulator.set_operation_delay(Duration::from_millis(800));
+    let path = "profiles/sslprov-frontdoor/customDomains/sslprov-cd-slow-acme-com";
+    a.emulator
+        .put_as_someone_else(path, json!({"properties": {"hostName": "slow.acme.com", "tlsSettings": {"certificateType": "ManagedCertificate", "cipherSuiteSetType": "TLS12_2022"}}}))
+        .await;
+    assert_eq!(a.emulator.running_operations(), 1, "the killed run's write still runs");
+    let live = a.client.create(&d, &IdempotencyToken("again".into())).await.expect("followed");
+    assert!(live.outputs.get("validation").is_some(), "its token: {live:?}");
+    assert_eq!(a.emulator.count("AFDCustomDomains_Create", Some(409)), 0, "{:#?}", a.emulator.request_log());
+    a.emulator.assert_no_violations();
+}
+
+/// A 429 holds every request that draws on the same ARM bucket until its `Retry-After`, not
+/// only the one that met it: a read sent meanwhile waits, and nothing more is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_request_holds_its_whole_bucket() {
+    let e = Emulator::start();
+    let client =
+        Arc::new(FrontDoor::new(&config(&e), secret(), Calls::default()).expect("client").with_retry(fast_retry()));
+    client.list(&Scope::new("profile")).await.expect("a token, and a first list");
+    e.set_retry_after(1);
+    e.throttle(1);
+    let first = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.list(&Scope::new("profile")).await })
+    };
+    while e.count("Profiles_ListByResourceGroup", Some(429)) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let throttled = Instant::now();
+    client.list(&Scope::new("profile")).await.expect("listed once the hold ends");
+    assert!(throttled.elapsed() >= Duration::from_millis(800), "sent during the hold: {:?}", throttled.elapsed());
+    first.await.expect("joined").expect("listed after its Retry-After");
+    assert_eq!(e.count("Profiles_ListByResourceGroup", Some(429)), 1);
+    e.assert_no_violations();
+}

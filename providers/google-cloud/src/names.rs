@@ -9,7 +9,7 @@ use sslprov_provider::names::{derived_name, fnv};
 const MAX: usize = 63;
 
 /// `sslprov-<kind>-<text>` (see [`derived_name`]), at most 63 characters:
-/// `resource_name("neg", "r.us-east-1.awstrack.me")` is `sslprov-neg-r-us-east-1-awstrack-me`.
+/// `resource_name("hr", "url1234.acme.com")` is `sslprov-hr-url1234-acme-com`.
 pub fn resource_name(kind: &str, text: &str) -> String {
     derived_name(kind, text, MAX)
 }
@@ -40,7 +40,6 @@ mod tests {
 
     #[test]
     fn names_are_valid_and_distinct() {
-        assert_eq!(resource_name("neg", "r.us-east-1.awstrack.me"), "sslprov-neg-r-us-east-1-awstrack-me");
         assert_eq!(resource_name("hr", "URL1234.Acme.com."), "sslprov-hr-url1234-acme-com");
         let long = "a-very-long-tracking-subdomain-name-for-a-brand.with.many.labels.example.com";
         let other = "a-very-long-tracking-subdomain-name-for-a-brand.with.many.labels.example.org";

@@ -213,6 +213,7 @@ fn every_list_of_names_in_the_schema_is_the_parsers() {
             "domains.acme.cdn",
             "domains.acme.dns",
             "domains.acme.esp",
+            "domains.acme.tier",
             "domains.acme.tracking_record"
         ],
         "the fields with a list of names"

@@ -22,7 +22,9 @@
 //!   resource whose operation runs answers 409 `Conflict`, as ARM does.
 //! - A custom domain is `Submitting` with an empty token until its create is done, then `Pending`
 //!   with a `validationToken`; `Approved` once the test's DNS ([`Emulator::set_dns`]) holds that
-//!   token at `_dnsauth.<host>` (or `Rejected`/`TimedOut` after [`Emulator::set_verdict`]). Its
+//!   token at `_dnsauth.<host>` (or `Rejected`/`TimedOut` after [`Emulator::set_verdict`]);
+//!   `PendingRevalidation` after [`Emulator::ask_revalidation`]; a refreshed token is
+//!   `RefreshingValidationToken` (the old token in view) until its operation ends. Its
 //!   `deploymentStatus` is `Succeeded` only once it is Approved and a route serves it.
 //! - Routes: the origin group and custom domains they name must exist; a route serves at least
 //!   one domain (a custom domain or `linkToDefaultDomain: Enabled`); two routes of one endpoint
@@ -164,6 +166,20 @@ impl Emulator {
             Some(v) => inner.state.verdicts.insert(host.to_owned(), v),
             None => inner.state.verdicts.remove(host),
         };
+    }
+
+    /// An Approved `host` goes to `PendingRevalidation`, as Front Door puts a domain 45 days before
+    /// its managed certificate expires when the domain does not point straight at the endpoint:
+    /// it serves on, and is validated again only with a new token.
+    pub fn ask_revalidation(&self, host: &str) {
+        let mut inner = self.server.lock();
+        inner.state.settle();
+        for r in inner.state.resources.values_mut() {
+            let p = &mut r.json["properties"];
+            if p["hostName"] == host && p["domainValidationState"] == "Approved" {
+                p["domainValidationState"] = serde_json::json!("PendingRevalidation");
+            }
+        }
     }
 
     /// The next `n` requests are answered 429.
