@@ -192,6 +192,9 @@ struct SpecModel {
     cluster: Option<String>,
     state: Option<String>,
     defaults: (Option<String>, Option<String>),
+    /// `defaults.brand_group`, written with its tier (`tier_of`), only when a domain's CDN honours
+    /// it (a default no domain can take is refused).
+    default_group: Option<String>,
     domains: Vec<DomainModel>,
     /// Per scalar written: plain, single- or double-quoted.
     quotes: Vec<u8>,
@@ -307,8 +310,9 @@ fn spec_model() -> impl Strategy<Value = SpecModel> {
         (prop::option::of(select(cdns)), prop::option::of(select(dns))),
         prop::collection::vec(domain_model(), 1..5),
         (prop::collection::vec(0..3u8, 16), any::<bool>(), any::<bool>(), cluster()),
+        prop::option::of(select(vec!["retail", "promo"])),
     )
-        .prop_map(|(cluster, state, defaults, mut domains, (quotes, flow, comments, fallback))| {
+        .prop_map(|(cluster, state, defaults, mut domains, (quotes, flow, comments, fallback), default_group)| {
             // Keys and tracking domains each once; a domain has a cluster if the spec has none.
             for (i, d) in domains.iter_mut().enumerate() {
                 d.key = format!("{}{i}", d.key);
@@ -318,7 +322,9 @@ fn spec_model() -> impl Strategy<Value = SpecModel> {
                     d.cluster = Some(fallback.clone());
                 }
             }
-            SpecModel { cluster, state, defaults, domains, quotes, flow, comments }
+            let default_group =
+                default_group.filter(|_| domains.iter().any(|d| honours(&d.cdn, "brand_group"))).map(str::to_owned);
+            SpecModel { cluster, state, defaults, default_group, domains, quotes, flow, comments }
         })
 }
 
@@ -341,10 +347,17 @@ impl SpecModel {
         )
     }
 
+    /// A domain's brand group and tier: its own, else the spec's default where its CDN honours
+    /// brand groups.
+    fn group(&self, d: &DomainModel) -> Option<String> {
+        d.group.clone().or_else(|| self.default_group.clone().filter(|_| honours(&d.cdn, "brand_group")))
+    }
+
     fn expected(&self) -> BTreeMap<String, Domain> {
         self.domains
             .iter()
             .map(|d| {
+                let group = self.group(d);
                 let cluster = d.cluster.clone().or_else(|| self.cluster.clone()).expect("a cluster");
                 let region = names::parse_cluster(&cluster).expect("a valid cluster");
                 let domain = Domain {
@@ -357,8 +370,8 @@ impl SpecModel {
                     dns: d.dns.clone(),
                     zone: d.zone_name(),
                     advanced_certificate: d.advanced == Some(true),
-                    brand_group: d.group.clone(),
-                    tier: d.group.as_deref().map(|g| tier_of(g).to_owned()),
+                    tier: group.as_deref().map(|g| tier_of(g).to_owned()),
+                    brand_group: group,
                     tracking_record: Default::default(),
                     managed_https: BTreeMap::new(),
                 };
@@ -391,13 +404,16 @@ impl SpecModel {
         if let Some(s) = &self.state {
             out.push_str(&format!("state:\n  path: {}{comment}\n", q(s)));
         }
-        if self.defaults.0.is_some() || self.defaults.1.is_some() {
+        if self.defaults.0.is_some() || self.defaults.1.is_some() || self.default_group.is_some() {
             out.push_str("defaults:\n");
             if let Some(c) = &self.defaults.0 {
                 out.push_str(&format!("  cdn: {}\n", q(c)));
             }
             if let Some(d) = &self.defaults.1 {
                 out.push_str(&format!("  dns: {}\n", q(d)));
+            }
+            if let Some(g) = &self.default_group {
+                out.push_str(&format!("  brand_group: {}\n  tier: {}\n", q(g), q(tier_of(g))));
             }
         }
         out.push_str("domains:\n");
@@ -419,9 +435,12 @@ impl SpecModel {
             if let Some(a) = d.advanced {
                 fields.push(("advanced_certificate", a.to_string()));
             }
+            // The tier is left to the default where that one is the group's.
             if let Some(g) = &d.group {
                 fields.push(("brand_group", q(g)));
-                fields.push(("tier", q(tier_of(g))));
+                if self.default_group.as_deref().is_none_or(|dg| tier_of(dg) != tier_of(g)) {
+                    fields.push(("tier", q(tier_of(g))));
+                }
             }
             let key = q(&d.key);
             if self.flow {

@@ -42,6 +42,9 @@ pub struct RawSpec {
     pub state_s3: Field<RawS3>,
     pub defaults_cdn: Field<String>,
     pub defaults_dns: Field<String>,
+    /// Domain options, for the domains whose CDN honours them and that set none.
+    pub defaults_brand_group: Field<String>,
+    pub defaults_tier: Field<String>,
     /// In document order; `Absent` only when there is no `domains` key at all.
     pub domains: Field<Vec<RawDomain>>,
 }
@@ -74,7 +77,7 @@ pub struct RawDomain {
 pub(super) const TOP: &[&str] = &["version", "braze_cluster", "state", "defaults", "domains"];
 pub(super) const STATE: &[&str] = &["path", "s3"];
 pub(super) const S3: &[&str] = &["bucket", "key", "region", "endpoint"];
-pub(super) const DEFAULTS: &[&str] = &["cdn", "dns"];
+pub(super) const DEFAULTS: &[&str] = &["cdn", "dns", "brand_group", "tier"];
 pub(super) const DOMAIN: &[&str] = &[
     "tracking_domain",
     "esp",
@@ -110,6 +113,8 @@ pub fn read(root: Option<&Node>, problems: &mut Vec<Problem>) -> Option<RawSpec>
         state_s3: Field::Absent,
         defaults_cdn: Field::Absent,
         defaults_dns: Field::Absent,
+        defaults_brand_group: Field::Absent,
+        defaults_tier: Field::Absent,
         domains: Field::Absent,
     };
     let mut version = false;
@@ -137,7 +142,11 @@ pub fn read(root: Option<&Node>, problems: &mut Vec<Problem>) -> Option<RawSpec>
                     let field = join("defaults", name);
                     match name {
                         "cdn" => spec.defaults_cdn = r.text(k, v, &field, &names::cdn_names()),
-                        _ => spec.defaults_dns = r.text(k, v, &field, &names::dns_names()),
+                        "dns" => spec.defaults_dns = r.text(k, v, &field, &names::dns_names()),
+                        "brand_group" => {
+                            spec.defaults_brand_group = r.text(k, v, &field, names::BRAND_GROUP_ALLOWED);
+                        }
+                        _ => spec.defaults_tier = r.text(k, v, &field, names::TIER_ALLOWED),
                     }
                 }
             }

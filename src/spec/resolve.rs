@@ -34,6 +34,16 @@ enum Inherited<T> {
     Valid(T, Located<String>),
 }
 
+/// What the spec's top level gives every domain that sets none of its own.
+struct Defaults {
+    cluster: Inherited<Region>,
+    cdn: Inherited<String>,
+    dns: Inherited<String>,
+    /// Domain options: only for domains whose CDN honours them.
+    brand_group: Inherited<String>,
+    tier: Inherited<String>,
+}
+
 pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> Resolved {
     let mut r = Resolver { problems };
     let cluster = match &raw.braze_cluster {
@@ -47,8 +57,13 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
         Field::Invalid => Inherited::Reported,
         Field::Absent => Inherited::None,
     };
-    let cdn = r.inherited(&raw.defaults_cdn, Resolver::cdn);
-    let dns = r.inherited(&raw.defaults_dns, Resolver::dns);
+    let defaults = Defaults {
+        cluster,
+        cdn: r.inherited(&raw.defaults_cdn, Resolver::cdn),
+        dns: r.inherited(&raw.defaults_dns, Resolver::dns),
+        brand_group: r.inherited(&raw.defaults_brand_group, Resolver::brand_group),
+        tier: r.inherited(&raw.defaults_tier, Resolver::tier),
+    };
     let state_path = raw.state_path.given().and_then(|p| r.state_path(p, spec_path));
     let state_s3 = raw.state_s3.given().and_then(|s3| r.s3(s3, raw.state_path.given().is_some()));
 
@@ -62,10 +77,15 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
             let mut groups = BTreeMap::new();
             for d in &list.value {
                 let before = r.problems.len();
-                let resolved = r.domain(d, &cluster, &cdn, &dns, &mut seen);
+                let resolved = r.domain(d, &defaults, &mut seen);
                 if let Some(domain) = resolved.filter(|_| r.problems.len() == before) {
-                    r.same_tier(d, &domain, &mut groups);
+                    r.same_tier(d, &domain, &defaults, &mut groups);
                     domains.insert(domain.key.clone(), domain);
+                }
+            }
+            for (option, default) in [(BRAND_GROUP, &defaults.brand_group), (TIER, &defaults.tier)] {
+                if let Inherited::Valid(_, l) = default {
+                    r.default_used(raw, &list.value, option, l);
                 }
             }
         }
@@ -75,6 +95,10 @@ pub fn resolve(raw: &RawSpec, spec_path: &Path, problems: &mut Vec<Problem>) -> 
         }
     }
     Resolved { domains, state_path, state_s3 }
+}
+
+fn honours(cdn: &str, option: &str) -> bool {
+    templates().cdn.get(cdn).is_some_and(|c| c.options.iter().any(|o| o == option))
 }
 
 struct Resolver<'p> {
@@ -112,6 +136,72 @@ impl Resolver<'_> {
         }
         self.problem(l.at, &l.field, format!("unknown DNS host `{}`", shorten(&l.value)), &names::dns_names());
         None
+    }
+
+    fn brand_group(&mut self, l: &Located<String>) -> Option<String> {
+        match names::check_brand_group(&l.value) {
+            Ok(()) => Some(l.value.clone()),
+            Err(m) => {
+                self.problem(l.at, &l.field, m, names::BRAND_GROUP_ALLOWED);
+                None
+            }
+        }
+    }
+
+    fn tier(&mut self, l: &Located<String>) -> Option<String> {
+        if names::TIERS.contains(&l.value.as_str()) {
+            return Some(l.value.clone());
+        }
+        self.problem(l.at, &l.field, format!("unknown tier `{}`", shorten(&l.value)), names::TIER_ALLOWED);
+        None
+    }
+
+    /// A domain option's value: the domain's own (an error on a CDN that does not honour it), else
+    /// the spec's default where the domain's CDN honours the option (a default is for the domains
+    /// it fits, so it is no error on any other). `otherwise`: what the domain may write instead.
+    fn option(
+        &mut self,
+        (cdn, option, otherwise): (&str, &str, &str),
+        own: &Field<String>,
+        default: &Inherited<String>,
+        check: fn(&mut Self, &Located<String>) -> Option<String>,
+    ) -> Option<String> {
+        match (own, default) {
+            (Field::Given(l), _) => {
+                let value = check(self, l)?;
+                self.honoured(cdn, option, &l.at, &l.field, otherwise).then_some(value)
+            }
+            (Field::Absent, Inherited::Valid(value, _)) if honours(cdn, option) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// A default option no domain's CDN honours would change nothing: it is refused, so that
+    /// `defaults: { tier: premium }` on a spec of CloudFront domains is not read as done. A domain
+    /// whose CDN is unknown (reported already) counts as one that may honour it.
+    fn default_used(&mut self, raw: &RawSpec, domains: &[RawDomain], option: &str, l: &Located<String>) {
+        let default_cdn = match &raw.defaults_cdn {
+            Field::Given(c) => Some(c.value.as_str()),
+            Field::Invalid => None,
+            Field::Absent => Some(templates().defaults.cdn.as_str()),
+        };
+        let used = domains.iter().any(|d| {
+            let cdn = match &d.cdn {
+                Field::Given(c) => Some(c.value.as_str()),
+                Field::Invalid => None,
+                Field::Absent => default_cdn,
+            };
+            cdn.is_none_or(|c| !templates().cdn.contains_key(c) || honours(c, option))
+        });
+        if !used {
+            let list = names::list(templates().cdn.keys().filter(|n| honours(n, option)));
+            self.problem(
+                l.at,
+                &l.field,
+                format!("{option} applies to cdn {list} only, and no domain of the spec is on it"),
+                &format!("no {}, or a domain with cdn {list}", l.field),
+            );
+        }
     }
 
     fn s3(&mut self, written: &Located<RawS3>, path_too: bool) -> Option<S3Location> {
@@ -174,9 +264,7 @@ impl Resolver<'_> {
     fn domain(
         &mut self,
         d: &RawDomain,
-        cluster: &Inherited<Region>,
-        default_cdn: &Inherited<String>,
-        default_dns: &Inherited<String>,
+        defaults: &Defaults,
         seen: &mut BTreeMap<String, (String, Pos)>,
     ) -> Option<Domain> {
         let key = &d.key;
@@ -184,7 +272,7 @@ impl Resolver<'_> {
             self.problem(key.at, &key.field, m, KEY_ALLOWED);
         }
         let names = self.names(d, seen);
-        let cluster = self.cluster(d, cluster);
+        let cluster = self.cluster(d, &defaults.cluster);
         let esp = d.esp.given().and_then(|e| {
             if templates().esp.contains_key(&e.value) {
                 return Some(e.value.clone());
@@ -194,13 +282,13 @@ impl Resolver<'_> {
         });
         let at_key = |f: &str| Located { value: String::new(), at: key.at, field: format!("{}.{f}", key.field) };
         // Where the CDN and DNS host come from: the domain, the spec's defaults, or the templates'.
-        let cdn = match (&d.cdn, default_cdn) {
+        let cdn = match (&d.cdn, &defaults.cdn) {
             (Field::Given(c), _) => self.cdn(c).map(|n| (n, c.clone())),
             (Field::Invalid, _) | (Field::Absent, Inherited::Reported) => None,
             (Field::Absent, Inherited::Valid(n, from)) => Some((n.clone(), from.clone())),
             (Field::Absent, Inherited::None) => Some((templates().defaults.cdn.clone(), at_key("cdn"))),
         };
-        let dns = match (&d.dns, default_dns) {
+        let dns = match (&d.dns, &defaults.dns) {
             (Field::Given(c), _) => self.dns(c).map(|n| (n, c.clone())),
             (Field::Invalid, _) | (Field::Absent, Inherited::Reported) => None,
             (Field::Absent, Inherited::Valid(n, from)) => Some((n.clone(), from.clone())),
@@ -226,20 +314,13 @@ impl Resolver<'_> {
         if let Some(a) = advanced.filter(|a| a.value) {
             self.honoured(&cdn, ADVANCED_CERTIFICATE, &a.at, &a.field, "false");
         }
-        let brand_group = d.brand_group.given().and_then(|g| {
-            if let Err(m) = names::check_brand_group(&g.value) {
-                self.problem(g.at, &g.field, m, names::BRAND_GROUP_ALLOWED);
-                return None;
-            }
-            self.honoured(&cdn, BRAND_GROUP, &g.at, &g.field, "no brand_group").then(|| g.value.clone())
-        });
-        let tier = d.tier.given().and_then(|t| {
-            if !names::TIERS.contains(&t.value.as_str()) {
-                self.problem(t.at, &t.field, format!("unknown tier `{}`", shorten(&t.value)), names::TIER_ALLOWED);
-                return None;
-            }
-            self.honoured(&cdn, TIER, &t.at, &t.field, "no tier").then(|| t.value.clone())
-        });
+        let brand_group = self.option(
+            (&cdn, BRAND_GROUP, "no brand_group"),
+            &d.brand_group,
+            &defaults.brand_group,
+            Self::brand_group,
+        );
+        let tier = self.option((&cdn, TIER, "no tier"), &d.tier, &defaults.tier, Self::tier);
         let tracking_record = match d.tracking_record.given() {
             None => Some(TrackingRecord::default()),
             Some(t) => match t.value.as_str() {
@@ -273,13 +354,16 @@ impl Resolver<'_> {
 
     /// The domains of a brand group share their CDN objects, so they must agree on the tier: the
     /// first domain of a group (in file order) sets it, and a later one that differs is reported
-    /// where it says so (its `tier`, else its `brand_group`, else its key). `groups`: (CDN,
-    /// group) → the tier and the domain that set it.
+    /// in the domain, where it says so (its `tier`, else its `brand_group`, else its key), even
+    /// when its tier is the spec's default: the fix is the domain's (its own `tier` or another
+    /// `brand_group`), and the message names the default's line. `groups`: (CDN, group) → the
+    /// tier, where it came from, and the domain that set it.
     fn same_tier(
         &mut self,
         raw: &RawDomain,
         d: &Domain,
-        groups: &mut BTreeMap<(String, String), (String, String, Pos)>,
+        defaults: &Defaults,
+        groups: &mut BTreeMap<(String, String), (String, String, String, Pos)>,
     ) {
         let t = &templates().cdn[&d.cdn];
         let (Some(group), Some(tier)) = (
@@ -288,22 +372,28 @@ impl Resolver<'_> {
         ) else {
             return;
         };
+        let how = match (&raw.tier, &defaults.tier) {
+            (Field::Given(_), _) => String::new(),
+            (_, Inherited::Valid(_, from)) if d.tier.is_some() => {
+                format!(" (from {}, line {})", from.field, from.at.line)
+            }
+            _ => " (the default)".to_owned(),
+        };
         let at = raw.tier.given().or(raw.brand_group.given()).map_or(raw.key.at, |l| l.at);
-        let Some((first, by, by_at)) = groups.get(&(d.cdn.clone(), group.clone())) else {
-            groups.insert((d.cdn.clone(), group), (tier, raw.key.field.clone(), at));
+        let Some((first, first_how, by, by_at)) = groups.get(&(d.cdn.clone(), group.clone())) else {
+            groups.insert((d.cdn.clone(), group), (tier, how, raw.key.field.clone(), at));
             return;
         };
         if first == &tier {
             return;
         }
         let field = raw.tier.given().map_or_else(|| format!("{}.tier", raw.key.field), |l| l.field.clone());
-        let how = if d.tier.is_some() { "" } else { " (the default)" };
         self.problem(
             at,
             &field,
             format!(
-                "tier `{tier}`{how} differs from tier `{first}` of {by} (line {}) in brand group `{group}`: the domains \
-                 of a brand group share their CDN objects, of one tier",
+                "tier `{tier}`{how} differs from tier `{first}`{first_how} of {by} (line {}) in brand group `{group}`: \
+                 the domains of a brand group share their CDN objects, of one tier",
                 by_at.line
             ),
             &format!("`{first}`, as {by}, or another brand_group"),
@@ -313,11 +403,10 @@ impl Resolver<'_> {
     /// Whether `cdn`'s template honours the domain option `option` (written at `at`); if not, a
     /// problem that names the CDNs that do. `otherwise`: what the domain may write instead.
     fn honoured(&mut self, cdn: &str, option: &str, at: &Pos, field: &str, otherwise: &str) -> bool {
-        let offers = |c: &crate::template::CdnTemplate| c.options.iter().any(|o| o == option);
-        if offers(&templates().cdn[cdn]) {
+        if honours(cdn, option) {
             return true;
         }
-        let list = names::list(templates().cdn.iter().filter(|(_, c)| offers(c)).map(|(n, _)| n));
+        let list = names::list(templates().cdn.keys().filter(|n| honours(n, option)));
         self.problem(
             *at,
             field,

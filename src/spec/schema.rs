@@ -35,7 +35,8 @@ struct SpecFields {
     braze_cluster: Option<String>,
     /// Where sslprov keeps what it made.
     state: Option<StateFields>,
-    /// The CDN and DNS host of every domain that names none.
+    /// The CDN, DNS host, brand group and tier of every domain that names none (the brand group
+    /// and tier only for domains whose CDN offers them).
     defaults: Option<DefaultsFields>,
     /// The tracking domains, by key (a lower-case name used in addresses and `--target`).
     #[schemars(schema_with = "domains")]
@@ -75,6 +76,16 @@ struct DefaultsFields {
     #[serde(default)]
     #[schemars(schema_with = "dns")]
     dns: Option<String>,
+    /// The brand group of every domain that names none, where its CDN offers brand groups (a
+    /// profile `sslprov-<group>`).
+    #[serde(default)]
+    #[schemars(schema_with = "brand_group")]
+    brand_group: Option<String>,
+    /// The tier of every domain that names none, where its CDN offers tiers: `standard` (the
+    /// template's default) or `premium`.
+    #[serde(default)]
+    #[schemars(schema_with = "tier")]
+    tier: Option<String>,
 }
 
 #[derive(JsonSchema)]

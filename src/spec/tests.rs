@@ -215,6 +215,76 @@ fn brand_groups_and_their_tier() {
     );
 }
 
+/// `defaults:` carries a brand group and tier for the domains whose CDN honours them and that set
+/// none; a domain's own value wins, and a domain on another CDN is left alone.
+#[test]
+fn brand_group_and_tier_defaults() {
+    let with = |defaults: &str| GOOD.replace("{ cdn: cloudfront, dns: route53 }", defaults);
+    let options = |s: &Spec, key: &str| {
+        let d = &s.domains[key];
+        (d.brand_group.clone(), d.tier.clone())
+    };
+    let some = |g: &str, t: &str| (Some(g.to_owned()), Some(t.to_owned()));
+
+    let ok = parse(&with("{ cdn: azure-frontdoor, tier: premium }")).unwrap();
+    assert_eq!(options(&ok, "acme"), (None, Some("premium".into())));
+    assert_eq!(options(&ok, "beta"), (None, Some("premium".into())));
+
+    // The domain's own values win, each on its own: beta keeps the default's tier.
+    let text = with("{ cdn: azure-frontdoor, brand_group: retail, tier: premium }")
+        .replace("    zone: acme.com\n", "    zone: acme.com\n    brand_group: news\n    tier: standard\n")
+        .replace("    braze_cluster: EU-01\n", "    braze_cluster: EU-01\n    brand_group: b2b\n");
+    let ok = parse(&text).unwrap();
+    assert_eq!(options(&ok, "acme"), some("news", "standard"));
+    assert_eq!(options(&ok, "beta"), some("b2b", "premium"));
+
+    // A domain on a CDN that honours neither takes neither, and is no error.
+    let text = with("{ cdn: azure-frontdoor, brand_group: retail, tier: premium }")
+        .replace("    braze_cluster: EU-01\n", "    braze_cluster: EU-01\n    cdn: cloudfront\n");
+    let ok = parse(&text).unwrap();
+    assert_eq!(options(&ok, "acme"), some("retail", "premium"));
+    assert_eq!(options(&ok, "beta"), (None, None));
+    // Its own value there still is.
+    assert_eq!(
+        errors(&text.replace("    cdn: cloudfront\n", "    cdn: cloudfront\n    tier: premium\n")),
+        "dir/sslprov.yaml:15:5: domains.beta.tier: tier applies to cdn `azure-frontdoor` only; this domain's cdn is \
+         `cloudfront` (allowed: no tier, or cdn `azure-frontdoor`)"
+    );
+    // A default no domain can take would change nothing: refused where it is written.
+    assert_eq!(
+        errors(&with("{ cdn: cloudfront, tier: premium }")),
+        "dir/sslprov.yaml:4:30: defaults.tier: tier applies to cdn `azure-frontdoor` only, and no domain of the spec is \
+         on it (allowed: no defaults.tier, or a domain with cdn `azure-frontdoor`)"
+    );
+    // A wrong default is reported once, where it is written, not for every domain.
+    assert_eq!(
+        errors(&with("{ cdn: azure-frontdoor, brand_group: Retail, tier: gold }")),
+        "dir/sslprov.yaml:4:35: defaults.brand_group: invalid brand group `Retail` (allowed: lower-case letters, digits \
+         and inner `-`, at most 32 characters, e.g. `retail`)\n\
+         dir/sslprov.yaml:4:56: defaults.tier: unknown tier `gold` (allowed: `standard` (the default) or `premium`, the \
+         same for every domain of a brand group)"
+    );
+}
+
+/// A domain whose inherited tier disagrees with its group is reported in the domain (the fix is
+/// there: its own `tier`, or another group), with the line of the default it took.
+#[test]
+fn a_default_tier_that_splits_a_brand_group_is_located() {
+    let fd = GOOD.replace("{ cdn: cloudfront, dns: route53 }", "{ cdn: azure-frontdoor, tier: premium }");
+    assert_eq!(
+        errors(&fd.replace("    zone: acme.com\n", "    zone: acme.com\n    tier: standard\n")),
+        "dir/sslprov.yaml:11:3: domains.beta.tier: tier `premium` (from defaults.tier, line 4) differs from tier \
+         `standard` of domains.acme (line 10) in brand group `frontdoor`: the domains of a brand group share their CDN \
+         objects, of one tier (allowed: `standard`, as domains.acme, or another brand_group)"
+    );
+    assert_eq!(
+        errors(&fd.replace("    braze_cluster: EU-01\n", "    braze_cluster: EU-01\n    tier: standard\n")),
+        "dir/sslprov.yaml:14:5: domains.beta.tier: tier `standard` differs from tier `premium` (from defaults.tier, \
+         line 4) of domains.acme (line 6) in brand group `frontdoor`: the domains of a brand group share their CDN \
+         objects, of one tier (allowed: `premium`, as domains.acme, or another brand_group)"
+    );
+}
+
 #[test]
 fn several_errors_are_reported_together_in_file_order() {
     let text =

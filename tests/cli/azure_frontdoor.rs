@@ -496,6 +496,23 @@ async fn brand_groups_get_a_profile_each_of_their_tier() {
     az.assert_no_violations();
 }
 
+/// `defaults: { tier: premium }` makes the profile of every domain that sets no tier Premium:
+/// written once, not on each domain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_default_tier_makes_a_premium_profile() {
+    let spec = two_brands("route53").replace("dns: route53 }", "dns: route53, tier: premium }");
+    let p = Project::new(&spec).await;
+    let az = p.azure.as_ref().expect("azure");
+    apply(&p);
+    let profiles = az.of("profiles");
+    let skus: Vec<(&str, &str)> =
+        profiles.iter().map(|(name, v)| (name.as_str(), v["sku"]["name"].as_str().unwrap_or_default())).collect();
+    assert_eq!(skus, [("sslprov-frontdoor", "Premium_AzureFrontDoor")]);
+    assert_eq!(hosts_in(&p, "sslprov-frontdoor"), ["click.acme.com", "click.beta.com"]);
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+}
+
 /// A state written before brand groups recorded the per-origin objects at `<part>@<origin>`; they
 /// are now `<part>@frontdoor/<origin>`. The plan records the same objects at the new addresses
 /// and forgets the old ones: nothing is deleted or made again, and the tracking records keep

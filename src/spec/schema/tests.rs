@@ -210,6 +210,7 @@ fn every_list_of_names_in_the_schema_is_the_parsers() {
         [
             "defaults.cdn",
             "defaults.dns",
+            "defaults.tier",
             "domains.acme.cdn",
             "domains.acme.dns",
             "domains.acme.esp",
