@@ -547,3 +547,32 @@ async fn a_state_from_before_brand_groups_moves_to_the_new_addresses() {
     p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
     az.assert_no_violations();
 }
+
+/// A brand that moves to another ESP moves to that ESP's route: Front Door serves a domain from
+/// one route only, so it leaves the old one first; the CNAME then points at the new endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_brand_that_changes_esp_moves_to_the_new_route() {
+    let p = Project::new(&two_brands("route53")).await;
+    let az = p.azure.as_ref().expect("azure");
+    apply(&p);
+    let spec = std::fs::read_to_string(p.path("sslprov.yaml")).unwrap();
+    std::fs::write(p.path("sslprov.yaml"), spec.replacen("esp: sendgrid", "esp: sparkpost", 1)).unwrap();
+    apply(&p);
+    let served = |route: &str| -> Vec<String> {
+        let routes = az.of("routes");
+        props(&routes, route)["customDomains"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["id"].as_str().map(|id| id.rsplit('/').next().unwrap_or_default().to_owned()))
+            .collect()
+    };
+    assert_eq!(served("sslprov-rt-spgo-io"), ["sslprov-cd-click-acme-com"]);
+    assert_eq!(served("sslprov-rt-sendgrid-net"), ["sslprov-cd-click-beta-com"]);
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec![target(&p, "spgo.io")]))
+    );
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    az.assert_no_violations();
+}

@@ -642,7 +642,17 @@ impl Provider for FrontDoor {
         self.write(desired, "create", false).await
     }
 
-    async fn update(&self, _live: &Live, desired: &Desired) -> Result<Live> {
+    async fn update(&self, live: &Live, desired: &Desired) -> Result<Live> {
+        if desired.kind == ROUTE_DOMAIN {
+            let (was, now): (RouteDomainSpec, RouteDomainSpec) =
+                (live.desired.parse(NAME, "update")?, desired.parse(NAME, "update")?);
+            // Another ESP's route: Front Door serves a domain from one route only (409 "served by
+            // a route of another endpoint"), so it leaves the old route before it joins the new.
+            // Its clicks fail in between; they reached the ESP the brand is leaving anyway.
+            if (was.profile, was.origin) != (now.profile, now.origin) {
+                self.associate(&live.desired, "update", false).await?;
+            }
+        }
         self.write(desired, "update", true).await
     }
 
