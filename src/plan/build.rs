@@ -148,6 +148,16 @@ fn restarts(s: &Slot<'_>, live: Option<&Live>) -> bool {
     kind.is_some() && live.is_some_and(|l| matches!(l.readiness, Readiness::Failed { .. } | Readiness::Expiring { .. }))
 }
 
+/// Why an object that failed or is due for renewal is restarted: its reason, then what happens
+/// when its kind is repaired in place and when it is replaced.
+fn restart_reason(readiness: &Readiness) -> Option<(&str, &'static str, &'static str)> {
+    match readiness {
+        Readiness::Failed { reason } => Some((reason, "it is restarted in place", "it will never serve the domain")),
+        Readiness::Expiring { reason } => Some((reason, "it is renewed in place", "a new one replaces it before then")),
+        _ => None,
+    }
+}
+
 /// Every listed object by its provider's key for it, so that matching a thousand domains to what
 /// exists is a lookup each rather than a scan each.
 fn keys<'a>(inventory: &'a Inventory, providers: &Providers) -> HashMap<(String, String, String), Vec<&'a Live>> {
@@ -580,23 +590,12 @@ impl<'a> Planner<'a> {
                     ));
                 }
             }
-        } else if let (Readiness::Failed { reason }, Some(k)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
+        } else if let (Some((reason, in_place, replaced)), Some(k)) =
+            (restart_reason(&l.readiness), kind.filter(|k| k.becomes_ready))
+        {
             let action = if k.repair_in_place { Action::Update } else { Action::Replace };
             let mut c = self.change(s, action, Some(l), Some(want));
-            c.reason = Some(if k.repair_in_place {
-                format!("{reason}; it is restarted in place")
-            } else {
-                format!("{reason}; it will never serve the domain")
-            });
-            c
-        } else if let (Readiness::Expiring { reason }, Some(k)) = (&l.readiness, kind.filter(|k| k.becomes_ready)) {
-            let action = if k.repair_in_place { Action::Update } else { Action::Replace };
-            let mut c = self.change(s, action, Some(l), Some(want));
-            c.reason = Some(if k.repair_in_place {
-                format!("{reason}; it is renewed in place")
-            } else {
-                format!("{reason}; a new one replaces it before then")
-            });
+            c.reason = Some(format!("{reason}; {}", if k.repair_in_place { in_place } else { replaced }));
             c
         } else if l.desired != want {
             let differing: Vec<String> = want
