@@ -228,3 +228,22 @@ async fn sparkpost_is_refused_on_keycdn_and_ses_is_planned() {
     // The ESP's part of the zone, as SES's section gives it (merged once the spec is complete).
     assert!(planned.stdout.contains(r#"+ esp.cachehostheader     = "enabled""#), "{planned:?}");
 }
+
+/// KeyCDN has no search and allows about 60 requests a minute: a run lists zones and aliases once,
+/// however many domains it makes (each create used to list both again: 10 and 5 lists here).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_lists_the_account_a_fixed_number_of_times_whatever_the_domains() {
+    let mut spec = spec("sendgrid", "route53");
+    for n in 1..=3 {
+        spec.push_str(&format!(
+            "  brand{n}:\n    tracking_domain: url{n}.acme.com\n    esp: sendgrid\n    zone: acme.com\n"
+        ));
+    }
+    let p = Project::new(&spec).await;
+    apply(&p);
+    let counts = p.keycdn().counts();
+    assert_eq!((counts["add-zone"], counts["add-zonealias"]), (4, 4), "{counts:?}");
+    assert_eq!((counts["list-zones"], counts["list-zonealiases"]), (1, 1), "{counts:?}");
+    p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
+    p.keycdn().assert_no_violations();
+}

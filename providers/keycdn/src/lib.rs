@@ -24,10 +24,13 @@
 //! - the zone URL, `<name>-<hex user id>.kxcdn.com`, is in no answer: it is built from
 //!   `KEYCDN_ACCOUNT_ID`;
 //! - `X-Rate-Limit-Limit` and `X-Rate-Limit-Remaining` on answers (60, recorded); module `api`
-//!   holds requests when few are left and retries 429.
+//!   holds requests when few are left and retries 429;
+//! - no search: a run lists zones and aliases once and answers its own questions from that list
+//!   and its writes' answers (module `known`).
 
 mod api;
 mod error;
+mod known;
 mod provider;
 mod spec;
 

@@ -16,6 +16,7 @@ use sslprov_provider::{
 };
 
 use crate::api::{Api, Method, Request, Retry};
+use crate::known::Known;
 use crate::spec::{AliasSpec, EspZone, ZoneSpec};
 use crate::{KeycdnConfig, NAME};
 
@@ -95,6 +96,8 @@ pub struct Keycdn {
     api: Api,
     sealer: Sealer,
     account_id: u64,
+    zones: Known,
+    aliases: Known,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +139,13 @@ fn gone_is_done(r: Result<Value>) -> Result<Deletion> {
 
 impl Keycdn {
     pub fn new(config: KeycdnConfig, sealer: Sealer, budget: Budget) -> Result<Keycdn> {
-        Ok(Keycdn { api: Api::new(&config.base_url, &config.api_key, budget)?, sealer, account_id: config.account_id })
+        Ok(Keycdn {
+            api: Api::new(&config.base_url, &config.api_key, budget)?,
+            sealer,
+            account_id: config.account_id,
+            zones: Known::default(),
+            aliases: Known::default(),
+        })
     }
 
     /// How failed requests are retried (tests make it fast).
@@ -154,12 +163,32 @@ impl Keycdn {
         format!("{name}-{:x}.kxcdn.com", self.account_id)
     }
 
-    async fn zones(&self) -> Result<Vec<Map<String, Value>>> {
+    async fn list_zones(&self) -> Result<Vec<Map<String, Value>>> {
         Ok(self.api.data::<Zones>(&Request::get("ListZones", "/zones.json")).await?.zones)
     }
 
-    async fn aliases(&self) -> Result<Vec<Map<String, Value>>> {
+    async fn list_aliases(&self) -> Result<Vec<Map<String, Value>>> {
         Ok(self.api.data::<Aliases>(&Request::get("ListZoneAliases", "/zonealiases.json")).await?.zonealiases)
+    }
+
+    /// Sends a write whose answer is one object, and keeps what it says in `known`.
+    async fn write<T: serde::de::DeserializeOwned>(
+        &self,
+        known: &Known,
+        request: &Request<'_>,
+        object: impl FnOnce(T) -> Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
+        match self.api.data::<T>(request).await {
+            Ok(answer) => {
+                let o = object(answer);
+                known.wrote(&o);
+                Ok(o)
+            }
+            Err(e) => {
+                known.doubt();
+                Err(e)
+            }
+        }
     }
 
     /// A zone as the engine sees it. What is known of the wanted zone of its name (`wanted`)
@@ -239,19 +268,20 @@ impl Keycdn {
     async fn edit_zone(&self, id: &str, spec: &ZoneSpec) -> Result<Live> {
         let form = self.zone_form(spec, "EditZone")?;
         let request = Request { op: "EditZone", method: Method::Put, path: format!("/zones/{id}.json"), form };
-        let zone = self.api.data::<OneZone>(&request).await?.zone;
+        let zone = self.write(&self.zones, &request, |z: OneZone| z.zone).await?;
         Ok(self.zone_live(&zone, Some(&Desired::of(ZONE, spec).spec)))
     }
 
     /// Adds the zone, or finishes what an earlier attempt made under its name.
     pub async fn create_zone(&self, spec: &ZoneSpec) -> Result<Live> {
         let name = spec.name();
-        if let Some(existing) = self.zones().await?.into_iter().find(|z| text(z, "name") == name) {
+        if let Some(existing) = self.zones.known(self.list_zones()).await?.into_iter().find(|z| text(z, "name") == name)
+        {
             return self.edit_zone(&text(&existing, "id"), spec).await;
         }
         let form = self.zone_form(spec, "AddZone")?;
         let request = Request { op: "AddZone", method: Method::Post, path: "/zones.json".into(), form };
-        let zone = self.api.data::<OneZone>(&request).await?.zone;
+        let zone = self.write(&self.zones, &request, |z: OneZone| z.zone).await?;
         Ok(self.zone_live(&zone, Some(&Desired::of(ZONE, spec).spec)))
     }
 
@@ -259,18 +289,29 @@ impl Keycdn {
         let form = vec![("name", spec.name.clone()), ("zone_id", spec.zone_id.clone())];
         let request =
             Request { op: "EditZoneAlias", method: Method::Put, path: format!("/zonealiases/{id}.json"), form };
-        Ok(Self::alias_live(&self.api.data::<OneAlias>(&request).await?.zonealias, ours))
+        Ok(Self::alias_live(&self.write(&self.aliases, &request, |a: OneAlias| a.zonealias).await?, ours))
     }
 
     async fn our_zone_ids(&self) -> Result<BTreeSet<String>> {
-        Ok(self.zones().await?.iter().filter(|z| ours(&text(z, "name"))).map(|z| text(z, "id")).collect())
+        Ok(self
+            .zones
+            .known(self.list_zones())
+            .await?
+            .iter()
+            .filter(|z| ours(&text(z, "name")))
+            .map(|z| text(z, "id"))
+            .collect())
     }
 
     /// Adds the alias, or moves the one an earlier attempt made.
     pub async fn create_alias(&self, spec: &AliasSpec) -> Result<Live> {
         let ours = self.our_zone_ids().await?;
-        if let Some(existing) =
-            self.aliases().await?.into_iter().find(|a| text(a, "name").eq_ignore_ascii_case(&spec.name))
+        if let Some(existing) = self
+            .aliases
+            .known(self.list_aliases())
+            .await?
+            .into_iter()
+            .find(|a| text(a, "name").eq_ignore_ascii_case(&spec.name))
         {
             if text(&existing, "zone_id") == spec.zone_id {
                 return Ok(Self::alias_live(&existing, &ours));
@@ -279,12 +320,12 @@ impl Keycdn {
         }
         let form = vec![("zone_id", spec.zone_id.clone()), ("name", spec.name.clone())];
         let request = Request { op: "AddZoneAlias", method: Method::Post, path: "/zonealiases.json".into(), form };
-        Ok(Self::alias_live(&self.api.data::<OneAlias>(&request).await?.zonealias, &ours))
+        Ok(Self::alias_live(&self.write(&self.aliases, &request, |a: OneAlias| a.zonealias).await?, &ours))
     }
 
     /// The key's check: list the zones ("Listed the zone to check if API key works").
     pub async fn check_key(&self) -> Result<()> {
-        self.zones().await.map(|_| ())
+        self.zones.list(self.list_zones()).await.map(|_| ())
     }
 }
 
@@ -343,17 +384,19 @@ impl Provider for Keycdn {
         let keep = |name: &str| wanted.as_ref().is_none_or(|w| w.contains_key(name));
         match scope.kind.as_str() {
             ZONE => Ok(self
-                .zones()
+                .zones
+                .list(self.list_zones())
                 .await?
                 .iter()
                 .filter(|z| keep(&text(z, "name")))
                 .map(|z| self.zone_live(z, wanted.as_ref().and_then(|w| w.get(&text(z, "name")))))
                 .collect()),
             ZONE_ALIAS => {
+                // Aliases first: whose zones they point at is then most often known already, from
+                // the zone list of the same refresh.
+                let aliases = self.aliases.list(self.list_aliases()).await?;
                 let ours = self.our_zone_ids().await?;
-                Ok(self
-                    .aliases()
-                    .await?
+                Ok(aliases
                     .iter()
                     .filter(|a| keep(&text(a, "name").to_ascii_lowercase()))
                     .map(|a| Self::alias_live(a, &ours))
@@ -384,11 +427,17 @@ impl Provider for Keycdn {
     }
 
     async fn delete(&self, live: &Live) -> Result<Deletion> {
-        let (op, path) = match live.desired.kind.as_str() {
-            ZONE => ("DeleteZone", format!("/zones/{}.json", live.id)),
-            _ => ("DeleteZoneAlias", format!("/zonealiases/{}.json", live.id)),
+        let (op, path, known) = match live.desired.kind.as_str() {
+            ZONE => ("DeleteZone", format!("/zones/{}.json", live.id), &self.zones),
+            _ => ("DeleteZoneAlias", format!("/zonealiases/{}.json", live.id), &self.aliases),
         };
-        gone_is_done(self.api.send(&Request { op, method: Method::Delete, path, form: Vec::new() }).await)
+        let deleted =
+            gone_is_done(self.api.send(&Request { op, method: Method::Delete, path, form: Vec::new() }).await);
+        match &deleted {
+            Ok(_) => known.deleted(&live.id),
+            Err(_) => known.doubt(),
+        }
+        deleted
     }
 }
 
