@@ -19,7 +19,7 @@ use aws_sdk_acm::config::Region;
 use aws_sdk_acm::types::{
     CertificateDetail, CertificateStatus, CertificateSummary, KeyAlgorithm, Tag, ValidationMethod,
 };
-use sslprov_provider::connect::{self, aws};
+use sslprov_provider::connect::aws;
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Observed, Provider, ProviderError,
     ProviderInfo, Rate, Readiness, Registration, Result, Scope,
@@ -61,14 +61,8 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let sdk = aws::sdk_config(&cx).await?;
-            connect::reachable(
-                NAME,
-                &aws::endpoint(&sdk, "ACM", "https://acm.us-east-1.amazonaws.com"),
-                "AWS_ENDPOINT_URL",
-            )
-            .await?;
-            Ok(Arc::new(Acm::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
+            let (sdk, budget) = aws::service(&cx, &INFO, "ACM", "https://acm.us-east-1.amazonaws.com").await?;
+            Ok(Arc::new(Acm::new(&sdk, budget)) as Arc<dyn Provider>)
         })
     },
 };

@@ -94,7 +94,9 @@ pub mod aws {
     use aws_credential_types::provider::error::CredentialsError;
 
     use super::{CONNECT_TIMEOUT, Connect};
+    use crate::budget::Budget;
     use crate::error::{CREDENTIALS_FIX, ErrorKind, ProviderError, Result, transport_cause};
+    use crate::resource::ProviderInfo;
 
     /// Standard mode with more attempts than the SDK's 3: a pipeline that applies a thousand
     /// domains meets throttling, and a retried throttle is cheaper than a failed run. Tests set
@@ -162,6 +164,20 @@ pub mod aws {
 
     fn no_credentials(cause: &str) -> ProviderError {
         ProviderError::new(ErrorKind::Unauthenticated, "aws", "credentials", format!("{cause}; {CREDENTIALS_FIX}"))
+    }
+
+    /// What an AWS provider connects with: the run's configuration, once the endpoint the SDK will
+    /// call for `service_id` answers (else `default`, the service's public endpoint), and the
+    /// provider's budget.
+    pub async fn service(
+        cx: &Connect,
+        info: &'static ProviderInfo,
+        service_id: &str,
+        default: &str,
+    ) -> Result<(Arc<SdkConfig>, Budget)> {
+        let sdk = sdk_config(cx).await?;
+        super::reachable(info.name, &endpoint(&sdk, service_id, default), "AWS_ENDPOINT_URL").await?;
+        Ok((sdk, Budget::for_provider(info, cx.calls.clone())))
     }
 
     /// The endpoint the SDK will call for `service_id` (as the SDK names it: "Route 53",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{Distribution, DistributionConfig};
-use sslprov_provider::connect::{self, aws};
+use sslprov_provider::connect::aws;
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Observed, Outputs, Provider, ProviderError,
     ProviderInfo, Rate, Readiness, Registration, Result, Review, Scope, Wanted,
@@ -54,14 +54,8 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let sdk = aws::sdk_config(&cx).await?;
-            connect::reachable(
-                NAME,
-                &aws::endpoint(&sdk, "CloudFront", "https://cloudfront.amazonaws.com"),
-                "AWS_ENDPOINT_URL",
-            )
-            .await?;
-            Ok(Arc::new(CloudFront::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
+            let (sdk, budget) = aws::service(&cx, &INFO, "CloudFront", "https://cloudfront.amazonaws.com").await?;
+            Ok(Arc::new(CloudFront::new(&sdk, budget)) as Arc<dyn Provider>)
         })
     },
 };

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
 use futures::{StreamExt, TryStreamExt};
-use sslprov_provider::connect::{self, aws};
+use sslprov_provider::connect::aws;
 use sslprov_provider::{
     Budget, Deletion, Desired, ErrorKind, IdempotencyToken, KindInfo, Live, Outputs, Provider, ProviderError,
     ProviderInfo, RECORD, Rate, RecordSpec, RecordType, Registration, Result, Scope,
@@ -55,14 +55,8 @@ pub static REGISTRATION: Registration = Registration {
     info: &INFO,
     connect: |cx| {
         Box::pin(async move {
-            let sdk = aws::sdk_config(&cx).await?;
-            connect::reachable(
-                NAME,
-                &aws::endpoint(&sdk, "Route 53", "https://route53.amazonaws.com"),
-                "AWS_ENDPOINT_URL",
-            )
-            .await?;
-            Ok(Arc::new(Route53::new(&sdk, Budget::for_provider(&INFO, cx.calls.clone()))) as Arc<dyn Provider>)
+            let (sdk, budget) = aws::service(&cx, &INFO, "Route 53", "https://route53.amazonaws.com").await?;
+            Ok(Arc::new(Route53::new(&sdk, budget)) as Arc<dyn Provider>)
         })
     },
 };
