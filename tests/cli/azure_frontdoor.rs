@@ -9,88 +9,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Project, kill};
-
-/// Four brands on one profile: SparkPost US and EU, SendGrid and SES, their DNS split between
-/// Route 53 and Cloudflare.
-const FOUR_BRANDS: &str = "\
-version: 1
-braze_cluster: US-05
-state: { path: sslprov.state.json }
-defaults: { cdn: azure-frontdoor, dns: route53 }
-domains:
-  acme:
-    tracking_domain: click.acme.com
-    esp: sparkpost
-    zone: acme.com
-  beta:
-    tracking_domain: click.beta.com
-    esp: sparkpost
-    braze_cluster: EU-01
-    zone: beta.com
-    dns: cloudflare
-  gamma:
-    tracking_domain: click.gamma.com
-    esp: sendgrid
-    zone: gamma.com
-  delta:
-    tracking_domain: click.delta.com
-    esp: ses
-    zone: delta.com
-    dns: cloudflare
-";
+use crate::support::{self, Project, four_brands, kill, record};
 
 /// Two SendGrid brands: one route, one endpoint.
 fn two_brands(dns: &str) -> String {
-    format!(
-        "\
-version: 1
-braze_cluster: US-05
-state: {{ path: sslprov.state.json }}
-defaults: {{ cdn: azure-frontdoor, dns: {dns} }}
-domains:
-  acme:
-    tracking_domain: click.acme.com
-    esp: sendgrid
-    zone: acme.com
-  beta:
-    tracking_domain: click.beta.com
-    esp: sendgrid
-    zone: beta.com
-"
-    )
+    support::two_brands("azure-frontdoor", dns, ["sendgrid", "sendgrid"])
 }
 
 fn apply(p: &Project) -> crate::support::Run {
     p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0)
-}
-
-/// The record set at `name` at its DNS host: type and values.
-async fn record(p: &Project, zone: &str, name: &str, txt: bool) -> Option<(String, Vec<String>)> {
-    if let Some(cf) = &p.cf
-        && let Ok(id) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.cf_zone(zone)))
-    {
-        let found: Vec<_> =
-            cf.records(&id).into_iter().filter(|r| r.name == name && (r.r#type == "TXT") == txt).collect();
-        let first = found.first()?;
-        return Some((first.r#type.clone(), found.iter().map(|r| r.content.trim_matches('"').to_owned()).collect()));
-    }
-    let r53 = p.aws.route53();
-    let zones = r53.list_hosted_zones().send().await.unwrap();
-    let id = zones.hosted_zones().iter().find(|z| z.name() == format!("{zone}."))?.id().to_owned();
-    let sets = r53.list_resource_record_sets().hosted_zone_id(id).send().await.unwrap();
-    sets.resource_record_sets()
-        .iter()
-        .find(|s| s.name() == format!("{name}.") && (s.r#type().as_str() == "TXT") == txt)
-        .map(|s| {
-            (
-                s.r#type().as_str().to_owned(),
-                s.resource_records()
-                    .iter()
-                    .map(|r| r.value().trim_end_matches('.').trim_matches('"').to_owned())
-                    .collect(),
-            )
-        })
 }
 
 fn props<'a>(objects: &'a std::collections::BTreeMap<String, Value>, name: &str) -> &'a Value {
@@ -110,7 +37,7 @@ fn target(p: &Project, origin: &str) -> String {
 /// record a CNAME to its endpoint; a clean re-plan.
 #[tokio::test(flavor = "multi_thread")]
 async fn four_brands_share_one_profile() {
-    let p = Project::new(FOUR_BRANDS).await;
+    let p = Project::new(&four_brands("azure-frontdoor")).await;
     let az = p.azure.as_ref().expect("azure");
     let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     // 1 profile, 4 per origin (4 origins), 4 per brand.

@@ -8,80 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Project, kill};
-
-/// Four brands on one load balancer: SparkPost US and EU, SendGrid and SES, their DNS split
-/// between Route 53 and Cloudflare.
-const FOUR_BRANDS: &str = "\
-version: 1
-braze_cluster: US-05
-state: { path: sslprov.state.json }
-defaults: { cdn: google-cloud, dns: route53 }
-domains:
-  acme:
-    tracking_domain: click.acme.com
-    esp: sparkpost
-    zone: acme.com
-  beta:
-    tracking_domain: click.beta.com
-    esp: sparkpost
-    braze_cluster: EU-01
-    zone: beta.com
-    dns: cloudflare
-  gamma:
-    tracking_domain: click.gamma.com
-    esp: sendgrid
-    zone: gamma.com
-  delta:
-    tracking_domain: click.delta.com
-    esp: ses
-    zone: delta.com
-    dns: cloudflare
-";
+use crate::support::{self, Project, four_brands, kill, record};
 
 fn two_brands(dns: &str) -> String {
-    format!(
-        "\
-version: 1
-braze_cluster: US-05
-state: {{ path: sslprov.state.json }}
-defaults: {{ cdn: google-cloud, dns: {dns} }}
-domains:
-  acme:
-    tracking_domain: click.acme.com
-    esp: sendgrid
-    zone: acme.com
-  beta:
-    tracking_domain: click.beta.com
-    esp: sparkpost
-    zone: beta.com
-"
-    )
+    support::two_brands("google-cloud", dns, ["sendgrid", "sparkpost"])
 }
 
 fn apply(p: &Project) -> crate::support::Run {
     p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0)
-}
-
-/// The record set at `name` at its DNS host: type and values.
-async fn record(p: &Project, zone: &str, name: &str) -> Option<(String, Vec<String>)> {
-    if let Some(cf) = &p.cf
-        && let Some(id) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.cf_zone(zone))).ok()
-    {
-        let found: Vec<_> = cf.records(&id).into_iter().filter(|r| r.name == name).collect();
-        let first = found.first()?;
-        return Some((first.r#type.clone(), found.iter().map(|r| r.content.clone()).collect()));
-    }
-    let r53 = p.aws.route53();
-    let zones = r53.list_hosted_zones().send().await.unwrap();
-    let id = zones.hosted_zones().iter().find(|z| z.name() == format!("{zone}."))?.id().to_owned();
-    let sets = r53.list_resource_record_sets().hosted_zone_id(id).send().await.unwrap();
-    sets.resource_record_sets().iter().find(|s| s.name() == format!("{name}.")).map(|s| {
-        (
-            s.r#type().as_str().to_owned(),
-            s.resource_records().iter().map(|r| r.value().trim_end_matches('.').to_owned()).collect(),
-        )
-    })
 }
 
 fn the_ip(p: &Project) -> String {
@@ -106,7 +40,7 @@ fn routed(map: &Value, host: &str) -> Option<(String, Value)> {
 /// ACTIVE and in the map, every tracking record an A record to the one address; a clean re-plan.
 #[tokio::test(flavor = "multi_thread")]
 async fn four_brands_share_one_load_balancer() {
-    let p = Project::new(FOUR_BRANDS).await;
+    let p = Project::new(&four_brands("google-cloud")).await;
     let gcp = p.gcp.as_ref().expect("gcp");
     let planned = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     // 8 objects once, 2 per origin (4 origins), 6 per brand.
@@ -158,8 +92,8 @@ async fn four_brands_share_one_load_balancer() {
     for (zone, host) in
         [("acme.com", "click.acme.com"), ("beta.com", "click.beta.com"), ("delta.com", "click.delta.com")]
     {
-        assert_eq!(record(&p, zone, host).await, Some(("A".into(), vec![ip.clone()])), "{host}");
-        let challenge = record(&p, zone, &format!("_acme-challenge.{host}")).await.expect("challenge CNAME");
+        assert_eq!(record(&p, zone, host, false).await, Some(("A".into(), vec![ip.clone()])), "{host}");
+        let challenge = record(&p, zone, &format!("_acme-challenge.{host}"), false).await.expect("challenge CNAME");
         assert_eq!(challenge.0, "CNAME");
         assert!(challenge.1[0].ends_with(".authorize.certificatemanager.goog"), "{challenge:?}");
     }
@@ -196,19 +130,25 @@ async fn the_http_era_cname_moves_only_once_the_certificate_is_active() {
     assert!(polled(), "apply waits for the certificates: {:#?}", gcp.request_log());
     let certs = gcp.certificate_manager_of("certificates");
     assert!(certs.iter().all(|c| c["managed"]["state"] == "PROVISIONING"), "{certs:#?}");
-    let challenge = record(&p, "acme.com", "_acme-challenge.click.acme.com").await;
+    let challenge = record(&p, "acme.com", "_acme-challenge.click.acme.com", false).await;
     assert!(challenge.is_some(), "the DNS authorization's CNAME is published before the certificate issues");
     assert!(gcp.certificate_manager_of("certificateMapEntries").is_empty(), "no map entry before ACTIVE");
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, Some(("CNAME".into(), vec!["sendgrid.net".into()])));
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec!["sendgrid.net".into()]))
+    );
 
     p.hold_issuance.store(false, Ordering::SeqCst);
     let out = run.wait_with_output().expect("apply ends");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, Some(("A".into(), vec![the_ip(&p)])));
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, Some(("A".into(), vec![the_ip(&p)])));
     p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
 
     p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--restore-adopted", "--poll-interval", "100ms"], 0);
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, Some(("CNAME".into(), vec!["sendgrid.net".into()])));
+    assert_eq!(
+        record(&p, "acme.com", "click.acme.com", false).await,
+        Some(("CNAME".into(), vec!["sendgrid.net".into()]))
+    );
     gcp.assert_no_violations();
 }
 
@@ -246,7 +186,7 @@ async fn the_load_balancer_goes_only_with_the_last_brand() {
     let backends: Vec<String> = gcp.objects("backendServices").into_keys().collect();
     assert_eq!(backends, ["sslprov-be-spgo-io"], "SendGrid's backend went with its last brand");
     assert_eq!(gcp.objects("forwardingRules").len(), 2);
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, None);
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, None);
 
     p.ok(&["destroy", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"], 0);
     assert!(gcp.compute_names().is_empty(), "{:?}", gcp.compute_names());
@@ -274,7 +214,7 @@ async fn a_run_killed_mid_apply_is_finished_by_the_next() {
     apply(&p);
     assert_eq!(gcp.certificate_manager_of("certificates").len(), 2, "no second certificate");
     assert_eq!(gcp.objects("addresses").len(), 1);
-    assert_eq!(record(&p, "beta.com", "click.beta.com").await, Some(("A".into(), vec![the_ip(&p)])));
+    assert_eq!(record(&p, "beta.com", "click.beta.com", false).await, Some(("A".into(), vec![the_ip(&p)])));
     p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
     gcp.assert_no_violations();
 }
@@ -321,8 +261,12 @@ async fn a_failed_certificate_is_reported_and_replaced() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("Certificate Manager gave up issuing the certificate for click.acme.com"), "{r:?}");
     assert!(r.stderr.contains("_acme-challenge CNAME of its DNS authorization"), "{r:?}");
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, None, "nothing points at the load balancer");
-    assert_eq!(record(&p, "beta.com", "click.beta.com").await, Some(("A".into(), vec![the_ip(&p)])), "beta went on");
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, None, "nothing points at the load balancer");
+    assert_eq!(
+        record(&p, "beta.com", "click.beta.com", false).await,
+        Some(("A".into(), vec![the_ip(&p)])),
+        "beta went on"
+    );
 
     gcp.heal_domain("click.acme.com");
     let replan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
@@ -331,7 +275,7 @@ async fn a_failed_certificate_is_reported_and_replaced() {
     let certs = gcp.certificate_manager_of("certificates");
     assert_eq!(certs.len(), 2, "the failed one went: {certs:#?}");
     assert!(certs.iter().all(|c| c["managed"]["state"] == "ACTIVE"), "{certs:#?}");
-    assert_eq!(record(&p, "acme.com", "click.acme.com").await, Some(("A".into(), vec![the_ip(&p)])));
+    assert_eq!(record(&p, "acme.com", "click.acme.com", false).await, Some(("A".into(), vec![the_ip(&p)])));
     p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 0);
     gcp.assert_no_violations();
 }

@@ -367,3 +367,87 @@ domains:
     esp: sendgrid
     zone: acme.com
 ";
+
+/// Four brands on one `cdn`: SparkPost US and EU, SendGrid and SES, their DNS split between
+/// Route 53 and Cloudflare.
+pub fn four_brands(cdn: &str) -> String {
+    format!(
+        "\
+version: 1
+braze_cluster: US-05
+state: {{ path: sslprov.state.json }}
+defaults: {{ cdn: {cdn}, dns: route53 }}
+domains:
+  acme:
+    tracking_domain: click.acme.com
+    esp: sparkpost
+    zone: acme.com
+  beta:
+    tracking_domain: click.beta.com
+    esp: sparkpost
+    braze_cluster: EU-01
+    zone: beta.com
+    dns: cloudflare
+  gamma:
+    tracking_domain: click.gamma.com
+    esp: sendgrid
+    zone: gamma.com
+  delta:
+    tracking_domain: click.delta.com
+    esp: ses
+    zone: delta.com
+    dns: cloudflare
+"
+    )
+}
+
+/// Two brands on `cdn`, click.acme.com and click.beta.com, of the two `esps`, DNS at `dns`.
+pub fn two_brands(cdn: &str, dns: &str, esps: [&str; 2]) -> String {
+    let [acme, beta] = esps;
+    format!(
+        "\
+version: 1
+braze_cluster: US-05
+state: {{ path: sslprov.state.json }}
+defaults: {{ cdn: {cdn}, dns: {dns} }}
+domains:
+  acme:
+    tracking_domain: click.acme.com
+    esp: {acme}
+    zone: acme.com
+  beta:
+    tracking_domain: click.beta.com
+    esp: {beta}
+    zone: beta.com
+"
+    )
+}
+
+/// The record set at `name` at its DNS host (the Cloudflare emulator where it holds `zone`, else
+/// Route 53), a TXT one or another: its type and values, quotes and final dots trimmed.
+pub async fn record(p: &Project, zone: &str, name: &str, txt: bool) -> Option<(String, Vec<String>)> {
+    if let Some(cf) = &p.cf
+        && let Ok(id) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.cf_zone(zone)))
+    {
+        let found: Vec<_> =
+            cf.records(&id).into_iter().filter(|r| r.name == name && (r.r#type == "TXT") == txt).collect();
+        let first = found.first()?;
+        return Some((first.r#type.clone(), found.iter().map(|r| r.content.trim_matches('"').to_owned()).collect()));
+    }
+    let r53 = p.aws.route53();
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    let id = zones.hosted_zones().iter().find(|z| z.name() == format!("{zone}."))?.id().to_owned();
+    let sets = r53.list_resource_record_sets().hosted_zone_id(id).send().await.unwrap();
+    sets.resource_record_sets()
+        .iter()
+        .find(|s| s.name() == format!("{name}.") && (s.r#type().as_str() == "TXT") == txt)
+        .map(|s| {
+            (
+                s.r#type().as_str().to_owned(),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().trim_end_matches('.').trim_matches('"').to_owned())
+                    .collect(),
+            )
+        })
+}
