@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{self, Project, four_brands, kill, record};
+use crate::support::{self, Project, four_brands, kill, record, until};
 
 /// Two SendGrid brands: one route, one endpoint.
 fn two_brands(dns: &str) -> String {
@@ -134,14 +134,8 @@ async fn the_http_era_cname_flips_only_once_the_domain_is_validated_and_deployed
 
     p.hold_issuance.store(true, Ordering::SeqCst);
     let run = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    let polled = || az.count("AFDCustomDomains_ListByProfile", None) >= 4;
-    for _ in 0..400 {
-        if polled() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(polled(), "apply waits for the domains: {:#?}", az.request_log());
+    let polled = until(|| az.count("AFDCustomDomains_ListByProfile", None) >= 4).await;
+    assert!(polled, "apply waits for the domains: {:#?}", az.request_log());
     let domains = az.of("customdomains");
     assert!(domains.values().all(|d| d["properties"]["domainValidationState"] == "Pending"), "{domains:#?}");
     let txt = record(&p, "acme.com", "_dnsauth.click.acme.com", true).await;
@@ -224,14 +218,8 @@ async fn a_run_killed_during_an_operation_is_finished_by_the_next() {
     let az = p.azure.as_ref().expect("azure");
     az.set_operation_delay(Duration::from_secs(2));
     let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    let mid = || !az.of("customdomains").is_empty() && az.running_operations() > 0;
-    for _ in 0..400 {
-        if mid() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(mid(), "an operation runs: {:#?}", az.request_log());
+    let mid = until(|| !az.of("customdomains").is_empty() && az.running_operations() > 0).await;
+    assert!(mid, "an operation runs: {:#?}", az.request_log());
     kill(&mut first);
     assert!(p.state()["resources"].get("acme.tracking_record").is_none(), "the tracking record was not touched");
     az.set_operation_delay(Duration::from_millis(30));

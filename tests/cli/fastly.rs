@@ -4,11 +4,10 @@
 //! domain's DNS host.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use sslprov_fastly_emulator::{DEFAULT_CNAME_TARGET, Service};
 
-use crate::support::{Project, kill};
+use crate::support::{Project, eventually, kill, until};
 
 pub fn spec(esp: &str, cluster: &str, dns: &str) -> String {
     format!(
@@ -146,13 +145,7 @@ async fn the_http_era_cname_moves_only_after_the_certificate_is_issued() {
             log[i..].iter().filter(|r| r.method == "GET" && r.path.starts_with("/tls/subscriptions")).count() >= n
         })
     };
-    for _ in 0..200 {
-        if polled(3) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(polled(3), "apply waits for the certificate: {:#?}", fastly.request_log());
+    assert!(until(|| polled(3)).await, "apply waits for the certificate: {:#?}", fastly.request_log());
     let sub = fastly.subscription_for("url1234.acme.com").expect("ordered");
     assert_eq!(sub.state, "pending");
     assert!(service(&p).active_version().is_some(), "the service was activated first");
@@ -178,14 +171,11 @@ async fn a_run_killed_while_the_certificate_is_pending_is_finished_by_the_next()
     let fastly = p.fastly.as_ref().expect("fastly");
     p.hold_issuance.store(true, Ordering::SeqCst);
     let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    for _ in 0..200 {
-        if fastly.subscription_for("url1234.acme.com").is_some()
+    until(|| {
+        fastly.subscription_for("url1234.acme.com").is_some()
             && p.state()["resources"].get("acme.validation_record").is_some()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     kill(&mut first);
     assert!(p.state()["resources"].get("acme.tracking_record").is_none(), "the CNAME was not touched");
 
@@ -207,15 +197,7 @@ async fn a_failed_certificate_is_reported_with_the_fix_and_retried() {
     let fastly = p.fastly.as_ref().expect("fastly");
     p.hold_issuance.store(true, Ordering::SeqCst);
     let first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    let mut sub = None;
-    for _ in 0..200 {
-        sub = fastly.subscription_for("url1234.acme.com");
-        if sub.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let sub = sub.expect("ordered");
+    let sub = eventually(|| fastly.subscription_for("url1234.acme.com")).await.expect("ordered");
     fastly.fail_subscription(&sub.id, "validation timed out");
     let out = first.wait_with_output().expect("apply ends");
     let stderr = String::from_utf8_lossy(&out.stderr);

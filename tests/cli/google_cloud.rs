@@ -4,11 +4,10 @@
 //! `_acme-challenge` CNAME of its DNS authorization is at the domain's DNS host.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{self, Project, four_brands, kill, record};
+use crate::support::{self, Project, four_brands, kill, record, until};
 
 fn two_brands(dns: &str) -> String {
     support::two_brands("google-cloud", dns, ["sendgrid", "sparkpost"])
@@ -120,14 +119,8 @@ async fn the_http_era_cname_moves_only_once_the_certificate_is_active() {
 
     p.hold_issuance.store(true, Ordering::SeqCst);
     let run = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    let polled = || gcp.count("certificatemanager.projects.locations.certificates.list", None) >= 3;
-    for _ in 0..300 {
-        if polled() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(polled(), "apply waits for the certificates: {:#?}", gcp.request_log());
+    let polled = until(|| gcp.count("certificatemanager.projects.locations.certificates.list", None) >= 3).await;
+    assert!(polled, "apply waits for the certificates: {:#?}", gcp.request_log());
     let certs = gcp.certificate_manager_of("certificates");
     assert!(certs.iter().all(|c| c["managed"]["state"] == "PROVISIONING"), "{certs:#?}");
     let challenge = record(&p, "acme.com", "_acme-challenge.click.acme.com", false).await;
@@ -202,12 +195,7 @@ async fn a_run_killed_mid_apply_is_finished_by_the_next() {
     let gcp = p.gcp.as_ref().expect("gcp");
     p.hold_issuance.store(true, Ordering::SeqCst);
     let mut first = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    for _ in 0..300 {
-        if gcp.certificate_manager_of("certificates").len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(|| gcp.certificate_manager_of("certificates").len() == 2).await;
     kill(&mut first);
     assert!(p.state()["resources"].get("acme.tracking_record").is_none(), "the tracking record was not touched");
     p.hold_issuance.store(false, Ordering::SeqCst);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sslprov_testsupport::Rule;
 
-use crate::support::{Project, SENDGRID, kill};
+use crate::support::{Project, SENDGRID, kill, until};
 
 /// Each mutating call of a CloudFront domain, in order: where the run is killed, and the address
 /// whose intent the journal must hold (made durable before the call).
@@ -69,13 +69,8 @@ async fn readers_replay_the_journal_and_the_run_writes_the_snapshot_once() {
 }
 
 async fn until_hanging(p: &Project, call: &str) {
-    for _ in 0..400 {
-        if p.aws.proxy().log().iter().any(|e| e.action == "hang" && e.call == call) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{call} never hung; log: {:?}", p.aws.proxy().log());
+    let hung = until(|| p.aws.proxy().log().iter().any(|e| e.action == "hang" && e.call == call)).await;
+    assert!(hung, "{call} never hung; log: {:?}", p.aws.proxy().log());
 }
 
 async fn count(p: &Project) -> (usize, usize) {

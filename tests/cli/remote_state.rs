@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sslprov_testsupport::Rule;
 
-use crate::support::{Project, Run, SENDGRID, kill};
+use crate::support::{Project, Run, SENDGRID, eventually, kill, until};
 
 const KEY: &str = "prod/sslprov.json";
 
@@ -47,13 +47,8 @@ async fn count(p: &Project) -> (usize, usize) {
 
 /// Waits (bounded) until the proxy holds a request under a `hang` rule.
 async fn until_hanging(p: &Project) {
-    for _ in 0..400 {
-        if p.aws.proxy().log().iter().any(|e| e.action == "hang") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing hung; log: {:?}", p.aws.proxy().log());
+    let hung = until(|| p.aws.proxy().log().iter().any(|e| e.action == "hang")).await;
+    assert!(hung, "nothing hung; log: {:?}", p.aws.proxy().log());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -64,14 +59,7 @@ async fn two_applies_started_together_one_runs_and_a_killed_holder_is_forced_out
     let mut runs = vec![p.spawn(&args), p.spawn(&args)];
 
     // Exactly one gives up at once, naming the other as the holder.
-    let mut refused = None;
-    for _ in 0..400 {
-        refused = runs.iter_mut().position(|c| c.try_wait().unwrap().is_some());
-        if refused.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let refused = eventually(|| runs.iter_mut().position(|c| c.try_wait().unwrap().is_some())).await;
     let loser: Run =
         runs.remove(refused.expect("one of the two applies is refused")).wait_with_output().unwrap().into();
     let mut winner = runs.remove(0);

@@ -292,14 +292,26 @@ impl Project {
 
     /// Waits (bounded) until the proxy has seen `call`.
     pub async fn until_seen(&self, call: &str) {
-        for _ in 0..200 {
-            if self.aws.proxy().count(call) > 0 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{call} never reached the proxy; log: {:?}", self.aws.proxy().log());
+        let seen = until(|| self.aws.proxy().count(call) > 0).await;
+        assert!(seen, "{call} never reached the proxy; log: {:?}", self.aws.proxy().log());
     }
+}
+
+/// Asks `probe` every 25 ms, for up to 20 s, until it answers: how a test waits for a run it
+/// spawned to reach a point.
+pub async fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..800 {
+        if let Some(answer) = probe() {
+            return Some(answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
+}
+
+/// [`eventually`] for a yes or no: whether `cond` came true in time.
+pub async fn until(mut cond: impl FnMut() -> bool) -> bool {
+    eventually(|| cond().then_some(())).await.is_some()
 }
 
 /// The CNAME at `name` in Route 53 (moto).
