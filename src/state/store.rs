@@ -308,6 +308,24 @@ pub(crate) mod tests {
         Store::on(Arc::new(LocalBackend::new(path)))
     }
 
+    /// A local store in a new folder, locked for an apply, and its writer.
+    struct Run {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        store: Store,
+        lock: StateLock,
+        writer: StateWriter,
+    }
+
+    async fn run() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let store = local(&path);
+        let lock = store.lock("apply", Duration::ZERO).await.unwrap();
+        let writer = store.writer(&lock, &store.read().await.unwrap()).await.unwrap();
+        Run { _dir: dir, path, store, lock, writer }
+    }
+
     #[tokio::test]
     async fn every_reader_sees_what_a_killed_run_recorded() {
         let dir = tempfile::tempdir().unwrap();
@@ -344,11 +362,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_torn_journal_tail_is_dropped_and_compacted_away() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json");
-        let store = local(&path);
-        let lock = store.lock("apply", Duration::ZERO).await.unwrap();
-        let writer = store.writer(&lock, &store.read().await.unwrap()).await.unwrap();
+        let Run { _dir, path, store, lock, writer } = run().await;
         let mut state = State::new("lin".into());
         run_steps(&writer, &mut state, 0..2).await;
         drop((writer, lock));
@@ -373,11 +387,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn recording_a_step_costs_one_entry_whatever_the_size_of_the_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json");
-        let store = local(&path);
-        let lock = store.lock("apply", Duration::ZERO).await.unwrap();
-        let writer = store.writer(&lock, &store.read().await.unwrap()).await.unwrap();
+        let Run { _dir, path: _, store: _, lock: _lock, writer } = run().await;
         let mut state = State::new("lin".into());
         let cost = |before: crate::state::IoStats| io_stats().since(before);
 
@@ -397,11 +407,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_snapshot_changed_behind_the_runs_back_is_not_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json");
-        let store = local(&path);
-        let lock = store.lock("apply", Duration::ZERO).await.unwrap();
-        let writer = store.writer(&lock, &store.read().await.unwrap()).await.unwrap();
+        let Run { _dir, path, store: _, lock: _lock, writer } = run().await;
         let mut state = State::new("lin".into());
         run_steps(&writer, &mut state, 0..1).await;
         std::fs::write(&path, snapshot_bytes(&State::new("someone else's".into()))).unwrap();
