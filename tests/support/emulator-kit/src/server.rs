@@ -1,5 +1,8 @@
 //! The loopback server: one thread, one current-thread runtime, one axum fallback handler that
 //! takes every request to the emulator's state.
+//!
+//! One runtime thread is enough: every request is served under the state's one lock, and a long
+//! poll ([`Serve::hold`]) sleeps without holding the thread.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
