@@ -96,7 +96,7 @@ impl Emulator {
             secret: CLIENT_SECRET.to_owned(),
             assertion: FEDERATED_TOKEN.to_owned(),
         };
-        Emulator { server: Server::start(principal) }
+        Emulator { server: server::start(principal) }
     }
 
     /// Where `https://management.azure.com` and `https://login.microsoftonline.com` would be.

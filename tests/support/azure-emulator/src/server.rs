@@ -1,18 +1,11 @@
-//! The HTTP side: one axum fallback handler runs every request through the same steps: the token
+//! The HTTP side: every request the server hands over runs through the same steps: the token
 //! endpoint, operation polling, route, contract (request), bearer token, injected throttling,
 //! ARM's token buckets, the emulated API, contract (response), log.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 
-use axum::Router;
-use axum::extract::{Request, State as Shared};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use sslprov_emulator_kit::{self as emulator_kit, Answer, Request, Serve};
 
 use crate::contract::{Contract, Incoming};
 use crate::state::{self, Reply, State};
@@ -36,99 +29,36 @@ pub(crate) struct Inner {
     pub log: Vec<RequestRecord>,
     pub violations: Vec<Violation>,
     pub tokens_issued: usize,
+    contract: &'static Contract,
+    /// `http://127.0.0.1:PORT`, which polling URLs point at.
+    base: String,
 }
 
-pub(crate) struct Server {
-    pub inner: Arc<Mutex<Inner>>,
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+pub(crate) type Server = emulator_kit::Server<Inner>;
+
+pub(crate) fn start(principal: Principal) -> Server {
+    let contract = Contract::get();
+    Server::start("azure", |addr| Inner {
+        state: State::new(),
+        principal,
+        log: Vec::new(),
+        violations: Vec::new(),
+        tokens_issued: 0,
+        contract,
+        base: format!("http://{addr}"),
+    })
 }
 
-pub(crate) fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Server {
-    pub fn start(principal: Principal) -> Server {
-        let contract = Contract::get();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("azure emulator: bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("azure emulator: non-blocking listener");
-        let addr = listener.local_addr().expect("azure emulator: local address");
-        let inner = Arc::new(Mutex::new(Inner {
-            state: State::new(),
-            principal,
-            log: Vec::new(),
-            violations: Vec::new(),
-            tokens_issued: 0,
-        }));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shared = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name(format!("azure-emulator-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("azure emulator: runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("azure emulator: listener");
-                    let app = Router::new().fallback(handle).with_state((contract, shared, addr));
-                    tokio::select! {
-                        served = axum::serve(listener, app) => {
-                            if let Err(e) = served {
-                                tracing::error!(error = %e, "azure emulator stopped serving");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("azure emulator: spawn thread");
-        Server { inner, addr, stop: Some(stop), thread: Some(thread) }
+impl Serve for Inner {
+    fn serve(&mut self, request: &Request) -> Answer {
+        let mut record =
+            RequestRecord { method: request.method.clone(), path: request.path.clone(), operation: None, status: 0 };
+        let (status, headers, body) = self.respond(request, &mut record);
+        record.status = status;
+        self.log.push(record);
+        let content_type = body.is_some().then_some("application/json; charset=utf-8");
+        Answer { status, content_type, headers, body, cut: false }
     }
-
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-type App = (&'static Contract, Arc<Mutex<Inner>>, SocketAddr);
-
-async fn handle(Shared((contract, inner, addr)): Shared<App>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
-    let method = parts.method.as_str().to_owned();
-    let path = parts.uri.path().to_owned();
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
-    let base = format!("http://{addr}");
-    let (status, headers, body) = lock(&inner).serve(contract, &base, &method, &path, &query, &parts.headers, &body);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = match body {
-        Some(b) => (status, [("content-type", "application/json; charset=utf-8")], b.to_string()).into_response(),
-        None => status.into_response(),
-    };
-    for (k, v) in headers {
-        if let (Ok(name), Ok(value)) =
-            (axum::http::HeaderName::from_bytes(k.as_bytes()), axum::http::HeaderValue::from_str(&v))
-        {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
 }
 
 /// `/subscriptions/{s}/providers/Microsoft.Cdn/locations/global/operationresults/{id}`: the
@@ -138,8 +68,8 @@ fn operation_result(path: &str) -> Option<&str> {
     (head.starts_with("/subscriptions/") && head.ends_with("/providers/Microsoft.Cdn/locations/global")).then_some(id)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")
+fn bearer(request: &Request) -> Option<&str> {
+    request.header("authorization")?.strip_prefix("Bearer ")
 }
 
 impl Inner {
@@ -152,79 +82,55 @@ impl Inner {
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn serve(
-        &mut self,
-        contract: &Contract,
-        base: &str,
-        method: &str,
-        path: &str,
-        query: &[(String, String)],
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Reply {
-        let mut record = RequestRecord { method: method.to_owned(), path: path.to_owned(), operation: None, status: 0 };
-        let reply = self.respond(contract, base, &mut record, query, headers, body);
-        record.status = reply.0;
-        self.log.push(record);
-        reply
-    }
-
-    fn respond(
-        &mut self,
-        contract: &Contract,
-        base: &str,
-        record: &mut RequestRecord,
-        query: &[(String, String)],
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Reply {
-        let (method, path) = (record.method.clone(), record.path.clone());
+    fn respond(&mut self, request: &Request, record: &mut RequestRecord) -> Reply {
+        let (contract, method, path) = (self.contract, &request.method, &request.path);
+        let (query, body) = (&request.query_pairs(), &request.body[..]);
         if method == "POST" && path.ends_with("/oauth2/v2.0/token") {
             record.operation = Some("token".into());
-            return self.token(&path, body);
+            return self.token(path, body);
         }
         if method == "GET"
-            && let Some(id) = operation_result(&path)
+            && let Some(id) = operation_result(path)
         {
             record.operation = Some("operationresults".into());
-            if bearer(headers) != Some(ACCESS_TOKEN) {
+            if bearer(request) != Some(ACCESS_TOKEN) {
                 return state::error(401, "InvalidAuthenticationToken", "The access token is invalid.");
             }
             let location = query.iter().any(|(k, _)| k == "monitor");
-            let reply = self.state.poll(id, location, base, &path);
+            let reply = self.state.poll(id, location, &self.base, path);
             if !location && reply.0 == 200 {
                 for e in contract.check_operation_status(reply.2.as_ref().unwrap_or(&Value::Null)) {
-                    self.violation(&method, &path, Some("operationresults"), format!("response: {e}"));
+                    self.violation(method, path, Some("operationresults"), format!("response: {e}"));
                 }
             }
             return reply;
         }
-        let Some((op, params)) = contract.route(&method, &path) else {
-            self.violation(&method, &path, None, format!("no operation of the ARM subset serves {method} {path}"));
+        let Some((op, params)) = contract.route(method, path) else {
+            self.violation(method, path, None, format!("no operation of the ARM subset serves {method} {path}"));
             return state::error(404, "NoRegisteredProviderFound", format!("no route for {method} {path}"));
         };
         record.operation = Some(op.id.clone());
-        let (call, breaches) = contract.check_request(op, params.clone(), &Incoming { query, headers, body });
+        let (call, breaches) =
+            contract.check_request(op, params.clone(), &Incoming { query, headers: &request.headers, body });
         if !breaches.is_empty() {
             for b in &breaches {
-                self.violation(&method, &path, Some(&op.id), b.clone());
+                self.violation(method, path, Some(&op.id), b.clone());
             }
             return state::error(400, "InvalidRequestContent", breaches.join("; "));
         }
-        if bearer(headers) != Some(ACCESS_TOKEN) {
+        if bearer(request) != Some(ACCESS_TOKEN) {
             return state::error(401, "InvalidAuthenticationToken", "The access token is invalid.");
         }
         if self.state.throttle > 0 {
             self.state.throttle -= 1;
             return self.throttled();
         }
-        let Some((header, remaining)) = self.state.budget(&method) else { return self.throttled() };
+        let Some((header, remaining)) = self.state.budget(method) else { return self.throttled() };
         let declared = |status: u16| contract.declared(op, status);
-        let mut reply = self.state.arm(&op.id, &path, &call.path, &call.body, base, &declared);
+        let mut reply = self.state.arm(&op.id, path, &call.path, &call.body, &self.base, &declared);
         reply.1.push((header.to_owned(), remaining.to_string()));
         for e in contract.check_response(op, reply.0, &reply.1, reply.2.as_ref()) {
-            self.violation(&method, &path, Some(&op.id), format!("response {}: {e}", reply.0));
+            self.violation(method, path, Some(&op.id), format!("response {}: {e}", reply.0));
         }
         reply
     }

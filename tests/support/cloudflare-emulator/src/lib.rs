@@ -70,8 +70,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use dns::DnsRecord;
-pub use server::{BASE_PATH, Side, Violation};
+pub use server::BASE_PATH;
 pub use ssl::CertificatePack;
+pub use sslprov_openapi_contract::{Side, Violation};
 pub use state::Plan;
 pub use token::ALL_PERMISSIONS;
 pub use traffic::RequestRecord;
@@ -87,7 +88,7 @@ pub struct Emulator {
 impl Emulator {
     /// Start serving on a free loopback port. Panics if it cannot (tests must fail, not skip).
     pub fn start() -> Emulator {
-        Emulator { server: Server::start() }
+        Emulator { server: server::start() }
     }
 
     /// `http://127.0.0.1:PORT/client/v4/`. The trailing slash is there because the `cloudflare`
@@ -238,7 +239,7 @@ impl Emulator {
 
     /// The most requests received in any span of `window` (compare with 1,200 per 5 minutes).
     pub fn max_in_window(&self, window: Duration) -> usize {
-        traffic::max_in_window(&self.server.lock().traffic.log, window)
+        sslprov_emulator_kit::max_in_window(self.server.lock().traffic.log.iter().map(|r| r.at), window)
     }
 
     /// Requests received per operationId (`"(unknown route)"` for the rest).
@@ -261,11 +262,7 @@ impl Emulator {
 
     /// Panic, listing them, if any request or response broke the contract.
     pub fn assert_no_violations(&self) {
-        let violations = self.violations();
-        if !violations.is_empty() {
-            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
-            panic!("{} Cloudflare API contract violation(s):\n{}", violations.len(), list.join("\n"));
-        }
+        sslprov_openapi_contract::assert_no_violations("Cloudflare", &self.violations());
     }
 
     fn zone<T>(&self, zone_id: &str, f: impl FnOnce(&mut Zone) -> T) -> T {

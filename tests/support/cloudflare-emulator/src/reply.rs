@@ -110,6 +110,19 @@ impl Reply {
     }
 }
 
+impl From<Reply> for sslprov_emulator_kit::Answer {
+    fn from(reply: Reply) -> Self {
+        let headers = reply.headers.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        Self {
+            status: reply.status,
+            content_type: Some("application/json"),
+            headers,
+            body: Some(reply.body),
+            cut: false,
+        }
+    }
+}
+
 fn items_len(body: &Value) -> usize {
     body["result"].as_array().map_or(0, Vec::len)
 }

@@ -115,19 +115,6 @@ fn rate_limited() -> Reply {
     )
 }
 
-/// The most requests in any span of `window` in `log` (which is in arrival order).
-pub fn max_in_window(log: &[RequestRecord], window: Duration) -> usize {
-    let mut start = 0;
-    let mut best = 0;
-    for (end, r) in log.iter().enumerate() {
-        while r.at.duration_since(log[start].at) >= window {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,15 +129,6 @@ mod tests {
             operation: None,
             status: 200,
         }
-    }
-
-    #[test]
-    fn sliding_window_maximum() {
-        let base = Instant::now();
-        let log: Vec<_> = [0, 10, 20, 1000, 1005, 1010, 1015, 3000].iter().map(|ms| at(base, *ms)).collect();
-        assert_eq!(max_in_window(&log, Duration::from_millis(100)), 4);
-        assert_eq!(max_in_window(&log, Duration::from_secs(10)), 8);
-        assert_eq!(max_in_window(&[], Duration::from_secs(1)), 0);
     }
 
     #[test]

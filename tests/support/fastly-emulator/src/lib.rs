@@ -71,8 +71,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use objects::ObjectKind;
-pub use server::{Side, Violation};
 pub use services::{Service, Version};
+pub use sslprov_openapi_contract::{Side, Violation};
 pub use tls::{Authorization, Certificate, Configuration, DEFAULT_CNAME_TARGET, Subscription};
 pub use traffic::RequestRecord;
 
@@ -87,7 +87,7 @@ pub struct Emulator {
 impl Emulator {
     /// Start serving on a free loopback port. Panics if it cannot (tests must fail, not skip).
     pub fn start() -> Emulator {
-        Emulator { server: Server::start() }
+        Emulator { server: server::start() }
     }
 
     /// `http://127.0.0.1:PORT`, where `https://api.fastly.com` would be.
@@ -323,12 +323,13 @@ impl Emulator {
 
     /// The most non-read requests received in any span of `window` (compare with 1,000 per hour).
     pub fn max_writes_in_window(&self, window: Duration) -> usize {
-        traffic::max_in_window(&self.server.lock().traffic.log, window, RequestRecord::is_write)
+        let log = &self.server.lock().traffic.log;
+        sslprov_emulator_kit::max_in_window(log.iter().filter(|r| r.is_write()).map(|r| r.at), window)
     }
 
     /// The most requests of any kind received in any span of `window`.
     pub fn max_in_window(&self, window: Duration) -> usize {
-        traffic::max_in_window(&self.server.lock().traffic.log, window, |_| true)
+        sslprov_emulator_kit::max_in_window(self.server.lock().traffic.log.iter().map(|r| r.at), window)
     }
 
     pub fn violations(&self) -> Vec<Violation> {
@@ -342,11 +343,7 @@ impl Emulator {
 
     /// Panic, listing them, if any request or response broke the contract.
     pub fn assert_no_violations(&self) {
-        let violations = self.violations();
-        if !violations.is_empty() {
-            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
-            panic!("{} Fastly API contract violation(s):\n{}", violations.len(), list.join("\n"));
-        }
+        sslprov_openapi_contract::assert_no_violations("Fastly", &self.violations());
     }
 
     fn with_service<T>(&self, id: &str, f: impl FnOnce(&mut Service) -> T) -> T {

@@ -83,3 +83,10 @@ impl Reply {
         self
     }
 }
+
+impl From<Reply> for sslprov_emulator_kit::Answer {
+    fn from(reply: Reply) -> Self {
+        let Reply { status, body, content_type, headers, ending } = reply;
+        Self { status, content_type, headers, body, cut: ending == Ending::Cut }
+    }
+}

@@ -1,185 +1,60 @@
-//! The HTTP side: one axum fallback handler takes every request and runs it through the same
-//! steps, in order: route, contract (request), token, rate limit, injected faults, the emulated
-//! API, rate-limit headers, contract (response), log.
+//! The HTTP side: every request the server hands over runs through the same steps, in order:
+//! route, contract (request), token, rate limit, injected faults, the emulated API, rate-limit
+//! headers, contract (response), log.
 
-use std::fmt;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State as Shared};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sslprov_openapi_contract::{Breach, Contract, Incoming, Outgoing};
-use tokio::sync::oneshot;
+use sslprov_emulator_kit::{self as emulator_kit, Answer, Request, Serve};
+use sslprov_openapi_contract::{Breach, Contract, Incoming, Outgoing, Side, Violation};
 
 use crate::contract;
 use crate::reply::{self, Ending, JSON_API, Reply};
 use crate::state::State;
 use crate::traffic::{self, Effect, RequestRecord, Traffic};
 
-/// A way a request or response broke the contract, or a request that matched no operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub side: Side,
-    pub method: String,
-    pub path: String,
-    pub operation: Option<String>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// No operation of the definition serves this method and path.
-    Route,
-    Request,
-    Response,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = self.operation.as_deref().unwrap_or("no operation");
-        write!(f, "{:?} {} {} ({op}): {}", self.side, self.method, self.path, self.detail)
-    }
-}
-
 pub(crate) struct Inner {
     pub state: State,
     pub traffic: Traffic,
     pub violations: Vec<Violation>,
+    contract: &'static Contract,
 }
 
-pub(crate) struct Server {
-    pub inner: Arc<Mutex<Inner>>,
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+pub(crate) type Server = emulator_kit::Server<Inner>;
+
+pub(crate) fn start() -> Server {
+    let contract = contract::get();
+    Server::start("fastly", |addr| Inner {
+        state: State::new(format!("http://{addr}")),
+        traffic: Traffic::new(),
+        violations: Vec::new(),
+        contract,
+    })
 }
 
-impl Server {
-    /// Bind a free loopback port and serve from a thread with its own runtime, so that tests on
-    /// any runtime (or none) and child processes can all call it.
-    pub fn start() -> Server {
-        let contract = contract::get();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("fastly emulator: bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("fastly emulator: non-blocking listener");
-        let addr = listener.local_addr().expect("fastly emulator: local address");
-        let inner = Arc::new(Mutex::new(Inner {
-            state: State::new(format!("http://{addr}")),
-            traffic: Traffic::new(),
-            violations: Vec::new(),
-        }));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shared = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name(format!("fastly-emulator-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fastly emulator: runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("fastly emulator: listener");
-                    let app = Router::new().fallback(handle).with_state((contract, shared));
-                    tokio::select! {
-                        served = axum::serve(listener, app) => {
-                            if let Err(e) = served {
-                                tracing::error!(error = %e, "fastly emulator stopped serving");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("fastly emulator: spawn thread");
-        Server { inner, addr, stop: Some(stop), thread: Some(thread) }
-    }
-
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    // A panic in a test thread holding the lock must not hide the emulator's state.
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn handle(
-    Shared((contract, inner)): Shared<(&'static Contract, Arc<Mutex<Inner>>)>,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let reply = lock(&inner).serve(contract, parts.method.as_str(), &path, &query, &parts.headers, &body);
-    let mut headers = HeaderMap::new();
-    if let Some(content_type) = reply.content_type {
-        headers.insert("content-type", HeaderValue::from_static(content_type));
-    }
-    for (name, value) in &reply.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            headers.insert(name, value);
-        }
-    }
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if reply.ending == Ending::Cut {
-        // Headers go out, then the body fails: hyper drops the connection mid-answer, which is
-        // what a client sees of a reset.
-        let broken = futures_util::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("fastly emulator: connection cut (injected)"))
-        });
-        return (status, headers, Body::from_stream(broken)).into_response();
-    }
-    let body = reply.body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    (status, headers, body).into_response()
-}
-
-impl Inner {
-    fn serve(
-        &mut self,
-        contract: &Contract,
-        method: &str,
-        path: &str,
-        query: &str,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Reply {
+impl Serve for Inner {
+    fn serve(&mut self, request: &Request) -> Answer {
         let mut record = RequestRecord {
             at: Instant::now(),
             time: SystemTime::now(),
-            method: method.to_owned(),
-            path: path.to_owned(),
-            query: query.to_owned(),
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
             operation: None,
             status: 0,
             cut: false,
         };
-        let reply = self.respond(contract, &mut record, headers, body);
+        let reply = self.respond(request, &mut record);
         record.status = reply.status;
         record.cut = reply.ending == Ending::Cut;
         self.traffic.log.push(record);
-        reply
+        reply.into()
     }
+}
 
-    fn respond(&mut self, contract: &Contract, record: &mut RequestRecord, headers: &HeaderMap, body: &[u8]) -> Reply {
-        let (method, path) = (record.method.clone(), record.path.clone());
+impl Inner {
+    fn respond(&mut self, request: &Request, record: &mut RequestRecord) -> Reply {
+        let (contract, method, path) = (self.contract, &request.method, &request.path);
         let violation = |side, operation: Option<&str>, detail: String| Violation {
             side,
             method: method.clone(),
@@ -187,7 +62,7 @@ impl Inner {
             operation: operation.map(str::to_owned),
             detail,
         };
-        let Some((op, path_params)) = contract.route(&method, &path) else {
+        let Some((op, path_params)) = contract.route(method, path) else {
             self.record(violation(Side::Route, None, format!("no operation of the definition serves {method} {path}")));
             return if path.starts_with("/tls") {
                 Reply::api_error(404, "Not found", format!("no route for {method} {path}"))
@@ -199,10 +74,9 @@ impl Inner {
         let json_api = op.path.starts_with("/tls");
         // Classic non-reads are what the hourly limit counts and what carry its headers.
         let limited = !json_api && method != "GET";
-        let query: Vec<(String, String)> = form_urlencoded::parse(record.query.as_bytes()).into_owned().collect();
-        let (mut call, breaches) = contract.check_request(op, path_params, &Incoming { query: &query, headers, body });
-        let accepts_json_api =
-            headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(JSON_API));
+        let incoming = Incoming { query: &request.query_pairs(), headers: &request.headers, body: &request.body };
+        let (mut call, breaches) = contract.check_request(op, path_params, &incoming);
+        let accepts_json_api = request.header("accept").is_some_and(|a| a.contains(JSON_API));
         if json_api && !accepts_json_api && call.query.keys().any(|k| k.starts_with("filter[")) {
             // go-fastly: the Accept header "is required otherwise the filters don't work". A real
             // API answers as if no filter was given, which a client would not notice.

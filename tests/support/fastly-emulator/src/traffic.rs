@@ -149,48 +149,9 @@ fn epoch(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
 
-/// The most records in any span of `window` among `log` (in arrival order) that `keep` selects.
-pub fn max_in_window(log: &[RequestRecord], window: Duration, keep: impl Fn(&RequestRecord) -> bool) -> usize {
-    let kept: Vec<&RequestRecord> = log.iter().filter(|r| keep(r)).collect();
-    let mut start = 0;
-    let mut best = 0;
-    for (end, r) in kept.iter().enumerate() {
-        while r.at.duration_since(kept[start].at) >= window {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(base: Instant, ms: u64, method: &str) -> RequestRecord {
-        RequestRecord {
-            at: base + Duration::from_millis(ms),
-            time: SystemTime::now(),
-            method: method.into(),
-            path: "/service".into(),
-            query: String::new(),
-            operation: None,
-            status: 200,
-            cut: false,
-        }
-    }
-
-    #[test]
-    fn sliding_window_maximum_of_writes() {
-        let base = Instant::now();
-        let log: Vec<_> = [(0, "POST"), (10, "GET"), (20, "PUT"), (1000, "POST"), (1005, "DELETE"), (3000, "GET")]
-            .iter()
-            .map(|(ms, m)| at(base, *ms, m))
-            .collect();
-        assert_eq!(max_in_window(&log, Duration::from_millis(100), RequestRecord::is_write), 2);
-        assert_eq!(max_in_window(&log, Duration::from_secs(10), RequestRecord::is_write), 4);
-        assert_eq!(max_in_window(&log, Duration::from_secs(10), |_| true), 6);
-    }
 
     #[test]
     fn the_hour_window_resets_on_the_hour() {

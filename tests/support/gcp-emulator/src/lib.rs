@@ -80,7 +80,7 @@ pub struct Emulator {
 impl Emulator {
     /// Starts serving on a free loopback port. Panics if it cannot (tests fail, never skip).
     pub fn start() -> Emulator {
-        Emulator { server: Server::start() }
+        Emulator { server: server::start() }
     }
 
     pub fn base_url(&self) -> String {

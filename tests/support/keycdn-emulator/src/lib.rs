@@ -84,7 +84,7 @@ fn op_named(name: &str) -> Op {
 impl Emulator {
     /// Starts serving on a free loopback port. Panics if it cannot (tests fail, never skip).
     pub fn start() -> Emulator {
-        Emulator { server: Server::start() }
+        Emulator { server: server::start() }
     }
 
     /// `http://127.0.0.1:PORT`, where `https://api.keycdn.com` would be.

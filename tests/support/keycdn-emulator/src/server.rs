@@ -1,20 +1,12 @@
-//! The HTTP side: every request goes through the same steps: route, credentials, body, rate
+//! The HTTP side: every request the server hands over goes through the same steps: route, credentials, body, rate
 //! limit, injected faults, the emulated API, rate-limit headers, the answer's check, the log.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State as Shared};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use sslprov_emulator_kit::{self as emulator_kit, Answer, Request, Serve};
 
 use crate::contract::{self, Op};
 use crate::state::State;
@@ -94,114 +86,30 @@ pub(crate) struct Inner {
     pub bucket: Bucket,
 }
 
-pub(crate) struct Server {
-    pub inner: Arc<Mutex<Inner>>,
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+pub(crate) type Server = emulator_kit::Server<Inner>;
+
+pub(crate) fn start() -> Server {
+    Server::start("keycdn", |_| Inner {
+        state: State::new(),
+        log: Vec::new(),
+        violations: Vec::new(),
+        faults: VecDeque::new(),
+        bucket: Bucket::new(),
+    })
 }
 
-impl Server {
-    pub fn start() -> Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("keycdn emulator: bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("keycdn emulator: non-blocking listener");
-        let addr = listener.local_addr().expect("keycdn emulator: local address");
-        let inner = Arc::new(Mutex::new(Inner {
-            state: State::new(),
-            log: Vec::new(),
-            violations: Vec::new(),
-            faults: VecDeque::new(),
-            bucket: Bucket::new(),
-        }));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shared = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name(format!("keycdn-emulator-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("keycdn emulator: runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("keycdn emulator: listener");
-                    let app = Router::new().fallback(handle).with_state(shared);
-                    tokio::select! {
-                        served = axum::serve(listener, app) => {
-                            if let Err(e) = served {
-                                tracing::error!(error = %e, "keycdn emulator stopped serving");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("keycdn emulator: spawn thread");
-        Server { inner, addr, stop: Some(stop), thread: Some(thread) }
-    }
-
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What the handler sends.
+/// An answer, before the rate limit's headers.
 struct Reply {
     status: u16,
     body: Value,
     cut: bool,
 }
 
-async fn handle(Shared(inner): Shared<Arc<Mutex<Inner>>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    let (reply, remaining, limit) = {
-        let mut inner = lock(&inner);
-        let reply = inner.serve(parts.method.as_str(), parts.uri.path(), &parts.headers, &body);
-        (reply, inner.bucket.remaining(), inner.bucket.limit)
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    headers.insert("x-rate-limit-limit", HeaderValue::from(limit));
-    headers.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if reply.cut {
-        let broken = futures_util::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("keycdn emulator: connection cut (injected)"))
-        });
-        return (status, headers, Body::from_stream(broken)).into_response();
-    }
-    (status, headers, Body::from(reply.body.to_string())).into_response()
-}
-
-fn envelope_error(status: u16, description: &str) -> Reply {
-    Reply { status, body: json!({"status": "error", "description": description}), cut: false }
-}
-
-impl Inner {
-    fn violation(&mut self, method: &str, path: &str, detail: String) {
-        tracing::warn!(%method, %path, %detail, "keycdn emulator: contract violation");
-        self.violations.push(Violation { method: method.into(), path: path.into(), detail });
-    }
-
-    fn serve(&mut self, method: &str, path: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+impl Serve for Inner {
+    fn serve(&mut self, request: &Request) -> Answer {
+        let (method, path, body) = (&request.method, &request.path, &request.body);
         let route = contract::route(method, path);
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-        let fields = contract::fields(content_type, body);
+        let fields = contract::fields(request.header("content-type"), body);
         let mut record = RequestRecord {
             at: Instant::now(),
             method: method.into(),
@@ -218,11 +126,32 @@ impl Inner {
             status: 0,
             cut: false,
         };
-        let reply = self.respond(method, path, route, headers, body.len(), fields);
+        let reply = self.respond(method, path, route, request.header("authorization"), body.len(), fields);
         record.status = reply.status;
         record.cut = reply.cut;
         self.log.push(record);
-        reply
+        let headers = vec![
+            ("x-rate-limit-limit".to_owned(), self.bucket.limit.to_string()),
+            ("x-rate-limit-remaining".to_owned(), self.bucket.remaining().to_string()),
+        ];
+        Answer {
+            status: reply.status,
+            content_type: Some("application/json"),
+            headers,
+            body: Some(reply.body),
+            cut: reply.cut,
+        }
+    }
+}
+
+fn envelope_error(status: u16, description: &str) -> Reply {
+    Reply { status, body: json!({"status": "error", "description": description}), cut: false }
+}
+
+impl Inner {
+    fn violation(&mut self, method: &str, path: &str, detail: String) {
+        tracing::warn!(%method, %path, %detail, "keycdn emulator: contract violation");
+        self.violations.push(Violation { method: method.into(), path: path.into(), detail });
     }
 
     fn respond(
@@ -230,7 +159,7 @@ impl Inner {
         method: &str,
         path: &str,
         route: Option<(Op, Option<String>)>,
-        headers: &HeaderMap,
+        auth: Option<&str>,
         len: usize,
         fields: Result<std::collections::BTreeMap<String, String>, String>,
     ) -> Reply {
@@ -243,7 +172,6 @@ impl Inner {
         }
         let expected =
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.state.api_key)));
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
         if auth != Some(expected.as_str()) {
             if auth.is_none_or(|a| !a.starts_with("Basic ")) {
                 self.violation(method, path, "no HTTP Basic credentials (API key as user, empty password)".into());

@@ -4,7 +4,7 @@
 //! Shared by sslprov's emulators (Cloudflare, Fastly, Azure): each bundles its vendor's API subset
 //! (a Swagger 2.0 one is read as OpenAPI 3.0 first: [`swagger2::to_openapi3`]),
 //! compiles it here with the few [`Options`] that differ between vendors, and records what
-//! [`Contract::check_request`] and [`Contract::check_response`] report as contract violations.
+//! [`Contract::check_request`] and [`Contract::check_response`] report as [`Violation`]s.
 //!
 //! What is checked:
 //! - the route (a literal path segment beats a template one) and the security requirement
@@ -25,6 +25,7 @@ mod request;
 mod response;
 pub mod schema;
 pub mod swagger2;
+mod violation;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,7 @@ use serde_json::{Map, Value, json};
 pub use operation::Operation;
 pub use request::{Breach, Call, Incoming};
 pub use response::Outgoing;
+pub use violation::{Side, Violation, assert_none as assert_no_violations};
 
 /// Where in the compiled document the schemas to check are.
 const DEFS: &str = "#/definitions/";
