@@ -5,8 +5,10 @@
 //! object does not exist (exkeycdn recorded it for a deleted zone), so callers that address one
 //! object turn it into "gone"; elsewhere it is a refused key.
 
+use std::time::Duration;
+
 use sslprov_provider::error::transport_cause;
-use sslprov_provider::{ErrorKind, ProviderError};
+use sslprov_provider::{ErrorKind, ProviderError, Transient};
 
 use crate::NAME;
 
@@ -16,7 +18,34 @@ pub(crate) struct Failure {
     /// `None` when no whole answer came.
     pub status: Option<u16>,
     pub description: Option<String>,
+    /// `Retry-After`, when the answer had one.
+    pub retry_after: Option<Duration>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// 429s always (KeyCDN refused them unserved); server errors and lost connections only for
+/// requests that may be sent twice.
+impl Transient for Failure {
+    fn retryable(&self, repeatable: bool) -> bool {
+        match self.status {
+            Some(429) => true,
+            Some(s) if s >= 500 => repeatable,
+            Some(_) => false,
+            None => repeatable,
+        }
+    }
+
+    fn lost_connection(&self) -> bool {
+        self.status.is_none()
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
 }
 
 pub(crate) fn kind(status: Option<u16>) -> ErrorKind {
@@ -65,7 +94,8 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds_and_say_what_to_do() {
-        let e = |status, d: &str| from_failure("op", Failure { status, description: Some(d.into()), source: None });
+        let e =
+            |status, d: &str| from_failure("op", Failure { status, description: Some(d.into()), ..Failure::default() });
         assert_eq!(e(Some(401), "Unauthorized").kind, ErrorKind::Unauthenticated);
         assert!(e(Some(401), "Unauthorized").message.contains("KEYCDN_API_KEY"));
         assert_eq!(e(Some(403), "Access denied").kind, ErrorKind::PermissionDenied);
