@@ -28,25 +28,37 @@ pub struct Retry {
 
 /// What the retry loop needs to know of a provider's failed attempt.
 pub trait Transient {
+    /// The HTTP status; `None` when no answer came at all (refused, reset, timed out). Such
+    /// retries are also capped by [`Retry::lost_connection_retries`].
+    fn status(&self) -> Option<u16>;
+
     /// May the request be sent again after this failure? `repeatable`: may it be sent twice (a
     /// request that may have been served, such as a create without an idempotency key, may not).
-    fn retryable(&self, repeatable: bool) -> bool;
-
-    /// No answer came at all: these retries are also capped by
-    /// [`Retry::lost_connection_retries`].
-    fn lost_connection(&self) -> bool;
+    /// By default as [`by_status`] says.
+    fn retryable(&self, repeatable: bool) -> bool {
+        by_status(self.status(), repeatable)
+    }
 
     /// How long the vendor asked to wait before the next attempt.
     fn retry_after(&self) -> Option<Duration> {
         None
     }
 
-    /// The HTTP status, for the log.
-    fn status(&self) -> Option<u16>;
-
     /// The vendor's error code or reason, for the log.
     fn code(&self) -> Option<&str> {
         None
+    }
+}
+
+/// The rule every vendor shares: a 429 was refused unserved, so it is always retried; a 5xx or a
+/// lost connection may have been served, so only a request that may be sent twice is; any other
+/// answer was refused for what the request is.
+pub fn by_status(status: Option<u16>, repeatable: bool) -> bool {
+    match status {
+        Some(429) => true,
+        Some(s) if s >= 500 => repeatable,
+        Some(_) => false,
+        None => repeatable,
     }
 }
 
@@ -81,7 +93,7 @@ where
         if !failure.retryable(repeatable) {
             return Err(failure);
         }
-        if failure.lost_connection() {
+        if failure.status().is_none() {
             if lost >= policy.lost_connection_retries {
                 return Err(failure);
             }
@@ -112,12 +124,6 @@ mod tests {
     struct Failed(Option<u16>, Option<Duration>);
 
     impl Transient for Failed {
-        fn retryable(&self, repeatable: bool) -> bool {
-            self.0 == Some(429) || repeatable
-        }
-        fn lost_connection(&self) -> bool {
-            self.0.is_none()
-        }
         fn retry_after(&self) -> Option<Duration> {
             self.1
         }

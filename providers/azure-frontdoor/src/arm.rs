@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
-use sslprov_provider::{Budget, Calls, ErrorKind, Hold, ProviderError, Rate, Result, Transient};
+use sslprov_provider::{Budget, Calls, ErrorKind, Hold, ProviderError, Rate, Result, Transient, retry};
 use tokio::time::Instant;
 
 use crate::NAME;
@@ -29,9 +29,10 @@ pub const DELETES: Rate = Rate { requests: 10, per_seconds: 1, burst: 200 };
 /// How failed requests are retried, and how operations are polled.
 #[derive(Clone, Debug)]
 pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    pub max_retries: usize,
+    /// Each request. Every request sslprov sends to ARM may be sent twice (a PUT sets the whole
+    /// resource, a DELETE of what is gone is a success), so a lost connection is retried like any
+    /// other transient failure.
+    pub requests: retry::Retry,
     /// The shortest wait between two polls, whatever `Retry-After` says (it may say 0).
     pub poll_floor: Duration,
     /// Used when an operation sends no `Retry-After`.
@@ -40,26 +41,17 @@ pub struct Retry {
     pub operation_timeout: Duration,
 }
 
-impl Retry {
-    /// The policy of one request: a request that met no answer is retried like any other
-    /// transient failure, and none starts after the operation's own timeout.
-    fn requests(&self) -> sslprov_provider::Retry {
-        sslprov_provider::Retry {
-            min_delay: self.min_delay,
-            max_delay: self.max_delay,
-            max_retries: self.max_retries,
-            max_total: self.operation_timeout,
-            lost_connection_retries: self.max_retries,
-        }
-    }
-}
-
 impl Default for Retry {
     fn default() -> Self {
         Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_retries: 8,
+            requests: retry::Retry {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+                max_retries: 8,
+                // As long as an operation may take.
+                max_total: Duration::from_secs(30 * 60),
+                lost_connection_retries: 8,
+            },
             poll_floor: Duration::from_secs(1),
             poll_default: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30 * 60),
@@ -109,14 +101,8 @@ impl Failure {
 }
 
 impl Transient for Failure {
-    /// 429, 5xx, no answer, or another operation in progress: every request ARM is sent may be
-    /// sent twice (a PUT sets the whole resource, a DELETE of what is gone is a success).
-    fn retryable(&self, _repeatable: bool) -> bool {
-        self.status.is_none_or(|s| s == 429 || s >= 500) || self.busy()
-    }
-
-    fn lost_connection(&self) -> bool {
-        self.status.is_none()
+    fn retryable(&self, repeatable: bool) -> bool {
+        self.busy() || retry::by_status(self.status, repeatable)
     }
 
     fn retry_after(&self) -> Option<Duration> {
@@ -188,7 +174,7 @@ struct Answer {
 
 /// ARM's `Retry-After`, at most five minutes.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    sslprov_provider::retry::retry_after(headers).map(|d| d.min(Duration::from_secs(300)))
+    retry::retry_after(headers).map(|d| d.min(Duration::from_secs(300)))
 }
 
 pub(crate) struct Arm {
@@ -258,7 +244,7 @@ impl Arm {
     /// Sends one request, retrying as [`Retry`] says.
     async fn send(&self, op: &'static str, method: Method, url: &str, body: Option<&Value>) -> Result<Answer> {
         let attempt = || self.attempt(op, method.clone(), url, body);
-        sslprov_provider::retry::retry(&self.retry.requests(), NAME, op, true, attempt).await.map_err(|f| error(op, f))
+        retry::retry(&self.retry.requests, NAME, op, true, attempt).await.map_err(|f| error(op, f))
     }
 
     async fn attempt(
@@ -307,7 +293,7 @@ impl Arm {
             let retry_after = retry_after(&headers);
             if status == 429 {
                 // Until the bucket's Retry-After (never less than the poll floor: ARM may say 0).
-                paused.hold_for(retry_after.map_or(self.retry.min_delay, |r| r.max(self.retry.poll_floor)));
+                paused.hold_for(retry_after.map_or(self.retry.requests.min_delay, |r| r.max(self.retry.poll_floor)));
             }
             return Err(Failure::from_answer(status, &bytes, retry_after));
         }

@@ -19,7 +19,7 @@ use cloudflare::framework::endpoint::spec::EndpointSpec;
 use cloudflare::framework::response::{ApiResult, ApiSuccess};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
-use sslprov_provider::{Budget, ErrorKind, Hold, ProviderError, Result, Transient};
+use sslprov_provider::{Budget, ErrorKind, Hold, ProviderError, Result, Transient, retry};
 
 use crate::NAME;
 use crate::endpoints::Endpoint;
@@ -64,17 +64,13 @@ struct ErrorEnvelope {
 }
 
 impl Transient for Failure {
+    /// Besides the statuses, a 4xx with a rate-limit code (Cloudflare throttles some APIs with
+    /// 403 and a code).
     fn retryable(&self, repeatable: bool) -> bool {
         match self.status {
-            Some(429) => true,
-            Some(s) if s >= 500 => repeatable,
-            Some(_) => self.errors.iter().any(|e| error::RATE_LIMIT_CODES.contains(&e.code)),
-            None => repeatable && self.source.is_some(),
+            Some(s) if s != 429 && s < 500 => self.errors.iter().any(|e| error::RATE_LIMIT_CODES.contains(&e.code)),
+            _ => retry::by_status(self.status, repeatable),
         }
-    }
-
-    fn lost_connection(&self) -> bool {
-        self.status.is_none()
     }
 
     fn retry_after(&self) -> Option<Duration> {
@@ -150,7 +146,7 @@ impl Api {
 
     /// Send `endpoint`, retrying as [`Retry`] says; every attempt waits for the budget first.
     pub async fn send<T: ApiResult>(&self, endpoint: &Endpoint<T>) -> Result<ApiSuccess<T>> {
-        sslprov_provider::retry::retry(&self.retry, NAME, endpoint.op, endpoint.repeatable, || self.attempt(endpoint))
+        retry::retry(&self.retry, NAME, endpoint.op, endpoint.repeatable, || self.attempt(endpoint))
             .await
             .map_err(|f| error::from_failure(endpoint.op, f))
     }
@@ -164,7 +160,7 @@ impl Api {
         request = request.header(self.auth.0, self.auth.1.clone());
         let response = request.send().await.map_err(Failure::transport)?;
         let status = response.status().as_u16();
-        let retry_after = sslprov_provider::retry::retry_after(response.headers());
+        let retry_after = retry::retry_after(response.headers());
         if let Some(wait) = retry_after.filter(|_| status == 429) {
             self.quiet.hold_for(wait);
         }

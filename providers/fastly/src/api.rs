@@ -71,19 +71,6 @@ struct JsonApiError {
 }
 
 impl Transient for Failure {
-    fn retryable(&self, repeatable: bool) -> bool {
-        match self.status {
-            Some(429) => true,
-            Some(s) if s >= 500 => repeatable,
-            Some(_) => false,
-            None => repeatable && self.source.is_some(),
-        }
-    }
-
-    fn lost_connection(&self) -> bool {
-        self.status.is_none()
-    }
-
     fn retry_after(&self) -> Option<Duration> {
         self.reset.map(|r| r.saturating_duration_since(Instant::now()))
     }

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sslprov_provider::{Budget, ErrorKind, ProviderError, Result, Transient};
+use sslprov_provider::{Budget, ErrorKind, ProviderError, Result, Transient, retry};
 use tokio::time::Instant;
 
 use crate::NAME;
@@ -20,13 +20,9 @@ use crate::auth::Auth;
 /// How failed requests are retried, and how often operations are polled.
 #[derive(Clone, Debug)]
 pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Attempts after the first.
-    pub max_retries: usize,
-    /// No retry starts later than this after the first attempt: a per-minute quota refills
-    /// within a minute.
-    pub max_total: Duration,
+    /// Each request. Every request sslprov sends to Google may be sent twice, so a lost
+    /// connection is retried like any other transient failure.
+    pub requests: retry::Retry,
     /// Between two reads of a Certificate Manager operation (Compute's are waited for by the
     /// API's own `wait`).
     pub operation_poll: Duration,
@@ -34,27 +30,17 @@ pub struct Retry {
     pub operation_timeout: Duration,
 }
 
-impl Retry {
-    /// The policy of one request. Every request may be sent twice, so a lost connection is
-    /// retried like any other transient failure.
-    fn requests(&self) -> sslprov_provider::Retry {
-        sslprov_provider::Retry {
-            min_delay: self.min_delay,
-            max_delay: self.max_delay,
-            max_retries: self.max_retries,
-            max_total: self.max_total,
-            lost_connection_retries: self.max_retries,
-        }
-    }
-}
-
 impl Default for Retry {
     fn default() -> Self {
         Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_retries: 8,
-            max_total: Duration::from_secs(120),
+            requests: retry::Retry {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+                max_retries: 8,
+                // A per-minute quota refills within a minute.
+                max_total: Duration::from_secs(120),
+                lost_connection_retries: 8,
+            },
             operation_poll: Duration::from_secs(2),
             operation_timeout: Duration::from_secs(600),
         }
@@ -97,13 +83,8 @@ impl Failure {
 }
 
 impl Transient for Failure {
-    /// Throttled, 5xx, or no answer: every request sslprov sends to Google may be sent twice.
-    fn retryable(&self, _repeatable: bool) -> bool {
-        self.throttled() || self.status.is_none_or(|s| s >= 500)
-    }
-
-    fn lost_connection(&self) -> bool {
-        self.status.is_none()
+    fn retryable(&self, repeatable: bool) -> bool {
+        self.throttled() || retry::by_status(self.status, repeatable)
     }
 
     fn status(&self) -> Option<u16> {
@@ -239,7 +220,7 @@ impl Api {
     ) -> Result<Value> {
         let url = self.url(service, path);
         let attempt = || self.attempt(service, op, method.clone(), &url, query, body);
-        sslprov_provider::retry::retry(&self.retry.requests(), NAME, op, true, attempt).await.map_err(|f| error(op, f))
+        retry::retry(&self.retry.requests, NAME, op, true, attempt).await.map_err(|f| error(op, f))
     }
 
     async fn attempt(

@@ -23,22 +23,7 @@ pub(crate) struct Failure {
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-/// 429s always (KeyCDN refused them unserved); server errors and lost connections only for
-/// requests that may be sent twice.
 impl Transient for Failure {
-    fn retryable(&self, repeatable: bool) -> bool {
-        match self.status {
-            Some(429) => true,
-            Some(s) if s >= 500 => repeatable,
-            Some(_) => false,
-            None => repeatable,
-        }
-    }
-
-    fn lost_connection(&self) -> bool {
-        self.status.is_none()
-    }
-
     fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
