@@ -13,8 +13,10 @@ pub mod budget;
 pub mod conformance;
 pub mod connect;
 pub mod error;
+pub mod hold;
 pub mod names;
 pub mod resource;
+pub mod retry;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +28,9 @@ use futures::future::BoxFuture;
 pub use budget::{Budget, Calls};
 pub use connect::Connect;
 pub use error::{ErrorKind, ProviderError, Result};
+pub use hold::Hold;
 pub use resource::*;
+pub use retry::{Retry, Transient};
 
 /// One cloud API (ACM, CloudFront, Route 53, Cloudflare, …) as the engine sees it.
 ///

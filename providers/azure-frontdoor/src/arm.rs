@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
-use sslprov_provider::{Budget, Calls, ErrorKind, ProviderError, Rate, Result};
+use sslprov_provider::{Budget, Calls, ErrorKind, Hold, ProviderError, Rate, Result, Transient, retry};
 use tokio::time::Instant;
 
 use crate::NAME;
@@ -29,9 +29,10 @@ pub const DELETES: Rate = Rate { requests: 10, per_seconds: 1, burst: 200 };
 /// How failed requests are retried, and how operations are polled.
 #[derive(Clone, Debug)]
 pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    pub max_retries: u32,
+    /// Each request. Every request sslprov sends to ARM may be sent twice (a PUT sets the whole
+    /// resource, a DELETE of what is gone is a success), so a lost connection is retried like any
+    /// other transient failure.
+    pub requests: retry::Retry,
     /// The shortest wait between two polls, whatever `Retry-After` says (it may say 0).
     pub poll_floor: Duration,
     /// Used when an operation sends no `Retry-After`.
@@ -43,9 +44,14 @@ pub struct Retry {
 impl Default for Retry {
     fn default() -> Self {
         Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_retries: 8,
+            requests: retry::Retry {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+                max_retries: 8,
+                // As long as an operation may take.
+                max_total: Duration::from_secs(30 * 60),
+                lost_connection_retries: 8,
+            },
             poll_floor: Duration::from_secs(1),
             poll_default: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30 * 60),
@@ -92,9 +98,23 @@ impl Failure {
             && (self.code.as_deref() == Some("AnotherOperationInProgress")
                 || self.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("in progress")))
     }
+}
 
-    fn retryable(&self) -> bool {
-        self.status.is_none_or(|s| s == 429 || s >= 500) || self.busy()
+impl Transient for Failure {
+    fn retryable(&self, repeatable: bool) -> bool {
+        self.busy() || retry::by_status(self.status, repeatable)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
 }
 
@@ -152,10 +172,9 @@ struct Answer {
     body: Value,
 }
 
+/// ARM's `Retry-After`, at most five minutes.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    // ARM sends seconds; an HTTP date is not worth parsing: wait the default instead.
-    v.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s.min(300)))
+    retry::retry_after(headers).map(|d| d.min(Duration::from_secs(300)))
 }
 
 pub(crate) struct Arm {
@@ -170,7 +189,7 @@ pub(crate) struct Arm {
     /// Per bucket (reads, writes, deletes): until when ARM asked that nothing more be sent. A 429
     /// (or a bucket nearly empty) holds every request of that bucket, not only the one that met
     /// it: each request sent into an empty bucket is refused and counts against it again.
-    paused_until: [std::sync::Mutex<Option<Instant>>; 3],
+    paused: [Hold; 3],
     pub retry: Retry,
 }
 
@@ -211,7 +230,7 @@ impl Arm {
             reads: Budget::of(READS, calls.clone()),
             writes: Budget::of(WRITES, calls.clone()),
             deletes: Budget::of(DELETES, calls),
-            paused_until: Default::default(),
+            paused: Default::default(),
             retry: Retry::default(),
         }
     }
@@ -224,27 +243,8 @@ impl Arm {
 
     /// Sends one request, retrying as [`Retry`] says.
     async fn send(&self, op: &'static str, method: Method, url: &str, body: Option<&Value>) -> Result<Answer> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            match self.attempt(op, method.clone(), url, body).await {
-                Ok(answer) => return Ok(answer),
-                Err(f) if f.retryable() && attempt < self.retry.max_retries => {
-                    let backoff = (self.retry.min_delay * 2u32.saturating_pow(attempt)).min(self.retry.max_delay);
-                    let wait = f.retry_after.map_or(backoff, |r| r.max(self.retry.poll_floor));
-                    if f.status == Some(429) {
-                        self.pause(&method, wait);
-                    }
-                    tracing::info!(op, status = ?f.status, code = ?f.code, ?wait, "azure-frontdoor: retrying");
-                    attempt += 1;
-                    if started.elapsed() + wait > self.retry.operation_timeout {
-                        return Err(error(op, f));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-                Err(f) => return Err(error(op, f)),
-            }
-        }
+        let attempt = || self.attempt(op, method.clone(), url, body);
+        retry::retry(&self.retry.requests, NAME, op, true, attempt).await.map_err(|f| error(op, f))
     }
 
     async fn attempt(
@@ -259,9 +259,10 @@ impl Arm {
             Method::DELETE => &self.deletes,
             _ => &self.writes,
         };
-        self.until_unpaused(&method).await;
+        let paused = &self.paused[bucket(&method)];
+        paused.wait().await;
         budget.acquire(NAME, op).await;
-        self.until_unpaused(&method).await;
+        paused.wait().await;
         let token = self.auth.token().await.map_err(|e| Failure {
             status: Some(401),
             code: Some("credentials".into()),
@@ -284,12 +285,17 @@ impl Arm {
             {
                 // The bucket refills at 10 or more a second: a second's pause keeps the run under it.
                 tracing::info!(op, class, left, "azure-frontdoor: ARM's bucket is nearly empty, pausing");
-                self.pause(&method, Duration::from_secs(1));
+                self.paused[bucket(&method)].hold_for(Duration::from_secs(1));
             }
         }
         let bytes = response.bytes().await.map_err(Failure::transport)?;
         if !(200..300).contains(&status) {
-            return Err(Failure::from_answer(status, &bytes, retry_after(&headers)));
+            let retry_after = retry_after(&headers);
+            if status == 429 {
+                // Until the bucket's Retry-After (never less than the poll floor: ARM may say 0).
+                paused.hold_for(retry_after.map_or(self.retry.requests.min_delay, |r| r.max(self.retry.poll_floor)));
+            }
+            return Err(Failure::from_answer(status, &bytes, retry_after));
         }
         let body = if bytes.is_empty() {
             Value::Null
@@ -309,25 +315,6 @@ impl Arm {
             retry_after: retry_after(&headers),
             body,
         })
-    }
-
-    /// Holds every request of `method`'s bucket for `wait` (or longer, if already held longer).
-    fn pause(&self, method: &Method, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut paused = self.paused_until[bucket(method)].lock().unwrap_or_else(|e| e.into_inner());
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
-        }
-    }
-
-    async fn until_unpaused(&self, method: &Method) {
-        loop {
-            let until = *self.paused_until[bucket(method)].lock().unwrap_or_else(|e| e.into_inner());
-            match until.filter(|u| *u > Instant::now()) {
-                Some(u) => tokio::time::sleep_until(u).await,
-                None => return,
-            }
-        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -513,16 +500,16 @@ mod tests {
     #[test]
     fn what_is_retried() {
         let f = |s, body: &str| Failure::from_answer(s, body.as_bytes(), None);
-        assert!(f(429, "{}").retryable());
-        assert!(f(503, "{}").retryable());
+        assert!(f(429, "{}").retryable(true));
+        assert!(f(503, "{}").retryable(true));
         assert!(
             f(409, r#"{"error":{"code":"Conflict","message":"Another operation is in progress on this resource"}}"#)
-                .retryable()
+                .retryable(true)
         );
         let taken = f(409, r#"{"error":{"code":"Conflict","message":"the host name is already used"}}"#);
-        assert!(!taken.retryable());
+        assert!(!taken.retryable(true));
         assert_eq!(kind(&taken), ErrorKind::Conflict);
         assert_eq!(kind(&f(404, "{}")), ErrorKind::NotFound);
-        assert!(!f(400, "{}").retryable());
+        assert!(!f(400, "{}").retryable(true));
     }
 }

@@ -60,7 +60,7 @@ pub static REGISTRATION: Registration = Registration {
                 let d = std::time::Duration::from_millis(ms);
                 fd.arm.retry.poll_floor = d;
                 fd.arm.retry.poll_default = d;
-                fd.arm.retry.min_delay = d;
+                fd.arm.retry.requests.min_delay = d;
             }
             Ok(Arc::new(fd) as Arc<dyn Provider>)
         })

@@ -11,51 +11,32 @@
 //! So [`Api::send`] builds the request from the crate's `EndpointSpec` and `Credentials` and sends
 //! it with the same reqwest the crate uses.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use cloudflare::framework::Environment;
 use cloudflare::framework::auth::Credentials;
 use cloudflare::framework::endpoint::spec::EndpointSpec;
 use cloudflare::framework::response::{ApiResult, ApiSuccess};
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
-use sslprov_provider::{Budget, ErrorKind, ProviderError, Result};
-use tokio::time::Instant;
+use sslprov_provider::{Budget, ErrorKind, Hold, ProviderError, Result, Transient, retry};
 
 use crate::NAME;
 use crate::endpoints::Endpoint;
 use crate::error;
 
-/// How failed requests are retried: 429s, 5xx and lost connections, with jittered exponential
-/// backoff, never sooner than a `Retry-After` says.
-#[derive(Clone, Debug)]
-pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Attempts after the first.
-    pub max_retries: usize,
-    /// No retry starts later than this after the first attempt.
-    pub max_total: Duration,
-    /// Retries of a request that got no answer at all (refused, reset, timed out): an API that is
-    /// down for longer than a few seconds stays down for the run, and the user should hear so now.
-    pub lost_connection_retries: usize,
-}
+pub use sslprov_provider::Retry;
 
-impl Default for Retry {
-    /// Long enough to sit out one lock-out: Cloudflare blocks a token that went over its limit
-    /// for five minutes.
-    fn default() -> Self {
-        Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_retries: 8,
-            max_total: Duration::from_secs(6 * 60),
-            lost_connection_retries: 2,
-        }
-    }
-}
+/// How failed requests are retried: 429s, 5xx and lost connections, with jittered exponential
+/// backoff, never sooner than a `Retry-After` says. Long enough to sit out one lock-out:
+/// Cloudflare blocks a token that went over its limit for five minutes.
+pub(crate) const RETRY: Retry = Retry {
+    min_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(60),
+    max_retries: 8,
+    max_total: Duration::from_secs(6 * 60),
+    lost_connection_retries: 2,
+};
 
 /// A failed attempt, before it is mapped to a [`ProviderError`].
 #[derive(Debug, Default)]
@@ -82,14 +63,22 @@ struct ErrorEnvelope {
     errors: Vec<ErrorInfo>,
 }
 
-impl Failure {
+impl Transient for Failure {
+    /// Besides the statuses, a 4xx with a rate-limit code (Cloudflare throttles some APIs with
+    /// 403 and a code).
     fn retryable(&self, repeatable: bool) -> bool {
         match self.status {
-            Some(429) => true,
-            Some(s) if s >= 500 => repeatable,
-            Some(_) => self.errors.iter().any(|e| error::RATE_LIMIT_CODES.contains(&e.code)),
-            None => repeatable && self.source.is_some(),
+            Some(s) if s != 429 && s < 500 => self.errors.iter().any(|e| error::RATE_LIMIT_CODES.contains(&e.code)),
+            _ => retry::by_status(self.status, repeatable),
         }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.status
     }
 }
 
@@ -103,7 +92,7 @@ pub(crate) struct Api {
     /// Until when Cloudflare asked (`Retry-After`) that nothing be sent. Shared by every request
     /// of this token: one 429 holds them all, since each request sent into a lock-out counts
     /// against the next window too.
-    quiet_until: Mutex<Option<Instant>>,
+    quiet: Hold,
     /// Requests take their budget slot one at a time, so that when a hold begins no crowd of
     /// requests already granted slots is left waiting to send all at once when it ends.
     turn: tokio::sync::Mutex<()>,
@@ -145,8 +134,8 @@ impl Api {
             environment: Environment::Custom(base),
             auth,
             budget,
-            retry: Retry::default(),
-            quiet_until: Mutex::new(None),
+            retry: RETRY,
+            quiet: Hold::default(),
             turn: tokio::sync::Mutex::new(()),
         })
     }
@@ -157,25 +146,7 @@ impl Api {
 
     /// Send `endpoint`, retrying as [`Retry`] says; every attempt waits for the budget first.
     pub async fn send<T: ApiResult>(&self, endpoint: &Endpoint<T>) -> Result<ApiSuccess<T>> {
-        let deadline = Instant::now() + self.retry.max_total;
-        let backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries);
-        let lost = std::sync::atomic::AtomicUsize::new(0);
-        let may_retry_lost =
-            || lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < self.retry.lost_connection_retries;
-        (|| self.attempt(endpoint))
-            .retry(backoff)
-            .when(|f| f.retryable(endpoint.repeatable) && (f.status.is_some() || may_retry_lost()))
-            .adjust(|f, delay| {
-                let wait = delay?.max(f.retry_after.unwrap_or_default());
-                (Instant::now() + wait <= deadline).then_some(wait)
-            })
-            .notify(|f, wait| {
-                tracing::debug!(op = endpoint.op, status = ?f.status, ?wait, "cloudflare: retrying");
-            })
+        retry::retry(&self.retry, NAME, endpoint.op, endpoint.repeatable, || self.attempt(endpoint))
             .await
             .map_err(|f| error::from_failure(endpoint.op, f))
     }
@@ -189,13 +160,9 @@ impl Api {
         request = request.header(self.auth.0, self.auth.1.clone());
         let response = request.send().await.map_err(Failure::transport)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry::retry_after(response.headers());
         if let Some(wait) = retry_after.filter(|_| status == 429) {
-            self.hold_all(wait);
+            self.quiet.hold_for(wait);
         }
         let body = response.bytes().await.map_err(Failure::transport)?;
         if (200..300).contains(&status) {
@@ -209,32 +176,17 @@ impl Api {
         Err(Failure { status: Some(status), errors: envelope.errors, retry_after, source: None })
     }
 
-    fn hold_all(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut quiet = self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
-        if quiet.is_none_or(|q| q < until) {
-            *quiet = Some(until);
-        }
-    }
-
     /// A budget slot outside any hold. A slot granted after a hold began falls inside it and is
     /// let go (it still counts as a call): sending it when the hold ends would add to the burst.
     async fn slot(&self, op: &'static str) {
         let _turn = self.turn.lock().await;
         loop {
-            while let Some(until) = self.held_until() {
-                tokio::time::sleep_until(until).await;
-            }
+            self.quiet.wait().await;
             self.budget.acquire(NAME, op).await;
-            if self.held_until().is_none() {
+            if self.quiet.held_until().is_none() {
                 return;
             }
         }
-    }
-
-    fn held_until(&self) -> Option<Instant> {
-        let until = *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
-        until.filter(|u| *u > Instant::now())
     }
 }
 

@@ -10,14 +10,12 @@
 //! Failed attempts are retried by [`Retry`]: 429s always (Fastly refused them unserved), 5xx and
 //! lost connections only for requests that may be sent twice.
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sslprov_provider::{Budget, Calls, ErrorKind, ProviderError, Result};
+use sslprov_provider::{Budget, Calls, ErrorKind, Hold, ProviderError, Result, Transient};
 use tokio::time::Instant;
 
 use crate::NAME;
@@ -30,34 +28,18 @@ const JSON: &str = "application/json";
 const DEFAULT_RESERVE: u64 = 10;
 const JSON_API: &str = "application/vnd.api+json";
 
-/// How failed requests are retried: 429s, 5xx and lost connections, with jittered exponential
-/// backoff, never sooner than the rate-limit window's reset for a 429.
-#[derive(Clone, Debug)]
-pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Attempts after the first.
-    pub max_retries: usize,
-    /// No retry starts later than this after the first attempt.
-    pub max_total: Duration,
-    /// Retries of a request that got no answer at all (refused, reset, timed out): an API that is
-    /// down for longer than a few seconds stays down for the run, and the user should hear so now.
-    pub lost_connection_retries: usize,
-}
+pub use sslprov_provider::Retry;
 
-impl Default for Retry {
-    /// Long enough to sit out one hourly window: a 429 from Fastly lasts until the top of the
-    /// hour.
-    fn default() -> Self {
-        Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_retries: 8,
-            max_total: Duration::from_secs(65 * 60),
-            lost_connection_retries: 2,
-        }
-    }
-}
+/// How failed requests are retried: 429s, 5xx and lost connections, with jittered exponential
+/// backoff, never sooner than the rate-limit window's reset for a 429. Long enough to sit out one
+/// hourly window: a 429 from Fastly lasts until the top of the hour.
+pub(crate) const RETRY: Retry = Retry {
+    min_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(60),
+    max_retries: 8,
+    max_total: Duration::from_secs(65 * 60),
+    lost_connection_retries: 2,
+};
 
 /// A failed attempt, before it is mapped to a [`ProviderError`].
 #[derive(Debug, Default)]
@@ -88,16 +70,17 @@ struct JsonApiError {
     detail: Option<String>,
 }
 
-impl Failure {
-    fn retryable(&self, repeatable: bool) -> bool {
-        match self.status {
-            Some(429) => true,
-            Some(s) if s >= 500 => repeatable,
-            Some(_) => false,
-            None => repeatable && self.source.is_some(),
-        }
+impl Transient for Failure {
+    fn retry_after(&self) -> Option<Duration> {
+        self.reset.map(|r| r.saturating_duration_since(Instant::now()))
     }
 
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
+}
+
+impl Failure {
     fn transport(e: reqwest::Error) -> Failure {
         Failure { source: Some(Box::new(e)), ..Failure::default() }
     }
@@ -131,7 +114,7 @@ pub(crate) struct Api {
     /// Writes Fastly's window may still take before sslprov holds its own writes.
     reserve: u64,
     /// Until when writes are held: the window's reset, once it ran low or Fastly answered 429.
-    held_until: Mutex<Option<Instant>>,
+    writes_held: Hold,
 }
 
 impl std::fmt::Debug for Api {
@@ -158,15 +141,7 @@ impl Api {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| invalid(format!("HTTP client: {e}")))?;
-        Ok(Api {
-            http,
-            base_url,
-            key,
-            budget,
-            retry: Retry::default(),
-            reserve: DEFAULT_RESERVE,
-            held_until: Mutex::new(None),
-        })
+        Ok(Api { http, base_url, key, budget, retry: RETRY, reserve: DEFAULT_RESERVE, writes_held: Hold::default() })
     }
 
     pub fn set_retry(&mut self, retry: Retry) {
@@ -196,26 +171,7 @@ impl Api {
 
     /// Send `request`, retrying as [`Retry`] says; every write waits for the budget first.
     pub async fn send(&self, request: &Request) -> Result<Answer> {
-        let deadline = Instant::now() + self.retry.max_total;
-        let backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries);
-        let lost = std::sync::atomic::AtomicUsize::new(0);
-        let may_retry_lost =
-            || lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < self.retry.lost_connection_retries;
-        (|| self.attempt(request))
-            .retry(backoff)
-            .when(|f| f.retryable(request.repeatable) && (f.status.is_some() || may_retry_lost()))
-            .adjust(|f, delay| {
-                let until_reset = f.reset.map(|r| r.saturating_duration_since(Instant::now())).unwrap_or_default();
-                let wait = delay?.max(until_reset);
-                (Instant::now() + wait <= deadline).then_some(wait)
-            })
-            .notify(|f, wait| {
-                tracing::info!(op = request.op, status = ?f.status, ?wait, "fastly: retrying");
-            })
+        sslprov_provider::retry::retry(&self.retry, NAME, request.op, request.repeatable, || self.attempt(request))
             .await
             .map_err(|f| error::from_failure(request.op, f))
     }
@@ -282,10 +238,7 @@ impl Api {
         let exhausted = status == 429 || remaining.is_some_and(|r| r <= self.reserve);
         if let Some(reset) = reset.filter(|_| exhausted) {
             tracing::info!(?remaining, "fastly: holding writes until the rate-limit window resets");
-            let mut held = self.held_until.lock().unwrap_or_else(|e| e.into_inner());
-            if held.is_none_or(|h| h < reset) {
-                *held = Some(reset);
-            }
+            self.writes_held.until(reset);
         }
         // A 429 without a reset still waits its backoff; one with a reset waits for it.
         reset.or_else(|| (status == 429).then(|| Instant::now() + self.retry.min_delay))
@@ -293,20 +246,10 @@ impl Api {
 
     /// A budget slot, outside any hold.
     async fn write_slot(&self, op: &'static str) {
-        self.wait_for_hold().await;
+        self.writes_held.wait().await;
         self.budget.acquire(NAME, op).await;
         // A hold may have begun while this write waited for its slot.
-        self.wait_for_hold().await;
-    }
-
-    async fn wait_for_hold(&self) {
-        loop {
-            let until = *self.held_until.lock().unwrap_or_else(|e| e.into_inner());
-            match until.filter(|u| *u > Instant::now()) {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => return,
-            }
-        }
+        self.writes_held.wait().await;
     }
 }
 

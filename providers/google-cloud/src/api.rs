@@ -10,9 +10,8 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use serde_json::{Value, json};
-use sslprov_provider::{Budget, ErrorKind, ProviderError, Result};
+use sslprov_provider::{Budget, ErrorKind, ProviderError, Result, Transient, retry};
 use tokio::time::Instant;
 
 use crate::NAME;
@@ -21,13 +20,9 @@ use crate::auth::Auth;
 /// How failed requests are retried, and how often operations are polled.
 #[derive(Clone, Debug)]
 pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// Attempts after the first.
-    pub max_retries: usize,
-    /// No retry starts later than this after the first attempt: a per-minute quota refills
-    /// within a minute.
-    pub max_total: Duration,
+    /// Each request. Every request sslprov sends to Google may be sent twice, so a lost
+    /// connection is retried like any other transient failure.
+    pub requests: retry::Retry,
     /// Between two reads of a Certificate Manager operation (Compute's are waited for by the
     /// API's own `wait`).
     pub operation_poll: Duration,
@@ -38,10 +33,14 @@ pub struct Retry {
 impl Default for Retry {
     fn default() -> Self {
         Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_retries: 8,
-            max_total: Duration::from_secs(120),
+            requests: retry::Retry {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+                max_retries: 8,
+                // A per-minute quota refills within a minute.
+                max_total: Duration::from_secs(120),
+                lost_connection_retries: 8,
+            },
             operation_poll: Duration::from_secs(2),
             operation_timeout: Duration::from_secs(600),
         }
@@ -74,16 +73,26 @@ impl Failure {
                 && matches!(self.reason.as_deref(), Some("rateLimitExceeded" | "userRateLimitExceeded")))
     }
 
-    fn retryable(&self) -> bool {
-        self.throttled() || self.status.is_none_or(|s| s >= 500)
-    }
-
     /// Google's JSON error `{"error": {"code", "message", "status", "errors": [{"reason"}]}}`.
     fn from_answer(status: u16, body: &[u8]) -> Failure {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let e = &v["error"];
         let reason = e["errors"][0]["reason"].as_str().or(e["status"].as_str()).map(str::to_owned);
         Failure { status: Some(status), reason, message: e["message"].as_str().map(str::to_owned), source: None }
+    }
+}
+
+impl Transient for Failure {
+    fn retryable(&self, repeatable: bool) -> bool {
+        self.throttled() || retry::by_status(self.status, repeatable)
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    fn code(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 }
 
@@ -209,22 +218,9 @@ impl Api {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Value> {
-        let deadline = Instant::now() + self.retry.max_total;
-        let backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries);
         let url = self.url(service, path);
-        (|| self.attempt(service, op, method.clone(), &url, query, body))
-            .retry(backoff)
-            .when(Failure::retryable)
-            .adjust(|_, delay| delay.filter(|d| Instant::now() + *d <= deadline))
-            .notify(
-                |f, wait| tracing::info!(op, status = ?f.status, reason = ?f.reason, ?wait, "google-cloud: retrying"),
-            )
-            .await
-            .map_err(|f| error(op, f))
+        let attempt = || self.attempt(service, op, method.clone(), &url, query, body);
+        retry::retry(&self.retry.requests, NAME, op, true, attempt).await.map_err(|f| error(op, f))
     }
 
     async fn attempt(
@@ -378,13 +374,13 @@ mod tests {
     fn compute_throttles_with_403_and_that_is_retried() {
         let body = br#"{"error":{"code":403,"message":"Quota exceeded","errors":[{"domain":"usageLimits","reason":"rateLimitExceeded"}]}}"#;
         let f = Failure::from_answer(403, body);
-        assert!(f.retryable());
+        assert!(f.retryable(true));
         assert_eq!(kind(&f), ErrorKind::RateLimited);
         let denied = Failure::from_answer(403, br#"{"error":{"code":403,"errors":[{"reason":"forbidden"}]}}"#);
-        assert!(!denied.retryable());
+        assert!(!denied.retryable(true));
         assert_eq!(kind(&denied), ErrorKind::PermissionDenied);
         let stale = Failure::from_answer(412, br#"{"error":{"code":412,"errors":[{"reason":"conditionNotMet"}]}}"#);
-        assert_eq!((kind(&stale), stale.retryable()), (ErrorKind::PreconditionFailed, false));
+        assert_eq!((kind(&stale), stale.retryable(true)), (ErrorKind::PreconditionFailed, false));
         let in_use = Failure::from_answer(
             400,
             br#"{"error":{"code":400,"errors":[{"reason":"resourceInUseByAnotherResource"}]}}"#,

@@ -77,7 +77,7 @@ pub static REGISTRATION: Registration = Registration {
             let mut gc = GoogleCloud::new(&config, auth, cx.calls.clone())?;
             if let Some(poll) = std::env::var("SSLPROV_GOOGLE_CLOUD_POLL_MS").ok().and_then(|v| v.parse().ok()) {
                 gc.api.retry.operation_poll = std::time::Duration::from_millis(poll);
-                gc.api.retry.min_delay = std::time::Duration::from_millis(poll);
+                gc.api.retry.requests.min_delay = std::time::Duration::from_millis(poll);
             }
             Ok(Arc::new(gc) as Arc<dyn Provider>)
         })

@@ -8,15 +8,13 @@
 //! `Retry-After` or a backoff. Server errors and lost connections are retried only for requests
 //! that may be sent twice: reads, edits (a PUT sets the same fields again) and deletes.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sslprov_provider::{Budget, ErrorKind, ProviderError, Result};
-use tokio::time::Instant;
+use sslprov_provider::{Budget, ErrorKind, Hold, ProviderError, Result};
 
 use crate::NAME;
 use crate::error::{Failure, from_failure};
@@ -24,25 +22,17 @@ use crate::error::{Failure, from_failure};
 /// Requests left in KeyCDN's bucket at which sslprov holds its own.
 const RESERVE: u64 = 5;
 
-/// How failed requests are retried.
-#[derive(Clone, Debug)]
-pub struct Retry {
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    pub max_retries: u32,
-    pub lost_connection_retries: u32,
-}
+pub use sslprov_provider::Retry;
 
-impl Default for Retry {
-    fn default() -> Self {
-        Retry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_retries: 6,
-            lost_connection_retries: 2,
-        }
-    }
-}
+/// How failed requests are retried. No deadline: KeyCDN's bucket refills within seconds, so the
+/// retry count bounds the wait.
+pub(crate) const RETRY: Retry = Retry {
+    min_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(30),
+    max_retries: 6,
+    max_total: Duration::MAX,
+    lost_connection_retries: 2,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -79,7 +69,8 @@ pub(crate) struct Api {
     auth: HeaderValue,
     budget: Budget,
     retry: Retry,
-    held_until: Mutex<Option<Instant>>,
+    /// Until when requests are held while KeyCDN's bucket refills.
+    held: Hold,
 }
 
 impl std::fmt::Debug for Api {
@@ -104,7 +95,7 @@ impl Api {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| invalid(format!("HTTP client: {e}")))?;
-        Ok(Api { http, base_url, auth, budget, retry: Retry::default(), held_until: Mutex::new(None) })
+        Ok(Api { http, base_url, auth, budget, retry: RETRY, held: Hold::default() })
     }
 
     pub fn set_retry(&mut self, retry: Retry) {
@@ -124,37 +115,13 @@ impl Api {
 
     /// Sends `request`, retrying as [`Retry`] says: the envelope's `data` (`null` when none).
     pub async fn send(&self, request: &Request<'_>) -> Result<Value> {
-        let mut delay = self.retry.min_delay;
-        let (mut answered, mut lost) = (0, 0);
-        loop {
-            match self.attempt(request).await {
-                Ok(v) => return Ok(v),
-                Err((f, retry_after)) => {
-                    let retry = match f.status {
-                        Some(429) => answered < self.retry.max_retries,
-                        Some(s) if s >= 500 => request.repeatable() && answered < self.retry.max_retries,
-                        Some(_) => false,
-                        None => request.repeatable() && lost < self.retry.lost_connection_retries,
-                    };
-                    if !retry {
-                        return Err(from_failure(request.op, f));
-                    }
-                    if f.status.is_some() {
-                        answered += 1;
-                    } else {
-                        lost += 1;
-                    }
-                    let wait = delay.max(retry_after.unwrap_or_default());
-                    tracing::info!(op = request.op, status = ?f.status, ?wait, "keycdn: retrying");
-                    tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(self.retry.max_delay);
-                }
-            }
-        }
+        sslprov_provider::retry::retry(&self.retry, NAME, request.op, request.repeatable(), || self.attempt(request))
+            .await
+            .map_err(|f| from_failure(request.op, f))
     }
 
-    async fn attempt(&self, request: &Request<'_>) -> std::result::Result<Value, (Failure, Option<Duration>)> {
-        self.wait_for_hold().await;
+    async fn attempt(&self, request: &Request<'_>) -> std::result::Result<Value, Failure> {
+        self.held.wait().await;
         self.budget.acquire(NAME, request.op).await;
         let url = format!("{}{}", self.base_url, request.path);
         let method = match request.method {
@@ -170,7 +137,7 @@ impl Api {
                 .finish();
             builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form);
         }
-        let transport = |e: reqwest::Error| (Failure { source: Some(Box::new(e)), ..Failure::default() }, None);
+        let transport = |e: reqwest::Error| Failure { source: Some(Box::new(e)), ..Failure::default() };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = self.note_limit(response.headers(), status);
@@ -183,13 +150,13 @@ impl Api {
         }
         let description =
             description.or_else(|| (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()));
-        Err((Failure { status: Some(status), description, source: None }, retry_after))
+        Err(Failure { status: Some(status), description, retry_after, source: None })
     }
 
     /// Reads KeyCDN's remainder: holds requests when it is low, and says how long a 429 waits.
     fn note_limit(&self, headers: &HeaderMap, status: u16) -> Option<Duration> {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-        let retry_after = number("retry-after").map(Duration::from_secs);
+        let retry_after = sslprov_provider::retry::retry_after(headers);
         let remaining = number("x-rate-limit-remaining");
         let missing = match (status, remaining) {
             (429, r) => RESERVE + 1 - r.unwrap_or(0).min(RESERVE),
@@ -197,24 +164,10 @@ impl Api {
             _ => 0,
         };
         if missing > 0 {
-            let until = Instant::now() + retry_after.unwrap_or(Duration::from_secs(missing));
             tracing::info!(?remaining, "keycdn: holding requests while KeyCDN's bucket refills");
-            let mut held = self.held_until.lock().unwrap_or_else(|e| e.into_inner());
-            if held.is_none_or(|h| h < until) {
-                *held = Some(until);
-            }
+            self.held.hold_for(retry_after.unwrap_or(Duration::from_secs(missing)));
         }
         retry_after
-    }
-
-    async fn wait_for_hold(&self) {
-        loop {
-            let until = *self.held_until.lock().unwrap_or_else(|e| e.into_inner());
-            match until.filter(|u| *u > Instant::now()) {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => return,
-            }
-        }
     }
 }
 
@@ -222,6 +175,7 @@ impl Api {
 mod tests {
     use super::*;
     use sslprov_provider::Calls;
+    use tokio::time::Instant;
 
     #[tokio::test(start_paused = true)]
     async fn a_low_remainder_holds_requests_a_second_each() {
@@ -230,12 +184,12 @@ mod tests {
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("2"));
         api.note_limit(&headers, 200);
         let start = Instant::now();
-        api.wait_for_hold().await;
+        api.held.wait().await;
         assert_eq!(start.elapsed().as_secs(), 3, "three requests short of the reserve of five");
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("40"));
         api.note_limit(&headers, 200);
         let start = Instant::now();
-        api.wait_for_hold().await;
+        api.held.wait().await;
         assert_eq!(start.elapsed(), Duration::ZERO);
     }
 

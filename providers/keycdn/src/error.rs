@@ -5,8 +5,10 @@
 //! object does not exist (exkeycdn recorded it for a deleted zone), so callers that address one
 //! object turn it into "gone"; elsewhere it is a refused key.
 
+use std::time::Duration;
+
 use sslprov_provider::error::transport_cause;
-use sslprov_provider::{ErrorKind, ProviderError};
+use sslprov_provider::{ErrorKind, ProviderError, Transient};
 
 use crate::NAME;
 
@@ -16,7 +18,19 @@ pub(crate) struct Failure {
     /// `None` when no whole answer came.
     pub status: Option<u16>,
     pub description: Option<String>,
+    /// `Retry-After`, when the answer had one.
+    pub retry_after: Option<Duration>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Transient for Failure {
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
 }
 
 pub(crate) fn kind(status: Option<u16>) -> ErrorKind {
@@ -65,7 +79,8 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds_and_say_what_to_do() {
-        let e = |status, d: &str| from_failure("op", Failure { status, description: Some(d.into()), source: None });
+        let e =
+            |status, d: &str| from_failure("op", Failure { status, description: Some(d.into()), ..Failure::default() });
         assert_eq!(e(Some(401), "Unauthorized").kind, ErrorKind::Unauthenticated);
         assert!(e(Some(401), "Unauthorized").message.contains("KEYCDN_API_KEY"));
         assert_eq!(e(Some(403), "Access denied").kind, ErrorKind::PermissionDenied);

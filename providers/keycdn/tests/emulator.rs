@@ -22,6 +22,7 @@ fn client(keycdn: &Emulator) -> (Keycdn, Calls) {
             min_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             max_retries: 5,
+            max_total: Duration::MAX,
             lost_connection_retries: 2,
         });
     (client, calls)
