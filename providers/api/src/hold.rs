@@ -20,9 +20,10 @@ impl Hold {
         }
     }
 
-    /// Holds for `wait` from now, or longer if already held longer.
+    /// Holds for `wait` from now (a day at most: a vendor's `Retry-After` may be any number), or
+    /// longer if already held longer.
     pub fn hold_for(&self, wait: Duration) {
-        self.until(Instant::now() + wait);
+        self.until(Instant::now() + wait.min(Duration::from_secs(86_400)));
     }
 
     /// When the current hold ends; `None` when nothing is held.
@@ -52,5 +53,7 @@ mod tests {
         hold.wait().await;
         assert_eq!(start.elapsed(), Duration::from_secs(5));
         assert_eq!(hold.held_until(), None);
+        hold.hold_for(Duration::MAX);
+        assert_eq!(hold.held_until(), Some(Instant::now() + Duration::from_secs(86_400)), "a day at most");
     }
 }

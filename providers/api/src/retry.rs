@@ -101,7 +101,8 @@ where
         }
         let Some(delay) = backoff.next() else { return Err(failure) };
         let wait = delay.max(failure.retry_after().unwrap_or_default());
-        if deadline.is_some_and(|d| Instant::now() + wait > d) {
+        // A vendor's Retry-After may be any number: past the deadline, or past what an instant holds.
+        if deadline.is_some_and(|d| Instant::now().checked_add(wait).is_none_or(|at| at > d)) {
             return Err(failure);
         }
         tracing::info!(op, status = ?failure.status(), code = ?failure.code(), ?wait, "{provider}: retrying");
@@ -172,6 +173,9 @@ mod tests {
     async fn no_retry_starts_after_the_deadline() {
         let short = Retry { max_total: Duration::from_secs(2), ..policy() };
         let (r, n) = run(&short, false, vec![Failed(Some(429), Some(Duration::from_secs(3)))]).await;
+        assert_eq!((r.map_err(|f| f.0), n), (Err(Some(429)), 1));
+        // A Retry-After no instant can hold is past any deadline, not a panic.
+        let (r, n) = run(&policy(), false, vec![Failed(Some(429), Some(Duration::MAX))]).await;
         assert_eq!((r.map_err(|f| f.0), n), (Err(Some(429)), 1));
     }
 }

@@ -135,7 +135,9 @@ impl Auth {
             }
             Source::Cli => cli_token().await?,
         };
-        *cached = Some((token.clone(), Instant::now() + lifetime.saturating_sub(EARLY)));
+        // Tokens live an hour or so; a day bounds whatever `expires_in` says.
+        *cached =
+            Some((token.clone(), Instant::now() + lifetime.min(Duration::from_secs(86_400)).saturating_sub(EARLY)));
         Ok(token)
     }
 

@@ -233,7 +233,8 @@ impl Api {
         let remaining = number("fastly-ratelimit-remaining");
         let reset = number("fastly-ratelimit-reset").map(|epoch| {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-            Instant::now() + Duration::from_secs(epoch).saturating_sub(now)
+            // Fastly's windows are an hour long: a reset further off is not one to wait for.
+            Instant::now() + Duration::from_secs(epoch).saturating_sub(now).min(Duration::from_secs(3_600))
         });
         let exhausted = status == 429 || remaining.is_some_and(|r| r <= self.reserve);
         if let Some(reset) = reset.filter(|_| exhausted) {
