@@ -75,45 +75,7 @@ fn names(domains: &BTreeSet<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Change, FORMAT_VERSION, Mode, SpecRef, StateRef, Summary};
-
-    fn change(domain: &str, part: &str, action: Action) -> Change {
-        Change {
-            address: format!("{domain}.{part}"),
-            domain: domain.into(),
-            shared: None,
-            users: Vec::new(),
-            part: part.into(),
-            provider: "dns".into(),
-            kind: "record".into(),
-            action,
-            reason: None,
-            id: None,
-            before: None,
-            after: None,
-            after_unknown: Vec::new(),
-            adopt: false,
-            deposed: false,
-        }
-    }
-
-    fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION.into(),
-            sslprov_version: "0".into(),
-            created: "now".into(),
-            mode: Mode::Apply,
-            spec: SpecRef { path: "s.yaml".into(), sha256: "h".into() },
-            state: StateRef { path: "s.json".into(), lineage: "l".into(), serial: 1, exists: true },
-            targets: Vec::new(),
-            restore_adopted: false,
-            summary: Summary::of(&changes),
-            changes,
-            recovered: Vec::new(),
-            kept: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
+    use crate::plan::fixtures::{change, plan};
 
     fn deleting(domains: usize) -> Plan {
         plan((0..domains).map(|i| change(&format!("d{i:02}"), "distribution", Action::Delete)).collect())

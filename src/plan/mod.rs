@@ -6,6 +6,8 @@
 
 mod build;
 mod diff;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod guard;
 
 use serde::{Deserialize, Serialize};

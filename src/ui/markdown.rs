@@ -161,48 +161,14 @@ mod tests {
     use sslprov_provider::Desired;
 
     use super::*;
-    use crate::plan::{FORMAT_VERSION, SpecRef, StateRef};
+    use crate::plan::fixtures::{self, change};
 
     fn desired(fields: serde_json::Value) -> Desired {
         serde_json::from_value(fields).unwrap()
     }
 
-    fn change(domain: &str, part: &str, action: Action) -> Change {
-        Change {
-            address: format!("{domain}.{part}"),
-            domain: domain.into(),
-            part: part.into(),
-            provider: "route53".into(),
-            kind: "record".into(),
-            action,
-            reason: None,
-            id: None,
-            before: None,
-            after: None,
-            after_unknown: Vec::new(),
-            adopt: false,
-            deposed: false,
-            shared: None,
-            users: Vec::new(),
-        }
-    }
-
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION.into(),
-            sslprov_version: "0.1.0".into(),
-            created: "2026-12-01T12:00:00Z".into(),
-            mode: Mode::Apply,
-            spec: SpecRef { path: "sslprov.yaml".into(), sha256: "0123456789abcdef0123".into() },
-            state: StateRef { path: "sslprov.state.json".into(), lineage: "lin-1".into(), serial: 7, exists: true },
-            targets: Vec::new(),
-            restore_adopted: false,
-            summary: Summary::of(&changes),
-            changes,
-            recovered: Vec::new(),
-            warnings: vec!["acme.distribution: the origin answers slowly".into()],
-            kept: Vec::new(),
-        }
+        Plan { warnings: vec!["acme.distribution: the origin answers slowly".into()], ..fixtures::plan(changes) }
     }
 
     #[test]
