@@ -213,14 +213,6 @@ impl Fixture for Moto {
         vec![spec("Conf.Acme.com.", &["www.conf.acme.com", "conf.acme.com"])]
     }
 
-    async fn make_outside(&self, _: &Desired) {
-        unreachable!("certificates are not adoptable")
-    }
-
-    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.env.proxy().add_rule(Rule::error("acm", None, 400, "ThrottlingException").times(n as u64));
     }

@@ -175,14 +175,6 @@ impl sslprov_provider::conformance::Fixture for Fixture {
         vec![desired("Conformance.acme.com.")]
     }
 
-    async fn make_outside(&self, _: &Desired) {
-        unreachable!("ACME certificates are never adopted")
-    }
-
-    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.pebble.fail_next(n, 503);
     }

@@ -31,12 +31,17 @@ pub trait Fixture: Send + Sync {
 
     /// Makes `desired` exist as someone else would have made it (the dashboard, an HTTP-era
     /// set-up), for the adoption check of adoptable kinds. Called with a sample changed so that it
-    /// differs from what sslprov will write.
-    async fn make_outside(&self, desired: &Desired);
+    /// differs from what sslprov will write; never for a provider without adoptable kinds.
+    async fn make_outside(&self, desired: &Desired) {
+        unreachable!("{} is not adoptable, so nothing is made outside sslprov", desired.kind)
+    }
 
     /// An object like `sample` that differs from it, for the adoption check; `None` where an
-    /// object made outside sslprov is only ever used as it is (shared), never changed.
-    fn outside_variant(&self, sample: &Desired) -> Option<Desired>;
+    /// object made outside sslprov is only ever used as it is (shared), never changed, or where
+    /// the kind is not adoptable.
+    fn outside_variant(&self, _sample: &Desired) -> Option<Desired> {
+        None
+    }
 
     /// The next `n` requests are answered "throttled" (429, or the vendor's throttling error).
     async fn throttle(&self, n: usize);

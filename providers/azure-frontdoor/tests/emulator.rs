@@ -111,14 +111,6 @@ impl Fixture for Azure {
         ]
     }
 
-    async fn make_outside(&self, _desired: &Desired) {
-        unreachable!("no Front Door kind is adoptable")
-    }
-
-    fn outside_variant(&self, _sample: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.emulator.throttle(n);
     }

@@ -246,14 +246,6 @@ impl Fixture for Moto {
         vec![dist(&sparkpost("Conf.acme.com"))]
     }
 
-    async fn make_outside(&self, _: &Desired) {
-        unreachable!("distributions are not adoptable")
-    }
-
-    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.env
             .proxy()

@@ -149,14 +149,6 @@ impl Fixture for Gcp {
         ]
     }
 
-    async fn make_outside(&self, _: &Desired) {
-        unreachable!("no Google Cloud kind is adoptable")
-    }
-
-    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.emulator.throttle(n);
     }

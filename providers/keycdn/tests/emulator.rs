@@ -238,14 +238,6 @@ impl sslprov_provider::conformance::Fixture for Fixture {
         vec![zone("Conf.acme.com", &certificate("conf.acme.com")), alias("Alias.acme.com.", &self.zone_id)]
     }
 
-    async fn make_outside(&self, _: &Desired) {
-        unreachable!("KeyCDN zones and aliases are never adopted")
-    }
-
-    fn outside_variant(&self, _: &Desired) -> Option<Desired> {
-        None
-    }
-
     async fn throttle(&self, n: usize) {
         self.keycdn.inject_429(n);
     }
