@@ -57,6 +57,18 @@ pub trait Fixture: Send + Sync {
     }
 }
 
+/// The retry rules at test speed (milliseconds, a 10 s deadline), for a provider under test against
+/// its emulator: `max_retries` answered failures and `lost_connection_retries` lost connections.
+pub fn fast_retry(max_retries: usize, lost_connection_retries: usize) -> crate::Retry {
+    crate::Retry {
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_retries,
+        max_total: Duration::from_secs(10),
+        lost_connection_retries,
+    }
+}
+
 /// A DNS record, as tests of every DNS provider build one. `proxied` only where the DNS host
 /// proxies.
 pub fn record(zone: &str, name: &str, rtype: crate::RecordType, ttl: u32, values: &[&str]) -> crate::RecordSpec {

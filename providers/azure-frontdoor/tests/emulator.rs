@@ -19,13 +19,7 @@ fn desired(kind: &str, spec: Value) -> Desired {
 
 fn fast_retry() -> Retry {
     Retry {
-        requests: sslprov_provider::Retry {
-            min_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_retries: 6,
-            max_total: Duration::from_secs(10),
-            lost_connection_retries: 6,
-        },
+        requests: sslprov_provider::conformance::fast_retry(6, 6),
         poll_floor: Duration::from_millis(10),
         poll_default: Duration::from_millis(20),
         operation_timeout: Duration::from_secs(10),

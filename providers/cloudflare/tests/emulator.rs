@@ -20,13 +20,7 @@ use sslprov_provider::{
 const LIST_RECORDS: &str = "dns-records-for-a-zone-list-dns-records";
 
 fn fast_retry() -> Retry {
-    Retry {
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        max_retries: 4,
-        max_total: Duration::from_secs(10),
-        lost_connection_retries: 2,
-    }
+    sslprov_provider::conformance::fast_retry(4, 2)
 }
 
 fn provider_with(cf: &Emulator, budget: Budget) -> Cloudflare {

@@ -23,13 +23,7 @@ fn client(fastly: &Emulator) -> (Fastly, Calls) {
 }
 
 fn fast_retry() -> Retry {
-    Retry {
-        min_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retries: 5,
-        max_total: Duration::from_secs(10),
-        lost_connection_retries: 2,
-    }
+    sslprov_provider::conformance::fast_retry(5, 2)
 }
 
 fn backend(address: &str, tls_name: &str, min_tls: &str) -> BackendSpec {
