@@ -104,7 +104,8 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Change, SpecRef, StateRef, Summary};
+    use crate::plan::Change;
+    use crate::plan::fixtures::{change, plan};
     use crate::state::{Intent, Op, ResourceState};
     use crate::verify::Status;
     use sslprov_provider::{Desired, IdempotencyToken, Outputs};
@@ -142,24 +143,6 @@ mod tests {
         s
     }
 
-    fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: "1".into(),
-            sslprov_version: "0".into(),
-            created: "now".into(),
-            mode: crate::plan::Mode::Apply,
-            spec: SpecRef { path: "sslprov.yaml".into(), sha256: String::new() },
-            state: StateRef { path: "s".into(), lineage: "lin".into(), serial: 4, exists: true },
-            targets: Vec::new(),
-            restore_adopted: false,
-            summary: Summary::of(&changes),
-            changes,
-            recovered: Vec::new(),
-            warnings: Vec::new(),
-            kept: Vec::new(),
-        }
-    }
-
     #[test]
     fn the_state_must_be_finished_and_match_a_fresh_plan() {
         let s = state(false);
@@ -173,21 +156,10 @@ mod tests {
         let offline = judge("acme", &[], "s", Some(&s), Err("no route"));
         assert_eq!(offline.saw, "cannot compare the state with the cloud: no route");
         let drift = Change {
-            address: "acme.distribution".into(),
-            domain: "acme".into(),
-            part: "distribution".into(),
             provider: "p".into(),
             kind: "distribution".into(),
-            action: Action::Update,
             reason: Some("changed outside sslprov".into()),
-            id: None,
-            before: None,
-            after: None,
-            after_unknown: Vec::new(),
-            adopt: false,
-            deposed: false,
-            shared: None,
-            users: Vec::new(),
+            ..change("acme", "distribution", Action::Update)
         };
         let other = Change { domain: "beta".into(), address: "beta.distribution".into(), ..drift.clone() };
         assert_eq!(
