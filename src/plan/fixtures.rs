@@ -2,7 +2,7 @@
 
 use super::{Action, Change, FORMAT_VERSION, Mode, Plan, SpecRef, StateRef, Summary};
 
-/// A change of `domain`'s `part`, a Route 53 record, with nothing known before or after.
+/// A change of `domain`'s `part`, a DNS record, with nothing known before or after.
 pub(crate) fn change(domain: &str, part: &str, action: Action) -> Change {
     Change {
         address: format!("{domain}.{part}"),
@@ -10,7 +10,7 @@ pub(crate) fn change(domain: &str, part: &str, action: Action) -> Change {
         shared: None,
         users: Vec::new(),
         part: part.into(),
-        provider: "route53".into(),
+        provider: "dns".into(),
         kind: "record".into(),
         action,
         reason: None,
