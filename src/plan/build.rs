@@ -145,7 +145,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
 /// Whether updating `live` restarts it: a kind repaired in place, found failed or due for renewal.
 fn restarts(s: &Slot<'_>, live: Option<&Live>) -> bool {
     let kind = s.provider.info().kind(s.kind).filter(|k| k.becomes_ready && k.repair_in_place);
-    kind.is_some() && live.is_some_and(|l| matches!(l.readiness, Readiness::Failed { .. } | Readiness::Expiring { .. }))
+    kind.is_some() && live.is_some_and(|l| restart_reason(&l.readiness).is_some())
 }
 
 /// Why an object that failed or is due for renewal is restarted: its reason, then what happens
