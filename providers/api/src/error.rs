@@ -141,9 +141,28 @@ impl ProviderError {
         use aws_smithy_runtime_api::client::result::SdkError;
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
         let tries = crate::connect::aws::max_attempts();
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let unreadable = || {
+            ProviderError::new(
+                ErrorKind::Unavailable,
+                provider,
+                op,
+                format!(
+                    "unreadable answer{}: {}; check that AWS_ENDPOINT_URL names an AWS API",
+                    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+                    transport_cause(&err)
+                ),
+            )
+        };
         let e = match &err {
+            // Every AWS error names its code. A refusal without one (an empty 404, a proxy's HTML
+            // page) came from something that is not the API; whether the SDK calls it a service
+            // error or an unreadable response depends on the protocol (Route 53's XML or ACM's
+            // JSON), so both read the same. Throttling and server errors stay what they are.
+            SdkError::ServiceError(_) if err.code().is_none() && status.is_some_and(|s| s != 429 && s < 500) => {
+                unreadable()
+            }
             SdkError::ServiceError(_) => {
-                let status = err.raw_response().map(|r| r.status().as_u16());
                 let message = err.message().map_or_else(|| transport_cause(&err), str::to_owned);
                 let mut e = ProviderError::from_aws(provider, op, err.code(), status, message);
                 let fix = match e.kind {
@@ -173,16 +192,7 @@ impl ProviderError {
                 op,
                 format!("cannot load AWS credentials: {}; {CREDENTIALS_FIX}", transport_cause(&err)),
             ),
-            SdkError::ResponseError(_) => ProviderError::new(
-                ErrorKind::Unavailable,
-                provider,
-                op,
-                format!(
-                    "unreadable answer{}: {}; check that AWS_ENDPOINT_URL names an AWS API",
-                    err.raw_response().map(|r| format!(" (HTTP {})", r.status().as_u16())).unwrap_or_default(),
-                    transport_cause(&err)
-                ),
-            ),
+            SdkError::ResponseError(_) => unreadable(),
             _ => ProviderError::new(
                 ErrorKind::Unavailable,
                 provider,
@@ -259,6 +269,36 @@ mod tests {
         assert_eq!(k(Some("InvalidChangeBatch"), Some(400)), ErrorKind::InvalidRequest);
         assert_eq!(k(None, Some(503)), ErrorKind::Unavailable);
         assert_eq!(k(None, None), ErrorKind::Unavailable);
+    }
+
+    /// Route 53 reads an empty 404 as a service error with no code, ACM as an unreadable response:
+    /// both must say the endpoint is not an AWS API, whichever call a run happens to make first.
+    #[cfg(feature = "aws")]
+    #[test]
+    fn a_refusal_without_an_aws_error_code_is_not_an_aws_answer() {
+        use aws_smithy_runtime_api::client::result::SdkError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::{body::SdkBody, error::ErrorMetadata};
+        let answer = |status: u16| Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        let service = |status, meta: ErrorMetadata| {
+            let e = SdkError::service_error(meta, answer(status));
+            ProviderError::from_sdk("route53", "ListHostedZonesByName", e)
+        };
+        let codeless = service(404, ErrorMetadata::builder().message("error parsing XML: no root element").build());
+        assert_eq!(codeless.kind, ErrorKind::Unavailable);
+        assert!(codeless.message.starts_with("unreadable answer (HTTP 404): "), "{}", codeless.message);
+        assert!(codeless.message.ends_with("check that AWS_ENDPOINT_URL names an AWS API"), "{}", codeless.message);
+
+        let response = SdkError::<ErrorMetadata, _>::response_error("no JSON", answer(404));
+        let response = ProviderError::from_sdk("acm", "ListCertificates", response);
+        assert_eq!(response.kind, codeless.kind);
+        assert!(response.message.starts_with("unreadable answer (HTTP 404): "), "{}", response.message);
+
+        // An AWS answer keeps its meaning; a codeless 503 is still the service being down.
+        let missing = service(404, ErrorMetadata::builder().code("NoSuchHostedZone").message("gone").build());
+        assert_eq!(missing.kind, ErrorKind::NotFound);
+        assert_eq!(service(503, ErrorMetadata::builder().build()).kind, ErrorKind::Unavailable);
+        assert!(!service(503, ErrorMetadata::builder().build()).message.contains("unreadable"));
     }
 
     #[test]
