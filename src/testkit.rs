@@ -44,6 +44,9 @@ pub struct Fake {
     pub fail: Mutex<BTreeSet<String>>,
     /// Names whose create is made but answered with an error (the answer lost).
     pub lose: Mutex<BTreeSet<String>>,
+    /// Writes under way, and the most there ever were at once.
+    in_flight: AtomicU32,
+    pub most_in_flight: AtomicU32,
 }
 
 fn name(d: &Desired) -> String {
@@ -66,6 +69,15 @@ impl Fake {
 
     fn say(&self, what: &str, d: &Desired) {
         lock(&self.log).push(format!("{what} {}", name(d)));
+    }
+
+    /// A write takes a moment, as a cloud's does: long enough for every other task to start
+    /// theirs, so that what bounds the writes in flight is seen.
+    async fn write_takes_a_moment(&self) {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -95,6 +107,7 @@ impl Provider for Fake {
     }
 
     async fn create(&self, desired: &Desired, token: &IdempotencyToken) -> Result<Live> {
+        self.write_takes_a_moment().await;
         let n = name(desired);
         if lock(&self.fail).contains(&n) {
             return Err(ProviderError::new(ErrorKind::Unavailable, NAME, "create", format!("{n} refused")));
@@ -120,6 +133,7 @@ impl Provider for Fake {
     }
 
     async fn update(&self, live: &Live, desired: &Desired) -> Result<Live> {
+        self.write_takes_a_moment().await;
         self.say("update", desired);
         let mut objects = lock(&self.objects);
         let l = objects
@@ -296,6 +310,19 @@ mod tests {
         assert_eq!(route.desired.as_ref().and_then(|d| d.str("lb")), lb.id.as_deref(), "routes use the shared lb");
         let again = w.plan(&spec, Mode::Apply, &[]).await.expect("plans");
         assert!(again.changes.is_empty() && again.recovered.is_empty(), "{:?}", actions(&again));
+    }
+
+    /// Every domain starts at once; `--parallelism` bounds the writes in flight (4 here).
+    #[tokio::test]
+    async fn parallelism_bounds_the_writes_in_flight() {
+        let w = World::new();
+        let domains: Vec<(String, String)> =
+            (0..12).map(|i| (format!("d{i}"), format!("click.d{i}.example.com"))).collect();
+        let domains: Vec<(&str, &str, &str)> =
+            domains.iter().map(|(k, h)| (k.as_str(), h.as_str(), "sendgrid")).collect();
+        let spec = w.spec(&domains);
+        w.converge(&spec, Mode::Apply, &[]).await;
+        assert_eq!(w.fake.most_in_flight.load(Ordering::SeqCst), 4);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@
 //! (the others wait for it), so that each domain's slow first steps (its certificate) start at
 //! once; what no domain needed runs after the domains. Shared objects no domain uses any more
 //! are deleted last, once every domain has moved off them. Every domain runs at once:
-//! `parallelism` bounds the provider calls in flight (a wait holds none, and a provider that
+//! `parallelism` bounds the provider writes in flight (a wait holds none, and a provider that
 //! batches its writes, such as Route 53, bounds its own), and the providers' request budgets
 //! bound the request rate across all of them.
 
@@ -371,7 +371,9 @@ impl<'a> Run<'a> {
                     token
                 };
                 self.progress.start(&c.address, "creating");
+                let slot = self.slot(p).await;
                 let live = p.create(&desired, &token).await.map_err(|e| provider_error(&c.address, e))?;
+                drop(slot);
                 self.record(c, &live, &desired).await?;
                 self.progress.finish(&c.address, &format!("created {}", live.id));
                 if c.action == Action::Replace {
@@ -397,7 +399,9 @@ impl<'a> Run<'a> {
                     self.write(&mut st, &c.address).await?;
                 }
                 self.progress.start(&c.address, "updating");
+                let slot = self.slot(p).await;
                 let new = p.update(&live, &desired).await.map_err(|e| provider_error(&c.address, e))?;
+                drop(slot);
                 self.record(c, &new, &desired).await?;
                 if self.mode == Mode::Destroy {
                     // A record restored on destroy is the user's again.
