@@ -488,7 +488,10 @@ impl<'a> Planner<'a> {
                     }
                 }
             } else {
-                rendered.desired(&res.kind)
+                // As the provider will write it where it can read the spec with its unknown
+                // fields in (an alias pair has no TTL); as rendered where it cannot.
+                let raw = rendered.desired(&res.kind);
+                provider.normalise(&raw).ok().filter(|w| rendered.keeps_unknown_in(&w.spec)).unwrap_or(raw)
             };
             let sought = if rendered.is_complete() { want.clone() } else { rendered.known_desired(&res.kind) };
             let live = self.find(&s, Some(&sought));

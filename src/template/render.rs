@@ -57,6 +57,22 @@ impl Rendered {
         }
         spec
     }
+
+    /// Whether `spec` shows every unknown field as this rendering does: a provider's reading of
+    /// an incomplete spec is shown only if it left what the plan cannot know alone.
+    pub fn keeps_unknown_in(&self, spec: &Map<String, Value>) -> bool {
+        self.unknown.iter().all(|path| at(spec, path).is_some() && at(spec, path) == at(&self.spec, path))
+    }
+}
+
+fn at<'v>(map: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+    match path.split_once('.') {
+        None => map.get(path),
+        Some((head, rest)) => match map.get(head) {
+            Some(Value::Object(inner)) => at(inner, rest),
+            _ => None,
+        },
+    }
 }
 
 fn remove(map: &mut Map<String, Value>, path: &str) {
@@ -327,6 +343,15 @@ mod tests {
         assert_eq!(r.spec["nested"]["target"], KNOWN_AFTER_APPLY);
         assert_eq!(r.known()["nested"], json!({"fixed": 80}));
         assert!(!r.is_complete());
+
+        // A provider's reading of the spec is shown only where it leaves the unknown alone.
+        let mut read = r.spec.clone();
+        read["max"] = json!(0);
+        assert!(r.keeps_unknown_in(&read));
+        read["nested"]["target"] = json!("(known after apply).");
+        assert!(!r.keeps_unknown_in(&read));
+        read.remove("nested");
+        assert!(!r.keeps_unknown_in(&read));
     }
 
     #[test]

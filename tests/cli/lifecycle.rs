@@ -85,6 +85,8 @@ async fn sendgrid_adopts_the_http_record_applies_in_order_and_destroys_cleanly()
     let plan = p.ok(&["plan", "-f", "sslprov.yaml", "--detailed-exitcode"], 2);
     assert!(plan.stdout.contains("# acme.tracking_record will be adopted and updated in place"), "{plan:?}");
     assert!(plan.stdout.contains(r#"~ type   = "CNAME" -> "ALIAS""#), "{plan:?}");
+    // An alias pair has no TTL of its own: the plan says so before its target is known.
+    assert!(plan.stdout.contains("~ ttl    = 3600 -> 0"), "{plan:?}");
     assert!(plan.stdout.contains(r#"~ values = ["sendgrid.net"] -> [(known after apply)]"#), "{plan:?}");
     assert!(plan.stdout.contains("Plan: 3 to add, 1 to change, 0 to replace, 0 to destroy."), "{plan:?}");
     assert!(!plan.stdout.contains("tracking_record will be created"));

@@ -108,6 +108,9 @@ fn normalised(spec: &RecordSpec) -> Result<RecordSpec> {
     }
     let spec =
         RecordSpec { zone: rrset::name(&spec.zone), name: rrset::name(&spec.name), proxied: None, ..spec.clone() };
+    if let Some(alias) = rrset::listed_alias(&spec) {
+        return Ok(alias);
+    }
     let listed: Vec<RecordSpec> =
         rrset::record_sets(&spec)?.iter().filter_map(|set| rrset::spec(&spec.zone, set)).collect();
     Ok(rrset::pair_aliases(listed).pop().unwrap_or(spec))
