@@ -16,7 +16,9 @@ async fn count(p: &Project) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cname_flips_only_after_the_certificate_is_issued_and_the_cdn_deployed() {
     // A server of its own: the validation wait and the deployment state machine are server-wide.
-    let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 2, ..Default::default() });
+    // Pending for 4 s: the first round of the wait comes after the validation record's batch, and
+    // a loaded machine must not let moto issue the certificate before it.
+    let moto = MotoServer::start_dedicated(MotoOptions { acm_validation_wait_secs: 4, ..Default::default() });
     moto.set_distribution_transition_manual(4).await;
     let p = Project::on(&moto, SENDGRID).await;
     let run = p.ok(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "500ms"], 0);

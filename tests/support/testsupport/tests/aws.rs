@@ -196,7 +196,12 @@ async fn injected_modelled_errors_reach_the_sdk_typed() {
 #[tokio::test]
 async fn transient_faults_are_retried_by_the_sdk_to_success() {
     let env = AwsEnv::new().await;
+    // Moto loads each service on its first call (a few hundred ms): not part of the retries timed.
+    env.route53().list_hosted_zones().send().await.unwrap();
+    env.acm().list_certificates().send().await.unwrap();
+    env.cloudfront().list_distributions().send().await.unwrap();
     let proxy = env.proxy();
+    proxy.reset_counts();
     proxy.add_rule(Rule::error("route53", Some("ListHostedZones"), 400, "Throttling").times(3));
     proxy.add_rule(Rule::error("acm", Some("ListCertificates"), 400, "ThrottlingException").retry_after(0).times(2));
     proxy.add_rule(Rule::error("cloudfront", Some("ListDistributions"), 503, "ServiceUnavailable").times(1));
