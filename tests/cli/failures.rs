@@ -60,6 +60,19 @@ async fn a_connection_lost_mid_run_is_retried_then_named() {
     assert_eq!(p.aws.proxy().count("cloudfront:ListDistributions"), 2, "tried as often as it says");
 }
 
+/// A connection that stalls (an answer that never comes, a socket never closed, as a NAT that
+/// dropped it leaves) is given up after the attempt timeout and asked again: the run goes on
+/// instead of hanging the pipeline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_answer_is_given_up_and_asked_again() {
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_ATTEMPT_TIMEOUT_MS", "500");
+    p.aws.proxy().add_rule(Rule::hang("route53", Some("ListHostedZonesByName"), Duration::MAX).times(1));
+    let (r, took) = timed(&p, &["plan", "--detailed-exitcode"], |_| {});
+    assert_eq!(r.code, 2, "planned: {r:?}");
+    assert_eq!(p.aws.proxy().count("route53:ListHostedZonesByName"), 2, "the stalled call, then its retry");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
 /// Moto answers ListCertificates with a 500 when a request for a new certificate lands while it
 /// lists; one such answer to the list a hundred waits share is asked again at the next round, not
 /// the failure of every wait it answers.

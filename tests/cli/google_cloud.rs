@@ -119,12 +119,7 @@ async fn the_http_era_cname_moves_only_once_the_certificate_is_active() {
 
     p.hold_issuance.store(true, Ordering::SeqCst);
     let run = p.spawn(&["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "100ms"]);
-    // Both certificates made (each after its DNS authorization's CNAME), and waited on.
-    let polled = until(|| {
-        gcp.count("certificatemanager.projects.locations.certificates.list", None) >= 3
-            && gcp.certificate_manager_of("certificates").len() == 2
-    })
-    .await;
+    let polled = until(|| gcp.count("certificatemanager.projects.locations.certificates.list", None) >= 3).await;
     assert!(polled, "apply waits for the certificates: {:#?}", gcp.request_log());
     let certs = gcp.certificate_manager_of("certificates");
     assert!(certs.iter().all(|c| c["managed"]["state"] == "PROVISIONING"), "{certs:#?}");

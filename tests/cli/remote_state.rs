@@ -55,6 +55,12 @@ async fn until_hanging(p: &Project) {
 async fn two_applies_started_together_one_runs_and_a_killed_holder_is_forced_out_by_its_id() {
     let (p, bucket) = remote(SENDGRID, true).await;
     p.aws.proxy().add_rule(Rule::hang("cloudfront", Some("CreateDistribution"), Duration::from_secs(120)));
+    // S3 makes a conditional write atomic; moto checks, then writes, with no lock between: two
+    // lock writes inside that window would both win. One is held back a moment, so they meet in
+    // the order S3 would put them in anyway.
+    p.aws
+        .proxy()
+        .add_rule(Rule::delay("s3", Some("PutObject"), Duration::from_millis(200)).path_suffix(".lock").times(1));
     let args = ["apply", "-f", "sslprov.yaml", "--auto-approve", "--poll-interval", "200ms"];
     let mut runs = vec![p.spawn(&args), p.spawn(&args)];
 

@@ -107,6 +107,12 @@ pub mod aws {
     /// address may swallow packets, and the SDK's defaults (1 s, 4 attempts, for the region and
     /// again for credentials) made a run without credentials wait seconds before saying so.
     const IMDS_TIMEOUT: Duration = Duration::from_millis(300);
+    /// The SDK waits for an answer forever by default: a connection that stalls (a NAT or proxy
+    /// dropping it silently) would hang a pipeline's run. AWS answers these APIs in seconds; an
+    /// attempt that takes a minute is abandoned and retried like a lost connection (every write
+    /// carries its idempotency token or is checked against what it made). Tests set
+    /// `SSLPROV_AWS_ATTEMPT_TIMEOUT_MS`.
+    const ATTEMPT_TIMEOUT_MS: u64 = 60_000;
 
     fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
         std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
@@ -139,7 +145,14 @@ pub mod aws {
                 .region(Region::new("us-east-1"))
                 .credentials_provider(credentials)
                 .retry_config(retry)
-                .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build())
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(CONNECT_TIMEOUT)
+                        .operation_attempt_timeout(Duration::from_millis(
+                            setting("SSLPROV_AWS_ATTEMPT_TIMEOUT_MS", ATTEMPT_TIMEOUT_MS).max(1),
+                        ))
+                        .build(),
+                )
                 .load()
                 .await;
             let provider =
