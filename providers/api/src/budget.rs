@@ -11,17 +11,38 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 /// so a thousand domains still respect the vendor's documented limits.
 #[derive(Clone, Debug)]
 pub struct Budget {
-    limiter: Arc<DefaultDirectRateLimiter>,
-    ops: Arc<BTreeMap<&'static str, DefaultDirectRateLimiter>>,
+    limiter: Arc<Bucket>,
+    ops: Arc<BTreeMap<&'static str, Bucket>>,
     calls: Calls,
 }
 
-fn limiter(rate: crate::Rate) -> DefaultDirectRateLimiter {
+/// A token bucket served first come, first served. The limiter alone is not: each waiter sleeps
+/// until the next token and whoever checks first takes it, so a wait's poll rounds, asking again
+/// the moment they are served, took every token from a write that asked once (a second domain's
+/// certificate stalled behind the first one's wait). Waiters now queue on a fair lock.
+#[derive(Debug)]
+struct Bucket {
+    limiter: DefaultDirectRateLimiter,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Bucket {
+    fn new(quota: Quota) -> Self {
+        Bucket { limiter: RateLimiter::direct(quota), turn: tokio::sync::Mutex::new(()) }
+    }
+
+    async fn until_ready(&self) {
+        let _turn = self.turn.lock().await;
+        self.limiter.until_ready().await;
+    }
+}
+
+fn limiter(rate: crate::Rate) -> Bucket {
     let period = std::time::Duration::from_secs(rate.per_seconds.max(1).into()) / rate.requests.max(1);
     let quota = Quota::with_period(period.max(std::time::Duration::from_nanos(1)))
         .expect("non-zero period")
         .allow_burst(NonZeroU32::new(rate.burst.max(1)).expect("max(1)"));
-    RateLimiter::direct(quota)
+    Bucket::new(quota)
 }
 
 impl Budget {
@@ -29,7 +50,7 @@ impl Budget {
     pub fn per_second(per_second: u32, burst: u32, calls: Calls) -> Self {
         let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("max(1)"))
             .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
-        Budget { limiter: Arc::new(RateLimiter::direct(quota)), ops: Arc::default(), calls }
+        Budget { limiter: Arc::new(Bucket::new(quota)), ops: Arc::default(), calls }
     }
 
     /// `count` requests per `window`, with bursts of up to `burst` (Cloudflare: 1,200 per 5 min).
@@ -38,7 +59,7 @@ impl Budget {
         let quota = Quota::with_period(period)
             .expect("non-zero period")
             .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
-        Budget { limiter: Arc::new(RateLimiter::direct(quota)), ops: Arc::default(), calls }
+        Budget { limiter: Arc::new(Bucket::new(quota)), ops: Arc::default(), calls }
     }
 
     /// A budget of `rate`, the vendor's documented limit.
@@ -122,6 +143,30 @@ mod tests {
             b.acquire("p", "Slow").await;
         }
         assert!(start.elapsed() >= std::time::Duration::from_millis(190), "{:?}", start.elapsed());
+    }
+
+    /// A caller that asks again the moment it is served (a wait's poll rounds) cannot take every
+    /// slot from one that asked once (a write): slots go in the order they were asked for.
+    #[tokio::test]
+    async fn slots_go_in_the_order_they_were_asked_for() {
+        let b = Budget::per_second(20, 1, Calls::default());
+        let served = Mutex::new(Vec::new());
+        let poller = async {
+            for _ in 0..10 {
+                b.acquire("p", "List").await;
+                served.lock().unwrap().push("list");
+            }
+        };
+        let writer = async {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            b.acquire("p", "Create").await;
+            served.lock().unwrap().push("create");
+        };
+        // Polled in order, as the apply polls its domains: the poller always first.
+        futures::join!(poller, writer);
+        let served = served.into_inner().unwrap();
+        let at = served.iter().position(|s| *s == "create");
+        assert!(at.is_some_and(|i| i <= 2), "the write waited behind every poll: {served:?}");
     }
 
     #[tokio::test]
