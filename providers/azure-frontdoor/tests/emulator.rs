@@ -348,6 +348,9 @@ async fn a_throttled_request_holds_its_whole_bucket() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let throttled = Instant::now();
+    // The emulator logs the 429 before the client reads it: give the client a moment to read it
+    // (the hold lasts a second from then), so the next read is sent while the hold is on.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     client.list(&Scope::new("profile")).await.expect("listed once the hold ends");
     assert!(throttled.elapsed() >= Duration::from_millis(800), "sent during the hold: {:?}", throttled.elapsed());
     first.await.expect("joined").expect("listed after its Retry-After");
