@@ -8,19 +8,20 @@
 //! (the others wait for it), so that each domain's slow first steps (its certificate) start at
 //! once; what no domain needed runs after the domains. Shared objects no domain uses any more
 //! are deleted last, once every domain has moved off them. Every domain runs at once:
-//! `parallelism` bounds the provider writes in flight (a wait holds none, and a provider that
-//! batches its writes, such as Route 53, bounds its own), and the providers' request budgets
-//! bound the request rate across all of them.
+//! `parallelism` bounds the writes in flight to each provider (a wait holds none, and a provider
+//! that batches its writes, such as Route 53, bounds its own), and the providers' request
+//! budgets bound the request rate across all of them.
 
 mod wait;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError};
-use tokio::sync::{Mutex, OnceCell, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use crate::plan::{Action, Addressed, Change, Mode, Plan};
 use crate::providers::Providers;
@@ -79,8 +80,9 @@ struct Run<'a> {
     spec: &'a Spec,
     journal: &'a StateWriter,
     state: Mutex<State>,
-    /// Provider calls in flight: `parallelism`.
-    slots: Semaphore,
+    /// Writes in flight, per provider: `parallelism` each.
+    slots: std::sync::Mutex<HashMap<&'static str, Arc<Semaphore>>>,
+    parallelism: usize,
     waits: Waits<'a>,
     progress: &'a dyn Progress,
     stop: &'a AtomicBool,
@@ -119,7 +121,8 @@ pub async fn apply(
         spec,
         journal,
         state: Mutex::new(state),
-        slots: Semaphore::new(opts.parallelism.max(1)),
+        slots: std::sync::Mutex::default(),
+        parallelism: opts.parallelism.max(1),
         waits: Waits::new(opts.wait, progress, stop),
         progress,
         stop,
@@ -203,14 +206,24 @@ impl<'a> Run<'a> {
         self.providers.get(name).map(|p| &**p).ok_or_else(|| unresolved(address, format!("its provider {name}")))
     }
 
-    /// A slot for one call to `p`: `parallelism` bounds the calls in flight. A provider that
+    /// A slot for one write to `p`: `parallelism` bounds the writes in flight to each provider.
+    /// Per provider, since a write holds its slot while it waits for its provider's request
+    /// budget: with one pool, a thousand certificate requests queued at ACM's 5 a second held
+    /// every slot, and no distribution was created until they were all sent. A provider that
     /// batches its writes takes none (it sends one request per zone at a time, however many
     /// calls wait for it, and a slot held per call would only make its batches smaller).
-    async fn slot(&self, p: &dyn Provider) -> Option<SemaphorePermit<'_>> {
-        match p.info().batches_writes {
-            true => None,
-            false => Some(self.slots.acquire().await.expect("the semaphore is never closed")),
+    async fn slot(&self, p: &dyn Provider) -> Option<OwnedSemaphorePermit> {
+        if p.info().batches_writes {
+            return None;
         }
+        let slots = Arc::clone(
+            self.slots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(p.info().name)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.parallelism))),
+        );
+        Some(slots.acquire_owned().await.expect("the semaphore is never closed"))
     }
 
     /// Objects a stopped run made without recording them go into state first, so nothing below

@@ -48,7 +48,8 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExecArgs {
-    /// Creates, updates and deletes in flight at once, across all domains (1 to 1000).
+    /// Creates, updates and deletes in flight at once to each provider, across all domains (1 to
+    /// 1000).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = super::args::parallelism)]
     parallelism: usize,
     /// How often to poll a certificate or distribution that is not ready yet (100ms to 7d).
