@@ -383,8 +383,8 @@ impl<'a> Run<'a> {
                     self.write(&mut st, &c.address).await?;
                     token
                 };
-                self.progress.start(&c.address, "creating");
                 let slot = self.slot(p).await;
+                self.progress.start(&c.address, "creating");
                 let live = p.create(&desired, &token).await.map_err(|e| provider_error(&c.address, e))?;
                 drop(slot);
                 self.record(c, &live, &desired).await?;
@@ -411,8 +411,8 @@ impl<'a> Run<'a> {
                     }
                     self.write(&mut st, &c.address).await?;
                 }
-                self.progress.start(&c.address, "updating");
                 let slot = self.slot(p).await;
+                self.progress.start(&c.address, "updating");
                 let new = p.update(&live, &desired).await.map_err(|e| provider_error(&c.address, e))?;
                 drop(slot);
                 self.record(c, &new, &desired).await?;

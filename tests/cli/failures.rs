@@ -65,7 +65,7 @@ async fn a_connection_lost_mid_run_is_retried_then_named() {
 /// instead of hanging the pipeline.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_answer_is_given_up_and_asked_again() {
-    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_ATTEMPT_TIMEOUT_MS", "500");
+    let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_ATTEMPT_TIMEOUT_MS", "3000");
     p.aws.proxy().add_rule(Rule::hang("route53", Some("ListHostedZonesByName"), Duration::MAX).times(1));
     let (r, took) = timed(&p, &["plan", "--detailed-exitcode"], |_| {});
     assert_eq!(r.code, 2, "planned: {r:?}");
@@ -89,7 +89,7 @@ async fn a_failed_round_of_a_shared_wait_is_asked_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn without_credentials_a_run_stops_within_a_second_and_says_how_to_set_them() {
+async fn without_credentials_a_run_stops_at_once_and_says_how_to_set_them() {
     let p = Project::new(SENDGRID).await;
     // Instance metadata as it is on a laptop behind a firewall that swallows its packets: a
     // listener that never answers.

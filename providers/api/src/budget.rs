@@ -149,7 +149,7 @@ mod tests {
     /// slot from one that asked once (a write): slots go in the order they were asked for.
     #[tokio::test]
     async fn slots_go_in_the_order_they_were_asked_for() {
-        let b = Budget::per_second(20, 1, Calls::default());
+        let b = Budget::per_second(5, 1, Calls::default());
         let served = Mutex::new(Vec::new());
         let poller = async {
             for _ in 0..10 {

@@ -156,10 +156,12 @@ impl ProviderError {
         };
         let e = match &err {
             // Every AWS error names its code. A refusal without one (an empty 404, a proxy's HTML
-            // page) came from something that is not the API; whether the SDK calls it a service
+            // 403) came from something that is not the API; whether the SDK calls it a service
             // error or an unreadable response depends on the protocol (Route 53's XML or ACM's
             // JSON), so both read the same. Throttling and server errors stay what they are.
-            SdkError::ServiceError(_) if err.code().is_none() && status.is_some_and(|s| s != 429 && s < 500) => {
+            SdkError::ServiceError(_)
+                if err.code().is_none() && status.is_some_and(|s| (400..500).contains(&s) && s != 429) =>
+            {
                 unreadable()
             }
             SdkError::ServiceError(_) => {
