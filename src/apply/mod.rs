@@ -15,13 +15,12 @@
 mod wait;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sslprov_provider::{Deletion, Desired, Live, Outputs, Provider, ProviderError};
-use tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OnceCell, Semaphore, SemaphorePermit};
 
 use crate::plan::{Action, Addressed, Change, Mode, Plan};
 use crate::providers::Providers;
@@ -81,8 +80,7 @@ struct Run<'a> {
     journal: &'a StateWriter,
     state: Mutex<State>,
     /// Writes in flight, per provider: `parallelism` each.
-    slots: std::sync::Mutex<HashMap<&'static str, Arc<Semaphore>>>,
-    parallelism: usize,
+    slots: HashMap<&'static str, Semaphore>,
     waits: Waits<'a>,
     progress: &'a dyn Progress,
     stop: &'a AtomicBool,
@@ -121,8 +119,7 @@ pub async fn apply(
         spec,
         journal,
         state: Mutex::new(state),
-        slots: std::sync::Mutex::default(),
-        parallelism: opts.parallelism.max(1),
+        slots: providers.iter().map(|(_, p)| (p.info().name, Semaphore::new(opts.parallelism.max(1)))).collect(),
         waits: Waits::new(opts.wait, progress, stop),
         progress,
         stop,
@@ -212,18 +209,9 @@ impl<'a> Run<'a> {
     /// every slot, and no distribution was created until they were all sent. A provider that
     /// batches its writes takes none (it sends one request per zone at a time, however many
     /// calls wait for it, and a slot held per call would only make its batches smaller).
-    async fn slot(&self, p: &dyn Provider) -> Option<OwnedSemaphorePermit> {
-        if p.info().batches_writes {
-            return None;
-        }
-        let slots = Arc::clone(
-            self.slots
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(p.info().name)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.parallelism))),
-        );
-        Some(slots.acquire_owned().await.expect("the semaphore is never closed"))
+    async fn slot(&self, p: &dyn Provider) -> Option<SemaphorePermit<'_>> {
+        let slots = self.slots.get(p.info().name).filter(|_| !p.info().batches_writes)?;
+        Some(slots.acquire().await.expect("the semaphore is never closed"))
     }
 
     /// Objects a stopped run made without recording them go into state first, so nothing below

@@ -61,7 +61,7 @@ impl Rendered {
     /// Whether `spec` shows every unknown field as this rendering does: a provider's reading of
     /// an incomplete spec is shown only if it left what the plan cannot know alone.
     pub fn keeps_unknown_in(&self, spec: &Map<String, Value>) -> bool {
-        self.unknown.iter().all(|path| at(spec, path).is_some() && at(spec, path) == at(&self.spec, path))
+        self.unknown.iter().all(|path| at(spec, path).is_some_and(|v| Some(v) == at(&self.spec, path)))
     }
 }
 

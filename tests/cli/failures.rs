@@ -66,7 +66,8 @@ async fn a_connection_lost_mid_run_is_retried_then_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_answer_is_given_up_and_asked_again() {
     let p = Project::new(SENDGRID).await.env("SSLPROV_AWS_ATTEMPT_TIMEOUT_MS", "3000");
-    p.aws.proxy().add_rule(Rule::hang("route53", Some("ListHostedZonesByName"), Duration::MAX).times(1));
+    // Held 40 s, then closed: without the attempt timeout the run waits it out and is too slow.
+    p.aws.proxy().add_rule(Rule::hang("route53", Some("ListHostedZonesByName"), Duration::from_secs(40)).times(1));
     let (r, took) = timed(&p, &["plan", "--detailed-exitcode"], |_| {});
     assert_eq!(r.code, 2, "planned: {r:?}");
     assert_eq!(p.aws.proxy().count("route53:ListHostedZonesByName"), 2, "the stalled call, then its retry");
